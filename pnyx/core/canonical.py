@@ -1,0 +1,108 @@
+"""Canonical msgpack: the one byte form of a value that pnyx signs.
+
+Rules (docs/protocol.md, "Canonical encoding"): integers, strings, binaries, arrays and maps in their
+shortest msgpack form; strings are valid UTF-8 and use the str family, byte strings the bin family;
+map keys are strings, unique and sorted by their UTF-8 bytes; no floats, no extension types; nesting
+at most ``MAX_BODY_DEPTH`` levels. Decoding checks canonical form by re-encoding the decoded value
+and comparing bytes; signatures are always checked over the received bytes, never the re-encoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from pnyx.core.limits import MAX_BODY_DEPTH, MAX_FIELD_NAME_BYTES
+from pnyx.core.reasons import InvalidMessage, Reason
+
+#: A value of the body model: nil, bool, int, str, bytes, list and str-keyed dict.
+Value = Any
+
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
+
+
+def pack(value: Value) -> bytes:
+    """Encode ``value`` canonically (maps re-ordered by key). Raises ``ValueError`` on values the
+    body model does not allow (floats, non-string keys, too deep)."""
+    return msgpack.packb(_sorted(value, 0), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _sorted(value: Value, depth: int) -> Value:
+    if isinstance(value, dict):
+        if depth > MAX_BODY_DEPTH:
+            raise ValueError("value nested too deeply")
+        for key in value:
+            if not isinstance(key, str):
+                raise ValueError("map keys must be strings")
+        return {k: _sorted(value[k], depth + 1) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        if depth > MAX_BODY_DEPTH:
+            raise ValueError("value nested too deeply")
+        return [_sorted(v, depth + 1) for v in value]
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            raise ValueError("integer out of msgpack range")
+        return value
+    raise ValueError(f"type {type(value).__name__} is not allowed in a pnyx message")
+
+
+def unpack_exact(data: bytes) -> Value:
+    """Decode exactly one canonical msgpack value from ``data``.
+
+    Raises ``InvalidMessage`` with TRAILING_BYTES, MALFORMED or NON_CANONICAL; never anything else.
+    """
+    try:
+        value = msgpack.unpackb(
+            data, raw=False, strict_map_key=True, use_list=True, ext_hook=_reject_ext
+        )
+    except msgpack.ExtraData:
+        raise InvalidMessage(Reason.TRAILING_BYTES, "bytes after the payload") from None
+    except _ExtensionType:
+        raise InvalidMessage(Reason.MALFORMED, "extension types are not allowed") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # msgpack raises ValueError subclasses (FormatError, StackError, UnicodeDecodeError,
+        # "Unpack failed: incomplete input") and TypeError for unhashable map keys.
+        raise InvalidMessage(Reason.MALFORMED, f"not msgpack: {exc.__class__.__name__}") from None
+    _check_model(value, 0)
+    try:
+        again = pack(value)
+    except ValueError as exc:
+        raise InvalidMessage(Reason.MALFORMED, str(exc)) from None
+    if again != data:
+        raise InvalidMessage(Reason.NON_CANONICAL, "payload is not in canonical msgpack form")
+    return value
+
+
+class _ExtensionType(Exception):  # noqa: N818 - internal signal, never escapes this module
+    pass
+
+
+def _reject_ext(code: int, data: bytes) -> None:
+    raise _ExtensionType
+
+
+def _check_model(value: Value, depth: int) -> None:
+    if isinstance(value, dict):
+        if depth > MAX_BODY_DEPTH:
+            raise InvalidMessage(Reason.MALFORMED, "nested too deeply")
+        keys = list(value)
+        for key in keys:
+            if not isinstance(key, str):
+                raise InvalidMessage(Reason.MALFORMED, "map keys must be strings")
+            if len(key.encode()) > MAX_FIELD_NAME_BYTES:
+                raise InvalidMessage(Reason.OVERSIZED, "field name too long")
+        if keys != sorted(keys):
+            raise InvalidMessage(Reason.NON_CANONICAL, "map keys are not sorted")
+        for item in value.values():
+            _check_model(item, depth + 1)
+    elif isinstance(value, list):
+        if depth > MAX_BODY_DEPTH:
+            raise InvalidMessage(Reason.MALFORMED, "nested too deeply")
+        for item in value:
+            _check_model(item, depth + 1)
+    elif isinstance(value, float):
+        raise InvalidMessage(Reason.MALFORMED, "floats are not allowed")

@@ -1,0 +1,163 @@
+"""Signed envelopes: encode, decode, sign and verify pnyx messages (sans-I/O).
+
+Wire form of one message (docs/protocol.md, "Envelope")::
+
+    envelope  = signature (64 bytes) || payload
+    payload   = canonical msgpack array [version, author, seq, prev, ts, kind, body]
+    signature = Ed25519(author's key, SIGNATURE_DOMAIN || payload)
+    id        = BLAKE2b-256(payload)
+
+The envelope carries the exact payload bytes that were signed; nothing is re-encoded to verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+from pnyx.core import canonical
+from pnyx.core.kinds import Body, check_body, check_kind_name
+from pnyx.core.limits import (
+    ID_BYTES,
+    KEY_BYTES,
+    MAX_ENVELOPE_BYTES,
+    MAX_FUTURE_SKEW_MS,
+    MAX_SEQ,
+    MAX_TIMESTAMP_MS,
+    MIN_TIMESTAMP_MS,
+    PROTOCOL_VERSION,
+    SIGNATURE_BYTES,
+    SIGNATURE_DOMAIN,
+)
+from pnyx.core.reasons import InvalidMessage, Reason
+
+_PAYLOAD_FIELDS = 7
+
+
+def message_id(payload: bytes) -> bytes:
+    """The id of the message whose payload is ``payload``: BLAKE2b with a 32-byte digest."""
+    return hashlib.blake2b(payload, digest_size=ID_BYTES).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A decoded message. ``raw`` is the envelope exactly as received (signature then payload)."""
+
+    id: bytes
+    author: bytes
+    seq: int
+    prev: bytes | None
+    ts: int
+    kind: str
+    body: Body
+    raw: bytes
+
+    @property
+    def signature(self) -> bytes:
+        return self.raw[:SIGNATURE_BYTES]
+
+    @property
+    def payload(self) -> bytes:
+        return self.raw[SIGNATURE_BYTES:]
+
+    @property
+    def text(self) -> str | None:
+        """The post text, if this message carries one."""
+        value = self.body.get("text")
+        return value if isinstance(value, str) else None
+
+
+def decode(raw: bytes) -> Message:
+    """Decode and structurally check an envelope, without the signature or the clock.
+
+    Checks size, canonical encoding, field types and ranges, the kind name and the body schema.
+    Raises ``InvalidMessage`` with the first rule broken; never any other exception.
+    """
+    if not isinstance(raw, bytes):
+        raise InvalidMessage(Reason.MALFORMED, "envelope must be bytes")
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise InvalidMessage(
+            Reason.OVERSIZED, f"envelope is {len(raw)} bytes, limit {MAX_ENVELOPE_BYTES}"
+        )
+    if len(raw) <= SIGNATURE_BYTES:
+        raise InvalidMessage(Reason.MALFORMED, "envelope shorter than a signature and a payload")
+    payload = raw[SIGNATURE_BYTES:]
+    fields = canonical.unpack_exact(payload)
+    if not isinstance(fields, list) or len(fields) != _PAYLOAD_FIELDS:
+        raise InvalidMessage(Reason.MALFORMED, f"payload must be an array of {_PAYLOAD_FIELDS}")
+    version, author, seq, prev, ts, kind, body = fields
+    if type(version) is not int or version != PROTOCOL_VERSION:
+        raise InvalidMessage(Reason.UNSUPPORTED_VERSION, f"version {version!r}")
+    if not isinstance(author, bytes) or len(author) != KEY_BYTES:
+        raise InvalidMessage(Reason.MALFORMED, "author must be a 32-byte key")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        raise InvalidMessage(Reason.BAD_SEQUENCE, f"sequence {seq!r} outside 1..{MAX_SEQ}")
+    if seq == 1:
+        if prev is not None:
+            raise InvalidMessage(Reason.BAD_PREVIOUS, "the first message has no previous id")
+    elif not isinstance(prev, bytes) or len(prev) != ID_BYTES:
+        raise InvalidMessage(Reason.BAD_PREVIOUS, "previous id must be 32 bytes")
+    if type(ts) is not int or not MIN_TIMESTAMP_MS <= ts <= MAX_TIMESTAMP_MS:
+        raise InvalidMessage(Reason.BAD_TIMESTAMP, f"timestamp {ts!r} out of range")
+    check_kind_name(kind)
+    check_body(kind, body)
+    return Message(message_id(payload), author, seq, prev, ts, kind, body, raw)
+
+
+def check_clock(message: Message, now_ms: int) -> None:
+    """Reject a message dated more than ``MAX_FUTURE_SKEW_MS`` after ``now_ms``."""
+    ahead = message.ts - now_ms
+    if ahead > MAX_FUTURE_SKEW_MS:
+        raise InvalidMessage(
+            Reason.FUTURE_TIMESTAMP,
+            f"dated {ahead // 1000} s ahead of this clock, limit {MAX_FUTURE_SKEW_MS // 1000} s",
+        )
+
+
+def verify(message: Message) -> None:
+    """Check the signature over ``SIGNATURE_DOMAIN || payload``; raise BAD_SIGNATURE if it fails.
+
+    libsodium rejects non-canonical signatures and small-order keys, so a message has one author.
+    """
+    signed = message.signature + SIGNATURE_DOMAIN + message.payload
+    try:
+        nacl.bindings.crypto_sign_open(signed, message.author)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        raise InvalidMessage(Reason.BAD_SIGNATURE, "signature does not verify") from None
+
+
+def validate(raw: bytes, now_ms: int) -> Message:
+    """Everything that can be checked about one envelope alone: ``decode``, clock, signature.
+
+    Cheap checks run first; the signature (the expensive step) last. Chain rules, which need the
+    author's other messages, are in ``pnyx.core.chain``.
+    """
+    message = decode(raw)
+    check_clock(message, now_ms)
+    verify(message)
+    return message
+
+
+def sign(
+    key: nacl.signing.SigningKey,
+    *,
+    seq: int,
+    prev: bytes | None,
+    ts: int,
+    kind: str,
+    body: dict[str, Any],
+) -> Message:
+    """Create and sign a message. Raises ``InvalidMessage`` if the result would be invalid
+    (for example text over the limit), so a node never signs what others would reject."""
+    author = bytes(key.verify_key)
+    try:
+        payload = canonical.pack([PROTOCOL_VERSION, author, seq, prev, ts, kind, body])
+    except ValueError as exc:
+        raise InvalidMessage(Reason.MALFORMED, str(exc)) from None
+    signature = key.sign(SIGNATURE_DOMAIN + payload).signature
+    return decode(signature + payload)
