@@ -1,0 +1,129 @@
+"""``pnyx export`` and ``pnyx import``: carry signed messages between machines with no network.
+
+Import verifies every message exactly as if a peer had sent it, stores the valid ones in batches,
+and reports how many were accepted, already known and rejected, with the reasons. A damaged file
+still yields every intact message before the damage; nothing already stored is ever changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from pnyx.cli.context import Context, now_ms
+from pnyx.core.bundle import BundleWriter, Damage, read_bundle
+from pnyx.errors import UserError
+
+#: Messages stored per import transaction.
+IMPORT_BATCH = 500
+#: Bytes read from an import file at a time.
+READ_CHUNK_BYTES = 1 << 16
+#: Rejection details printed individually before summarising, in lines.
+MAX_DETAIL_LINES = 10
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("export", help="write signed messages to FILE (default: every feed held)")
+    p.add_argument("file", metavar="FILE", help="file to write (- for standard output)")
+    p.add_argument(
+        "--author", metavar="KEY", action="append", help="only this author's feed (repeatable)"
+    )
+    p.set_defaults(handler=cmd_export)
+    p = sub.add_parser("import", help="verify and store the messages of an export FILE")
+    p.add_argument("file", metavar="FILE", help="file to read (- for standard input)")
+    p.set_defaults(handler=cmd_import)
+
+
+def cmd_export(ctx: Context) -> int:
+    from pnyx.crypto.keytext import parse_public_key
+
+    authors = [parse_public_key(k) for k in ctx.args.author] if ctx.args.author else None
+    target: str = ctx.args.file
+    writer = BundleWriter()
+    store = ctx.store()
+    if target == "-":
+        import sys
+
+        out = sys.stdout.buffer
+        out.write(writer.header())
+        for envelope in store.export(authors):
+            out.write(writer.record(envelope))
+        out.write(writer.trailer())
+        out.flush()
+    else:
+        path = Path(target)
+        temporary = path.with_name(f".{path.name}.partial")
+        try:
+            with open(temporary, "wb") as out_file:
+                out_file.write(writer.header())
+                for envelope in store.export(authors):
+                    out_file.write(writer.record(envelope))
+                out_file.write(writer.trailer())
+                out_file.flush()
+                os.fsync(out_file.fileno())
+            os.replace(temporary, path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    ctx.warn(f"exported {writer.count} messages to {target}")
+    return 0
+
+
+def _chunks(target: str) -> Iterator[bytes]:
+    import sys
+
+    try:
+        handle = sys.stdin.buffer if target == "-" else open(target, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise UserError(f"cannot read {target}: {exc.strerror}") from None
+    with handle:
+        while chunk := handle.read(READ_CHUNK_BYTES):
+            yield chunk
+
+
+def cmd_import(ctx: Context) -> int:
+    store = ctx.store()
+    accepted = known = 0
+    reasons: Counter[str] = Counter()
+    details: list[str] = []
+    damage: Damage | None = None
+    batch: list[bytes] = []
+    position = 0
+
+    def flush() -> None:
+        nonlocal accepted, known, position
+        report = store.ingest(batch, now_ms())
+        accepted += len(report.accepted)
+        known += report.duplicates
+        for index, reason, detail in report.rejected:
+            reasons[reason.value] += 1
+            if len(details) < MAX_DETAIL_LINES:
+                details.append(f"  message {position + index + 1}: {reason.value}: {detail}")
+        position += len(batch)
+        batch.clear()
+
+    for item in read_bundle(_chunks(ctx.args.file)):
+        if isinstance(item, Damage):
+            damage = item
+            break
+        batch.append(item)
+        if len(batch) >= IMPORT_BATCH:
+            flush()
+    if batch:
+        flush()
+    rejected = sum(reasons.values())
+    ctx.print(f"accepted {accepted}, already known {known}, rejected {rejected}")
+    for line in details:
+        ctx.print(line)
+    if rejected > len(details):
+        ctx.print("  by reason: " + ", ".join(f"{r} {n}" for r, n in reasons.most_common()))
+    if damage is not None:
+        ctx.warn(
+            f"{ctx.args.file} is damaged at byte {damage.offset}: {damage.problem} "
+            "(only the intact messages before the damage were considered)"
+        )
+        return 1
+    return 1 if rejected else 0

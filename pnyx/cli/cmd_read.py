@@ -1,0 +1,130 @@
+"""Commands that read the local store: timeline, feed, thread, following. No network."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pnyx.cli import render
+from pnyx.cli.context import Context
+
+if TYPE_CHECKING:
+    from pnyx.store import Cursor, Page, Profile, StoredMessage
+
+#: Default page size of timeline and feed, in messages.
+DEFAULT_PAGE = 20
+#: Largest page a user may ask for, in messages.
+MAX_PAGE = 1000
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("timeline", help="your posts and those of everyone you follow, newest first")
+    _paging(p)
+    p.set_defaults(handler=cmd_timeline)
+    p = sub.add_parser("feed", help="one author's messages, newest first")
+    p.add_argument("key", metavar="KEY", help="public key: pnyx1... or 64 hex characters")
+    _paging(p)
+    p.set_defaults(handler=cmd_feed)
+    p = sub.add_parser("thread", help="a post with all its replies, oldest first")
+    p.add_argument("id", metavar="ID", help="id (or unique prefix) of any post in the thread")
+    _json(p)
+    p.set_defaults(handler=cmd_thread)
+    p = sub.add_parser("following", help="the keys you follow, one per line")
+    _json(p)
+    p.set_defaults(handler=cmd_following)
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _page_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_PAGE:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_PAGE}")
+    return value
+
+
+def _paging(parser: argparse.ArgumentParser) -> None:
+    _json(parser)
+    parser.add_argument("--limit", type=_page_size, default=DEFAULT_PAGE, help="messages per page")
+    parser.add_argument("--before", metavar="CURSOR", help="continue from a previous page's cursor")
+
+
+def _cursor(ctx: Context) -> Cursor | None:
+    from pnyx.store import Cursor
+
+    return Cursor.from_text(ctx.args.before) if ctx.args.before else None
+
+
+def _show(ctx: Context, items: Iterable[StoredMessage], *, nested: bool = False) -> None:
+    store = ctx.store()
+    profiles: dict[bytes, Profile | None] = {}
+    first = True
+    for item in items:
+        message = item.message
+        if message.author not in profiles:
+            profiles[message.author] = store.profile(message.author)
+        profile = profiles[message.author]
+        if ctx.args.json:
+            ctx.print(render.message_json(message, profile))
+            continue
+        if not first:
+            ctx.print()
+        first = False
+        indent = "  " if nested and "parent" in message.body else ""
+        ctx.print(render.message_text(message, profile, indent=indent))
+
+
+def _show_page(ctx: Context, page: Page, empty: str) -> int:
+    if not page.items and not ctx.args.json:
+        ctx.warn(empty)
+        return 0
+    _show(ctx, page.items)
+    if page.next is not None and not ctx.args.json:
+        ctx.print(f"\n(more: --before {page.next.to_text()})")
+    return 0
+
+
+def cmd_timeline(ctx: Context) -> int:
+    page = ctx.store().timeline(ctx.public_key(), limit=ctx.args.limit, before=_cursor(ctx))
+    return _show_page(ctx, page, "the timeline is empty: post something, or follow someone")
+
+
+def cmd_feed(ctx: Context) -> int:
+    from pnyx.crypto.keytext import encode_public_key, parse_public_key
+
+    author = parse_public_key(ctx.args.key)
+    store = ctx.store()
+    if store.is_forked(author):
+        forks = store.forks(author)
+        ctx.warn(
+            f"warning: {encode_public_key(author)} is FORKED: {len(forks)} conflicting message(s) "
+            f"signed with this key (first at seq {min(f.seq for f in forks)}); the key may be "
+            "compromised or used on two devices. pnyx keeps the first version it saw."
+        )
+    page = store.feed(author, limit=ctx.args.limit, before=_cursor(ctx))
+    return _show_page(ctx, page, "no messages from this author here yet")
+
+
+def cmd_thread(ctx: Context) -> int:
+    store = ctx.store()
+    _show(ctx, store.thread(store.resolve_id(ctx.args.id)), nested=True)
+    return 0
+
+
+def cmd_following(ctx: Context) -> int:
+    import json
+
+    from pnyx.crypto.keytext import encode_public_key
+
+    store = ctx.store()
+    for key in store.following(ctx.public_key()):
+        profile = store.profile(key)
+        name = profile.name if profile and profile.name else None
+        if ctx.args.json:
+            ctx.print(json.dumps({"key": encode_public_key(key), "name": name}))
+        else:
+            ctx.print(encode_public_key(key) + (f"  {name}" if name else ""))
+    return 0

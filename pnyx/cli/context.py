@@ -1,0 +1,78 @@
+"""What every CLI command gets: the home, the parsed arguments, and lazily opened resources.
+
+Opening the store or the key happens only when a command asks, so ``pnyx id`` never opens SQLite and
+no offline command imports libp2p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from pnyx.home import Home, read_passphrase
+
+if TYPE_CHECKING:
+    import nacl.signing
+
+    from pnyx.store import Store
+
+#: A command handler: gets the context, returns the process exit code.
+Handler = Callable[["Context"], int]
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds since the Unix epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Context:
+    """Per-invocation state. ``close()`` releases whatever was opened (the store)."""
+
+    args: argparse.Namespace
+    home: Home
+    out: TextIO
+    err: TextIO
+    _stack: ExitStack = field(default_factory=ExitStack)
+    _store: Store | None = None
+    _key: nacl.signing.SigningKey | None = None
+
+    def store(self) -> Store:
+        """The store of this home, opened (and created) on first use."""
+        if self._store is None:
+            from pnyx.store import Store
+
+            self.home.ensure()
+            self._store = self._stack.enter_context(Store.open(self.home.db_path))
+        return self._store
+
+    def key(self) -> nacl.signing.SigningKey:
+        """The user's signing key. Raises NoIdentityError, WrongPassphraseError, KeyFileError..."""
+        if self._key is None:
+            from pnyx.crypto.keyfile import is_encrypted, load_identity
+
+            passphrase = None
+            path = self.home.key_path
+            if path.exists() and is_encrypted(path):
+                passphrase = read_passphrase(getattr(self.args, "passphrase_file", None))
+            self._key = load_identity(path, passphrase)
+        return self._key
+
+    def public_key(self) -> bytes:
+        """The user's public key, read from the key file without needing the passphrase."""
+        from pnyx.crypto.keyfile import read_public_key
+
+        return read_public_key(self.home.key_path)
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def warn(self, text: str) -> None:
+        print(f"pnyx: {text}", file=self.err)
+
+    def close(self) -> None:
+        self._stack.close()
