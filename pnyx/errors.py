@@ -4,8 +4,8 @@
 
 * ``UserError``: the caller asked for something wrong or impossible (a mistyped key, a wrong
   passphrase, a missing identity). The CLI prints its message on one line and exits non-zero.
-* ``RemoteError``: a peer or an imported file sent bad data. The node drops that data with the reason
-  and carries on; a remote error never stops the node.
+* ``RemoteError``: a peer or an imported file sent bad data. The node drops that data with the
+  reason and carries on; a remote error never stops the node.
 
 ``StoreError`` covers the local database failing (disk full, locked, read-only); it is neither the
 user's nor a peer's fault, and nothing already committed is lost when it is raised.

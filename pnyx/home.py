@@ -88,7 +88,9 @@ def read_passphrase(passphrase_file: str | None, *, confirm: bool = False) -> by
             with open(passphrase_file, "rb") as handle:
                 data = handle.read(MAX_PASSPHRASE_FILE_BYTES + 1)
         except OSError as exc:
-            raise UserError(f"cannot read passphrase file {passphrase_file}: {exc.strerror}") from None
+            raise UserError(
+                f"cannot read passphrase file {passphrase_file}: {exc.strerror}"
+            ) from None
         if len(data) > MAX_PASSPHRASE_FILE_BYTES:
             raise UserError(f"passphrase file {passphrase_file} is larger than 4 KiB")
         data = data.rstrip(b"\r\n")

@@ -19,7 +19,9 @@ from pnyx.errors import NotFoundError, UserError
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("post", help="sign and store a post; prints its id")
     p.add_argument("text", metavar="TEXT", help="the post's text, or - to read standard input")
-    p.add_argument("--reply-to", metavar="ID", help="the id (or unique prefix) of the post replied to")
+    p.add_argument(
+        "--reply-to", metavar="ID", help="the id (or unique prefix) of the post replied to"
+    )
     _passphrase(p)
     p.set_defaults(handler=cmd_post)
 

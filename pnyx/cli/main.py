@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run one pnyx command and return its exit code. Never raises for expected failures."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr

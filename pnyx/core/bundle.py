@@ -142,5 +142,3 @@ def _check_trailer(
         yield Damage(offset, f"trailer does not match: {count} messages read")
     elif trailer.get("digest") != digest:
         yield Damage(offset, "checksum does not match: the file was altered")
-
-

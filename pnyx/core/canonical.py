@@ -1,10 +1,11 @@
 """Canonical msgpack: the one byte form of a value that pnyx signs.
 
-Rules (docs/protocol.md, "Canonical encoding"): integers, strings, binaries, arrays and maps in their
-shortest msgpack form; strings are valid UTF-8 and use the str family, byte strings the bin family;
-map keys are strings, unique and sorted by their UTF-8 bytes; no floats, no extension types; nesting
-at most ``MAX_BODY_DEPTH`` levels. Decoding checks canonical form by re-encoding the decoded value
-and comparing bytes; signatures are always checked over the received bytes, never the re-encoding.
+Rules (docs/protocol.md, "Canonical encoding"): integers, strings, binaries, arrays and maps in
+their shortest msgpack form; strings are valid UTF-8 and use the str family, byte strings the bin
+family; map keys are strings, unique and sorted by their UTF-8 bytes; no floats, no extension types;
+nesting at most ``MAX_BODY_DEPTH`` levels. Decoding checks canonical form by re-encoding the decoded
+value and comparing bytes; signatures are always checked over the received bytes, never over
+the re-encoding.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def _sorted(value: Value, depth: int) -> Value:
 def unpack_exact(data: bytes) -> Value:
     """Decode exactly one canonical msgpack value from ``data``.
 
-    Raises ``InvalidMessage`` with TRAILING_BYTES, MALFORMED or NON_CANONICAL; never anything else.
+    Raises ``InvalidMessage`` with TRAILING_BYTES, MALFORMED, OVERSIZED or NON_CANONICAL; never
+    anything else. Canonical form is checked by re-encoding: the decoded maps keep their wire order,
+    so once ``_check_model`` has seen every map's keys sorted, a plain re-encode is canonical.
     """
     try:
         value = msgpack.unpackb(
@@ -68,16 +71,16 @@ def unpack_exact(data: bytes) -> Value:
         # "Unpack failed: incomplete input") and TypeError for unhashable map keys.
         raise InvalidMessage(Reason.MALFORMED, f"not msgpack: {exc.__class__.__name__}") from None
     _check_model(value, 0)
-    try:
-        again = pack(value)
-    except ValueError as exc:
-        raise InvalidMessage(Reason.MALFORMED, str(exc)) from None
-    if again != data:
+    if _packer.pack(value) != data:
         raise InvalidMessage(Reason.NON_CANONICAL, "payload is not in canonical msgpack form")
     return value
 
 
-class _ExtensionType(Exception):  # noqa: N818 - internal signal, never escapes this module
+_packer = msgpack.Packer(use_bin_type=True)
+_SCALARS = frozenset({type(None), bool, int, str, bytes})
+
+
+class _ExtensionType(Exception):
     pass
 
 
@@ -86,23 +89,28 @@ def _reject_ext(code: int, data: bytes) -> None:
 
 
 def _check_model(value: Value, depth: int) -> None:
-    if isinstance(value, dict):
-        if depth > MAX_BODY_DEPTH:
-            raise InvalidMessage(Reason.MALFORMED, "nested too deeply")
-        keys = list(value)
-        for key in keys:
-            if not isinstance(key, str):
-                raise InvalidMessage(Reason.MALFORMED, "map keys must be strings")
-            if len(key.encode()) > MAX_FIELD_NAME_BYTES:
-                raise InvalidMessage(Reason.OVERSIZED, "field name too long")
-        if keys != sorted(keys):
-            raise InvalidMessage(Reason.NON_CANONICAL, "map keys are not sorted")
-        for item in value.values():
-            _check_model(item, depth + 1)
-    elif isinstance(value, list):
-        if depth > MAX_BODY_DEPTH:
-            raise InvalidMessage(Reason.MALFORMED, "nested too deeply")
+    """Check types, key order, key sizes and depth; the hot path of every message decode."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if depth >= MAX_BODY_DEPTH + 1:
+        raise InvalidMessage(Reason.MALFORMED, "nested too deeply")
+    if kind is list:
         for item in value:
+            if type(item) not in _SCALARS:
+                _check_model(item, depth + 1)
+        return
+    if kind is not dict:
+        raise InvalidMessage(Reason.MALFORMED, f"{kind.__name__} values are not allowed")
+    previous = None
+    for key, item in value.items():
+        if type(key) is not str:
+            raise InvalidMessage(Reason.MALFORMED, "map keys must be strings")
+        # A UTF-8 character is at most 4 bytes: short keys need no encoding to be measured.
+        if len(key) > MAX_FIELD_NAME_BYTES // 4 and len(key.encode()) > MAX_FIELD_NAME_BYTES:
+            raise InvalidMessage(Reason.OVERSIZED, "field name too long")
+        if previous is not None and key <= previous:
+            raise InvalidMessage(Reason.NON_CANONICAL, "map keys are not sorted and unique")
+        previous = key
+        if type(item) not in _SCALARS:
             _check_model(item, depth + 1)
-    elif isinstance(value, float):
-        raise InvalidMessage(Reason.MALFORMED, "floats are not allowed")

@@ -1,8 +1,8 @@
 """Message kinds and the schema of each kind's body.
 
-Known kinds are checked field by field; fields a kind does not define are allowed and ignored (a newer
-version may add them). A kind this version does not know is valid if its name is well-formed: it is
-stored and passed on, never rejected for being unknown.
+Known kinds are checked field by field; fields a kind does not define are allowed and ignored (a
+newer version may add them). A kind this version does not know is valid if its name is well-formed:
+it is stored and passed on, never rejected for being unknown.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ UNFOLLOW: Final = "unfollow"
 PROFILE: Final = "profile"
 DELETE: Final = "delete"
 
-_KIND_NAME = re.compile(r"[a-z0-9_-]{1,%d}" % MAX_KIND_BYTES)
+_KIND_NAME = re.compile(rf"[a-z0-9_-]{{1,{MAX_KIND_BYTES}}}")
 
 Body = Mapping[str, Any]
 

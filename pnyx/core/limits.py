@@ -36,7 +36,7 @@ MAX_REACTION_BYTES = 32
 MAX_KIND_BYTES = 32
 #: Longest key in a body map, in bytes of UTF-8.
 MAX_FIELD_NAME_BYTES = 32
-#: Deepest nesting of arrays and maps, in levels: the payload array is level 0, the body map level 1.
+#: Deepest nesting of arrays and maps, in levels (the payload array is 0, the body map 1).
 MAX_BODY_DEPTH = 8
 
 #: Highest sequence number, a count of messages (fits a signed 63-bit SQLite integer).

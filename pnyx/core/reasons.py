@@ -41,7 +41,7 @@ class Reason(StrEnum):
     """Another message with the same author and sequence number is already stored."""
 
 
-class InvalidMessage(RemoteError):  # noqa: N818 - it names the thing that is wrong, as h11 does
+class InvalidMessage(RemoteError):
     """A message broke a rule of the protocol.
 
     ``reason`` says which rule; ``detail`` is a short human explanation. The message must be dropped

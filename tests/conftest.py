@@ -1,0 +1,80 @@
+"""Shared fixtures: hypothesis profiles, isolated homes and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# "ci" is deterministic (the same examples every run), so CI is reproducible; "dev" explores more;
+# "fuzz" is the long run outside the default suite (make fuzz).
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "fuzz", max_examples=50_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+class Cli:
+    """Runs ``pnyx.cli.main.main`` in-process against one home directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def __call__(self, *argv: str, stdin: str | None = None) -> Result:
+        from pnyx.cli.main import main
+
+        out, err = io.StringIO(), io.StringIO()
+        if stdin is not None:
+            import sys
+
+            saved = sys.stdin
+            sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()))
+            try:
+                code = main(["--home", str(self.home), *argv], out=out, err=err)
+            finally:
+                sys.stdin = saved
+        else:
+            code = main(["--home", str(self.home), *argv], out=out, err=err)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def ok(self, *argv: str, stdin: str | None = None) -> Result:
+        """Run and assert success; returns the result."""
+        result = self(*argv, stdin=stdin)
+        assert result.code == 0, f"pnyx {' '.join(argv)} -> {result.code}: {result.err}"
+        return result
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """A CLI bound to a fresh home, with no passphrase in the environment."""
+    monkeypatch.delenv("PNYX_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PNYX_HOME", raising=False)
+    yield Cli(tmp_path / "home")
+
+
+@pytest.fixture
+def make_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Cli]]:
+    """Factory for several homes in one test: ``make_cli(path)``."""
+    monkeypatch.delenv("PNYX_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PNYX_HOME", raising=False)
+    yield Cli

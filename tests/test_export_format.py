@@ -1,0 +1,71 @@
+"""The export file format and varints (sans-I/O): every damage is found, nothing else is raised."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pnyx.core.bundle import MAGIC, BundleWriter, Damage, read_bundle
+from pnyx.core.varint import VarintError, decode_uvarint, encode_uvarint
+
+
+def _bundle(records: list[bytes]) -> bytes:
+    writer = BundleWriter()
+    return writer.header() + b"".join(writer.record(r) for r in records) + writer.trailer()
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_varint_round_trip(value: int) -> None:
+    data = encode_uvarint(value)
+    assert decode_uvarint(data) == (value, len(data))
+    assert decode_uvarint(data[:-1]) is None
+
+
+def test_varint_rejects_non_minimal_and_overlong() -> None:
+    for bad in (b"\x80\x00", b"\xff" * 10 + b"\x01", b"\xff" * 9 + b"\x7f"):
+        try:
+            decode_uvarint(bad)
+        except VarintError:
+            continue
+        raise AssertionError(bad)
+
+
+@given(st.lists(st.binary(min_size=1, max_size=300), max_size=8), st.integers(1, 64))
+def test_bundle_round_trip_in_any_chunking(records: list[bytes], chunk: int) -> None:
+    data = _bundle(records)
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    assert list(read_bundle(pieces)) == records
+
+
+@given(st.lists(st.binary(min_size=1, max_size=50), min_size=1, max_size=5), st.data())
+def test_any_truncation_is_reported(records: list[bytes], data: st.DataObject) -> None:
+    whole = _bundle(records)
+    cut = data.draw(st.integers(0, len(whole) - 1))
+    items = list(read_bundle([whole[:cut]]))
+    assert isinstance(items[-1], Damage)
+    assert all(isinstance(i, bytes) for i in items[:-1])
+
+
+@given(st.lists(st.binary(min_size=1, max_size=50), min_size=1, max_size=5), st.data())
+def test_any_byte_flip_is_reported_or_changes_a_record(
+    records: list[bytes], data: st.DataObject
+) -> None:
+    whole = bytearray(_bundle(records))
+    position = data.draw(st.integers(0, len(whole) - 1))
+    whole[position] ^= data.draw(st.integers(1, 255))
+    items = list(read_bundle([bytes(whole)]))
+    assert isinstance(items[-1], Damage)
+
+
+@given(st.binary(max_size=400))
+def test_random_bytes_never_raise(blob: bytes) -> None:
+    for item in read_bundle([MAGIC + blob]):
+        assert isinstance(item, bytes | Damage)
+
+
+def test_header_only_and_wrong_header() -> None:
+    assert list(read_bundle([MAGIC])) == [
+        Damage(len(MAGIC), "file ends after 0 messages without its trailer")
+    ]
+    (damage,) = list(read_bundle([b"hello"]))
+    assert isinstance(damage, Damage) and "bad header" in damage.problem
