@@ -1,9 +1,155 @@
-"""Commands that talk to the network or the running node: run, status, peers, connect."""
+"""Commands that talk to the network or the running node: run, status, peers, connect.
+
+``run`` starts the node in the foreground (libp2p is imported only then). ``status``, ``peers`` and
+``connect`` ask a running node through its control socket; with none running they say so in one
+line and exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
+
+from pnyx.cli.context import Context
+
+#: Kept in step with pnyx.node.config (which this module must not import at start-up cost).
+_NODE_KEYS = ("identity", "separate")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add this module's commands to the parser."""
+    p = sub.add_parser(
+        "run",
+        help="run the node: publish your posts to followers and receive those you follow",
+        description="Run the peer-to-peer node in the foreground until Ctrl-C or SIGTERM. "
+        "Settings come from the [node] table of config.toml in the home directory; "
+        "flags override them.",
+    )
+    p.add_argument(
+        "--listen",
+        action="append",
+        metavar="MULTIADDR",
+        help="listen address, repeatable (default /ip4/0.0.0.0/tcp/4717)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        action="append",
+        metavar="MULTIADDR",
+        help="peer to dial at start, .../p2p/PEER_ID; repeatable",
+    )
+    p.add_argument(
+        "--node-key",
+        choices=_NODE_KEYS,
+        help="identity: your key is the node's peer id; separate: a key of its own (node.key)",
+    )
+    p.add_argument(
+        "--publish-batch-ms",
+        type=int,
+        metavar="MS",
+        help="batch window for your own new messages, 0..1000 ms (default 20)",
+    )
+    p.add_argument("--log-level", choices=_LOG_LEVELS, help="default info")
+    p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("status", help="what the running node is doing")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("peers", help="peers the running node is connected to")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=cmd_peers)
+
+    p = sub.add_parser("connect", help="ask the running node to connect to a peer")
+    p.add_argument("address", metavar="MULTIADDR", help="e.g. /ip4/198.51.100.4/tcp/4717/p2p/12D3…")
+    p.set_defaults(handler=cmd_connect)
+
+
+def cmd_run(ctx: Context) -> int:
+    from pnyx.node.config import load_config
+    from pnyx.node.nodekey import load_or_create_node_seed
+    from pnyx.node.run import run_node
+
+    args = ctx.args
+    config = load_config(
+        ctx.home,
+        {
+            "listen": args.listen,
+            "bootstrap": args.bootstrap,
+            "node_key": args.node_key,
+            "publish_batch_ms": args.publish_batch_ms,
+            "log_level": args.log_level,
+        },
+    )
+    me = ctx.public_key()
+    if config.node_key == "identity":
+        seed = bytes(ctx.key())  # a SigningKey's bytes are its 32-byte seed
+    else:
+        ctx.home.ensure()
+        seed = load_or_create_node_seed(ctx.home.node_key_path)
+    return run_node(home=ctx.home, config=config, me=me, seed=seed, store=ctx.store(), out=ctx.out)
+
+
+def _ask(ctx: Context, op: str, **params: Any) -> Any:
+    from pnyx.node.control_client import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, request
+
+    timeout = CONNECT_TIMEOUT_S if op == "connect" else DEFAULT_TIMEOUT_S
+    return request(ctx.home, op, timeout=timeout, **params)
+
+
+def cmd_status(ctx: Context) -> int:
+    status = _ask(ctx, "status")
+    if ctx.args.json:
+        ctx.print(json.dumps(status, ensure_ascii=False))
+        return 0
+    counts = status["counts"]
+    peers = status["peers"]
+    ctx.print(f"node running in {ctx.home.path}")
+    ctx.print(f"identity:  {status['public_key']}")
+    ctx.print(f"peer id:   {status['peer_id']}")
+    for index, address in enumerate(status["listen_addrs"]):
+        ctx.print(f"{'listening:' if index == 0 else '':<11}{address}")
+    inbound = sum(1 for p in peers if p["direction"] == "inbound")
+    ctx.print(
+        f"peers:     {len(peers)} connected ({inbound} inbound, {len(peers) - inbound} outbound)"
+    )
+    ctx.print(
+        f"store:     {counts['messages']} messages from {counts['authors']} authors; "
+        f"you follow {counts['following']}"
+    )
+    ctx.print(
+        f"gossip:    {counts['frames_received']} frames in, {counts['frames_published']} out; "
+        f"{counts['frames_rejected']} rejected, {counts['frames_ignored']} dropped; "
+        f"{counts['messages_stored']} messages stored from the network"
+    )
+    if status["banned"]:
+        ctx.print(f"banned:    {', '.join(status['banned'])}")
+    ctx.print(f"uptime:    {_duration(status['uptime_s'])}")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def cmd_peers(ctx: Context) -> int:
+    peers = _ask(ctx, "peers")
+    if ctx.args.json:
+        for peer in peers:
+            ctx.print(json.dumps(peer))
+        return 0
+    if not peers:
+        ctx.print("no peers connected")
+    for peer in peers:
+        ctx.print(f"{peer['peer_id']}  {peer['direction']:<8}  {peer['address'] or ''}".rstrip())
+    return 0
+
+
+def cmd_connect(ctx: Context) -> int:
+    result = _ask(ctx, "connect", addr=ctx.args.address)
+    ctx.print(f"connected to {result['peer_id']}")
+    return 0

@@ -140,7 +140,7 @@ def _document(
 
 
 def _derive(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
-    return argon2id.kdf(  # type: ignore[no-any-return]
+    return argon2id.kdf(
         nacl.secret.SecretBox.KEY_SIZE, passphrase, salt, opslimit=opslimit, memlimit=memlimit
     )
 
@@ -242,7 +242,7 @@ def is_encrypted(path: Path) -> bool:
     encryption = document.get("encryption")
     if encryption not in (ENCRYPTION_NONE, ENCRYPTION_ARGON2ID):
         raise _damaged(path, f"unknown encryption {encryption!r}")
-    return encryption == ENCRYPTION_ARGON2ID
+    return bool(encryption == ENCRYPTION_ARGON2ID)
 
 
 def read_public_key(path: Path) -> bytes:

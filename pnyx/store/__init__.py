@@ -1,1 +1,9 @@
-"""pnyx.store."""
+"""pnyx.store: the local SQLite store of signed messages (synchronous; see docs/store.md).
+
+``from pnyx.store import Store, IngestReport, Page, Cursor, StoredMessage, ForkEvidence, Profile``
+"""
+
+from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile, StoredMessage
+from pnyx.store.store import Store
+
+__all__ = ["Cursor", "ForkEvidence", "IngestReport", "Page", "Profile", "Store", "StoredMessage"]

@@ -1,1 +1,11 @@
-"""pnyx.sync."""
+"""pnyx.sync: the catch-up protocol ("/pnyx/sync/1.0.0"), spec in docs/spec-sync.md.
+
+An offline-first node fetches from any peer the messages it lacks of the authors it follows.
+
+Sans-I/O modules (no trio, no sockets): ``limits`` (every constant), ``errors`` (SyncReason,
+SyncProtocolError), ``frames`` (frame types, msgpack layout), ``wire`` (length-prefixed framing,
+FrameDecoder), ``requester`` / ``responder`` (the two state machines), ``api`` (the protocols the
+drivers need: ByteStream, store views, Ingest; the summaries).
+trio modules: ``transport`` (frames over a ByteStream with timeouts), ``driver`` (run_requester,
+run_responder). This package imports nothing here so the sans-I/O modules stay free of trio.
+"""

@@ -1,0 +1,201 @@
+"""Benchmark 6, footprint: memory of a process holding the store, and bytes on disk per message.
+
+Measured in child processes (so this script's own datasets do not count): the resident set (RSS)
+of a process holding an empty store open (the stand-in for an idle node, see NODE HOOK below) and
+of one holding the timeline benchmark's store (``messages`` messages) open after serving a
+timeline page, a deep page and a thread. Target: <= 150 MB each. Disk: the store's files divided by
+the messages held, next to the mean size of one envelope (the bytes that must be kept).
+
+Reference (same run): RSS of a bare interpreter started the same way.
+
+Usage: ``python bench/footprint.py [--json] [--quick | --size tiny|quick|full] [--messages N]
+[--authors N] [--followed N]``
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import common
+import psutil
+from common import ROOT, Result, log
+from datasets import Spec, timeline_home
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"messages": 3_000, "authors": 100, "followed": 20, "thread": 20},
+    "quick": {"messages": 100_000, "authors": 1_000, "followed": 100, "thread": 200},
+    "full": {"messages": 1_000_000, "authors": 10_000, "followed": 1_000, "thread": 200},
+}
+#: RSS target of an idle node and of a node holding the full store, in MB (10**6 bytes).
+TARGET_RSS_MB = 150.0
+#: How long a child may take to get ready, in seconds.
+READY_TIMEOUT_S = 120.0
+#: Bytes in a megabyte as reported here.
+MB = 1_000_000
+
+# ---------------------------------------------------------------------------------------------
+# NODE HOOK (for the lead): when `pnyx run` exists, set NODE_COMMAND to the argv that starts an
+# idle node on a home ({home} is replaced), and NODE_READY to the argv that exits 0 once it is up
+# (e.g. `pnyx status`). `node_rss_mb` then measures the real node (empty home and full store)
+# and the figures "idle_node_rss_mb" / "node_full_rss_mb" are reported and targeted instead of
+# the store-holding stand-ins. Left off: until then the stand-in is a process holding the store.
+NODE_COMMAND: list[str] | None = None
+# e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "run",
+#       "--listen", "/ip4/127.0.0.1/tcp/0", "--log-level", "warning"]
+NODE_READY: list[str] | None = None
+# e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "status", "--json"]
+#: How long the node runs idle before it is measured, in seconds.
+NODE_SETTLE_S = 5.0
+# ---------------------------------------------------------------------------------------------
+
+_HOLDER = """
+import sys
+from pathlib import Path
+from pnyx.store import Store
+db, me, root = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+store = Store.open(db, readonly=db.exists() and me != "-")
+if me != "-":
+    first = store.timeline(bytes.fromhex(me), limit=50)
+    page = first
+    for _ in range(20):
+        if page.next is None:
+            break
+        page = store.timeline(bytes.fromhex(me), limit=50, before=page.next)
+    if root != "-":
+        store.thread(bytes.fromhex(root))
+store.counts()
+print("ready", flush=True)
+sys.stdin.read()
+"""
+_BARE = "import sys\nprint('ready', flush=True)\nsys.stdin.read()\n"
+
+
+def child_rss(code: str, *args: str) -> tuple[float, float]:
+    """(RSS, USS) in MB of a child running ``code`` once it prints "ready"."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the measured child did not get ready (exit {child.poll()})")
+        info = psutil.Process(child.pid).memory_full_info()
+        return info.rss / MB, info.uss / MB
+    finally:
+        child.kill()
+        child.wait()
+
+
+def node_rss_mb(home: Path) -> float | None:
+    """RSS of ``pnyx run`` on ``home`` after NODE_SETTLE_S idle seconds (None: hook not set)."""
+    if NODE_COMMAND is None or NODE_READY is None:
+        return None
+    argv = [part.replace("{home}", str(home)) for part in NODE_COMMAND]
+    ready = [part.replace("{home}", str(home)) for part in NODE_READY]
+    node = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while subprocess.run(ready, capture_output=True, check=False).returncode != 0:
+            if node.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the node did not start")
+            time.sleep(0.2)
+        time.sleep(NODE_SETTLE_S)
+        rss: float = psutil.Process(node.pid).memory_info().rss / MB
+        return rss
+    finally:
+        node.terminate()
+        try:
+            node.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+
+
+def disk_bytes(db: Path) -> int:
+    """Bytes of the store on disk: the database and its WAL and shared-memory files."""
+    return sum(
+        path.stat().st_size
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+        if path.exists()
+    )
+
+
+def run(params: dict[str, Any], cache: Path) -> Result:
+    spec = Spec(
+        messages=params["messages"],
+        authors=params["authors"],
+        followed=params["followed"],
+        thread=params["thread"],
+    )
+    home, meta = timeline_home(spec, cache)
+    db = home / "pnyx.db"
+    log(f"footprint: processes holding an empty store and a store of {meta['messages']:,}")
+    bare_rss, bare_uss = child_rss(_BARE)
+    with tempfile.TemporaryDirectory(prefix="pnyx-bench-footprint-") as tmp:
+        empty_rss, empty_uss = child_rss(_HOLDER, str(Path(tmp) / "pnyx.db"), "-", "-")
+    full_rss, full_uss = child_rss(_HOLDER, str(db), meta["me"], meta["thread_root"] or "-")
+    on_disk = disk_bytes(db)
+    result = Result(name="footprint", params=params)
+    result.figures = {
+        "empty_store_process_rss_mb": empty_rss,
+        "empty_store_process_uss_mb": empty_uss,
+        "full_store_process_rss_mb": full_rss,
+        "full_store_process_uss_mb": full_uss,
+        "disk_bytes_per_message": on_disk / meta["messages"],
+        "disk_mb": on_disk / MB,
+    }
+    envelope_mean = meta["envelope_bytes"] / meta["messages"]
+    result.reference = {
+        "bare_python_rss_mb": bare_rss,
+        "bare_python_uss_mb": bare_uss,
+        "envelope_bytes_mean": envelope_mean,
+    }
+    result.ratios = {
+        "full_store_rss_vs_bare": full_rss / bare_rss,
+        "disk_per_message_vs_envelope": (on_disk / meta["messages"]) / envelope_mean,
+    }
+    idle, idle_name = empty_rss, "empty_store_process_rss"
+    full, full_name = full_rss, "full_store_process_rss"
+    node_idle = node_rss_mb(Path(tempfile.mkdtemp(prefix="pnyx-bench-node-")))
+    if node_idle is not None:
+        node_full = node_rss_mb(home)
+        assert node_full is not None
+        result.figures["idle_node_rss_mb"] = node_idle
+        result.figures["node_full_rss_mb"] = node_full
+        idle, idle_name = node_idle, "idle_node_rss"
+        full, full_name = node_full, "node_full_rss"
+    else:
+        result.notes.append(
+            "NODE HOOK not set: the idle-node figure is a process holding an empty store open, "
+            "the full-store figure a process holding the store open after serving pages"
+        )
+    result.target(idle_name, idle, "<=", TARGET_RSS_MB, "MB")
+    result.target(full_name, full, "<=", TARGET_RSS_MB, "MB")
+    result.notes.append(
+        "RSS counts the store's memory-mapped pages read so far; USS is the process's private "
+        "memory; MB = 10**6 bytes"
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = common.parser("footprint", __doc__.splitlines()[0] if __doc__ else "footprint")
+    for name in PRESETS["full"]:
+        p.add_argument(f"--{name}", type=int, default=None)
+    args = p.parse_args(argv)
+    params = common.preset(args, PRESETS)
+    return common.emit(run(params, common.cache_dir(args.cache_dir)), args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Benchmark 1, ingest: validate and store messages from many authors into a cold store, in batches.
+
+Reference (same process, same run): raw Ed25519 verifications per second on one core,
+``nacl.bindings.crypto_sign_open(signature + SIGNATURE_DOMAIN + payload, author)`` over the same
+messages. Targets: one-core ingest >= 0.85 x the reference; two-core ingest (verification on
+threads, storing overlapped) >= 1.6 x the one-core reference.
+
+Also measured, to explain the figures: the cost per message of each stage alone (decode, verify,
+store), and two ways of spreading validation over threads (contiguous slices vs one task per
+message). Every figure is the best of ``rounds`` runs (the least disturbed by other processes);
+each run ingests into a new, empty store.
+
+Usage: ``python bench/ingest.py [--json] [--quick | --size tiny|quick|full] [--messages N]
+[--authors N] [--batch N] [--workers N] [--rounds N]``
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import common
+import nacl.bindings
+from common import Result, log
+from datasets import Spec, dataset, load_envelopes
+
+from pnyx.core.envelope import Message, decode, validate
+from pnyx.core.limits import SIGNATURE_BYTES, SIGNATURE_DOMAIN
+from pnyx.ingest import ParallelValidator, ingest, ingest_batches, wall_clock_ms
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"messages": 1_000, "authors": 20, "batch": 250, "workers": 2, "rounds": 1},
+    "quick": {"messages": 20_000, "authors": 200, "batch": 1_000, "workers": 2, "rounds": 2},
+    "full": {"messages": 200_000, "authors": 2_000, "batch": 1_000, "workers": 2, "rounds": 2},
+}
+#: Messages used to compare ways of threading validation (no store involved), at most.
+VARIANT_SAMPLE = 20_000
+#: One-core ingest target, as a fraction of raw verifications per second on one core.
+TARGET_ONE_CORE = 0.85
+#: Two-core ingest target, as a multiple of raw verifications per second on one core.
+TARGET_TWO_CORE = 1.6
+
+
+def reference_rate(raws: Sequence[bytes], authors: Sequence[bytes]) -> float:
+    """Raw Ed25519 verifications per second, one core (what envelope.verify calls)."""
+    parts = [(raw[:SIGNATURE_BYTES], raw[SIGNATURE_BYTES:]) for raw in raws]
+    open_ = nacl.bindings.crypto_sign_open
+    domain = SIGNATURE_DOMAIN
+    gc.collect()
+    start = time.perf_counter()
+    for (signature, payload), author in zip(parts, authors, strict=True):
+        open_(signature + domain + payload, author)
+    return len(raws) / (time.perf_counter() - start)
+
+
+def _timed_rate(count: int, fn: Callable[[], object]) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return count / (time.perf_counter() - start)
+
+
+def _batches(raws: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
+    return [raws[i : i + size] for i in range(0, len(raws), size)]
+
+
+def _fresh_store(workdir: Path) -> Any:
+    from pnyx.store import Store
+
+    path = Path(tempfile.mkdtemp(dir=workdir)) / "pnyx.db"
+    return Store.open(path)
+
+
+def ingest_rate(raws: Sequence[bytes], batch: int, workers: int, workdir: Path, mode: str) -> float:
+    """Messages per second stored from ``raws`` into a new store, by ``mode``:
+
+    ``pipelined``: ParallelValidator + ingest_batches (next batch verified while one is stored);
+    ``staged``: ParallelValidator + ingest per batch (verify, then store, in turn);
+    ``store``: the store's own sequential ``Store.ingest``.
+    """
+    now = wall_clock_ms()
+    store = _fresh_store(workdir)
+    accepted = 0
+    try:
+        with ParallelValidator(workers) as validator:
+            gc.collect()
+            start = time.perf_counter()
+            if mode == "pipelined":
+                for report in ingest_batches(store, validator, _batches(raws, batch), lambda: now):
+                    accepted += len(report.accepted)
+            elif mode == "staged":
+                for chunk in _batches(raws, batch):
+                    accepted += len(ingest(store, validator, chunk, now).accepted)
+            elif mode == "store":
+                for chunk in _batches(raws, batch):
+                    accepted += len(store.ingest(chunk, now).accepted)
+            else:
+                raise ValueError(mode)
+            elapsed = time.perf_counter() - start
+    finally:
+        store.close()
+    if accepted != len(raws):
+        raise RuntimeError(f"{mode}: stored {accepted} of {len(raws)} valid messages")
+    return len(raws) / elapsed
+
+
+def store_only_rate(messages: Sequence[Message], batch: int, workdir: Path) -> float:
+    """Messages per second through ``Store.ingest_verified`` alone (already decoded)."""
+    store = _fresh_store(workdir)
+    try:
+        return _timed_rate(
+            len(messages),
+            lambda: [
+                store.ingest_verified(messages[i : i + batch])
+                for i in range(0, len(messages), batch)
+            ],
+        )
+    finally:
+        store.close()
+
+
+def per_message_rate(raws: Sequence[bytes], workers: int) -> float:
+    """Validation per second with one pool task per message (the alternative to slices)."""
+    now = wall_clock_ms()
+    with ThreadPoolExecutor(workers) as pool:
+        return _timed_rate(len(raws), lambda: list(pool.map(lambda r: validate(r, now), raws)))
+
+
+def sliced_rate(raws: Sequence[bytes], workers: int, batch: int) -> float:
+    now = wall_clock_ms()
+    with ParallelValidator(workers) as validator:
+        return _timed_rate(
+            len(raws), lambda: [validator.validate(chunk, now) for chunk in _batches(raws, batch)]
+        )
+
+
+def run(params: dict[str, Any], cache: Path) -> Result:
+    spec = Spec(messages=params["messages"], authors=params["authors"])
+    path, _ = dataset(spec, cache)
+    raws = load_envelopes(path)
+    decoded = [decode(raw) for raw in raws]
+    authors = [m.author for m in decoded]
+    sample = raws[: min(len(raws), VARIANT_SAMPLE)]
+    batch, workers = params["batch"], params["workers"]
+    best: dict[str, float] = {}
+
+    def keep(name: str, value: float) -> None:
+        best[name] = max(best.get(name, 0.0), value)
+        log(f"  {name}: {value:,.0f}/s")
+
+    with tempfile.TemporaryDirectory(prefix="pnyx-bench-ingest-") as tmp:
+        workdir = Path(tmp)
+        for round_ in range(params["rounds"]):
+            log(f"ingest round {round_ + 1}/{params['rounds']}: {len(raws):,} messages")
+            keep("reference", reference_rate(raws, authors))
+            keep("one_core", ingest_rate(raws, batch, 1, workdir, "pipelined"))
+            keep("two_core", ingest_rate(raws, batch, workers, workdir, "pipelined"))
+            keep("two_core_staged", ingest_rate(raws, batch, workers, workdir, "staged"))
+            keep("store_ingest", ingest_rate(raws, batch, 1, workdir, "store"))
+            keep("decode", _timed_rate(len(raws), lambda: [decode(raw) for raw in raws]))
+            keep("store_only", store_only_rate(decoded, batch, workdir))
+            keep("sample_reference", reference_rate(sample, authors[: len(sample)]))
+            keep("sliced", sliced_rate(sample, workers, batch))
+            keep("per_message", per_message_rate(sample, workers))
+
+    ref = best["reference"]
+    result = Result(name="ingest", params=params)
+    result.figures = {
+        "one_core_msgs_per_s": best["one_core"],
+        "two_core_msgs_per_s": best["two_core"],
+        "two_core_staged_msgs_per_s": best["two_core_staged"],
+        "store_ingest_msgs_per_s": best["store_ingest"],
+        "decode_us_per_msg": 1e6 / best["decode"],
+        "verify_us_per_msg": 1e6 / ref,
+        "store_us_per_msg": 1e6 / best["store_only"],
+        "validate_sliced_msgs_per_s": best["sliced"],
+        "validate_per_message_task_msgs_per_s": best["per_message"],
+    }
+    result.reference = {
+        "verify_one_core_per_s": ref,
+        "verify_one_core_sample_per_s": best["sample_reference"],
+    }
+    stage_sum = 1e6 / best["decode"] + 1e6 / ref + 1e6 / best["store_only"]
+    result.ratios = {
+        "one_core_vs_verify": best["one_core"] / ref,
+        "two_core_vs_verify": best["two_core"] / ref,
+        "two_core_staged_vs_verify": best["two_core_staged"] / ref,
+        "store_ingest_vs_verify": best["store_ingest"] / ref,
+        "one_core_bound_vs_verify": (1e6 / ref) / stage_sum,
+        "validate_sliced_vs_verify": best["sliced"] / best["sample_reference"],
+        "validate_per_message_task_vs_verify": best["per_message"] / best["sample_reference"],
+    }
+    result.target(
+        "one_core", result.ratios["one_core_vs_verify"], ">=", TARGET_ONE_CORE, "x verify/s"
+    )
+    result.target(
+        "two_core", result.ratios["two_core_vs_verify"], ">=", TARGET_TWO_CORE, "x verify/s"
+    )
+    result.notes.append(
+        "one_core = ParallelValidator(1) + Store.ingest_verified; two_core = ParallelValidator("
+        f"{workers}) with the next batch verified while the current one is stored; best of "
+        f"{params['rounds']} rounds; one_core_bound = verify / (decode + verify + store), the "
+        "ratio a perfect one-core pipeline would reach"
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = common.parser("ingest", __doc__.splitlines()[0] if __doc__ else "ingest")
+    for name in PRESETS["full"]:
+        p.add_argument(f"--{name}", type=int, default=None)
+    args = p.parse_args(argv)
+    params = common.preset(args, PRESETS)
+    return common.emit(run(params, common.cache_dir(args.cache_dir)), args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

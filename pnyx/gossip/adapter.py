@@ -1,0 +1,448 @@
+"""The one libp2p adapter: a py-libp2p host with gossipsub behind ``pnyx.node.network.Network``.
+
+Stack (docs/architecture.md): TCP, Noise only (plaintext and secio are refused because they are not
+offered), yamux, gossipsub offering ``/meshsub/1.1.0`` and ``/meshsub/1.0.0`` (1.2 costs ~2.5x the
+throughput in py-libp2p 0.8.1), one topic, identify. Messages are signed by the publishing node
+(StrictSign, the libp2p default, so go/js/rust peers accept them); the gossip message id is the
+BLAKE2b-256 of the data (``frame_id``), so one frame relayed by many peers is seen once.
+
+py-libp2p 0.8.1 traps handled here (LIBP2P-NOTES.md):
+
+* heartbeat 120 s and spam protection (10 msgs/s) by default: set to 1 s and off;
+* per-peer outbound queues of 32 RPCs drop silently when full: ``publish`` waits while any queue
+  is above ``PUBLISH_QUEUE_HIGH_WATER`` (bounded by ``PUBLISH_MAX_WAIT_S``);
+* the subscription channel (32) drops silently: a task moves frames at once into ``received``;
+* a raising sync validator kills pubsub: the validator is async and turns any exception into a
+  rejection (logged as a bug);
+* the dial negative cache refuses a peer for 60 s after a failed dial: ``unblock_peer`` first;
+* ``host.disconnect`` can hang on a stalled peer: every disconnect has a timeout;
+* pubsub and gossipsub services run outside ``host.run()`` so the network closes first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
+from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.exceptions import BaseLibp2pError
+from libp2p.network.config import ConnectionConfig
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.pubsub.gossipsub import GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.score import ScoreParams, TopicScoreParams
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+from libp2p.tools.anyio_service import background_trio_service
+
+from pnyx.errors import UserError
+from pnyx.gossip.identity import key_pair_from_seed
+from pnyx.gossip.streams import Libp2pStream
+from pnyx.node.network import (
+    POSTS_TOPIC,
+    ByteStream,
+    ConnectError,
+    Direction,
+    PeerEvent,
+    PeerInfo,
+    Received,
+    StreamHandler,
+    Validator,
+    Verdict,
+)
+
+log = logging.getLogger(__name__)
+
+#: Gossipsub protocol ids offered, most preferred first.
+GOSSIP_PROTOCOLS = ("/meshsub/1.1.0", "/meshsub/1.0.0")
+#: Gossipsub mesh degree D, D_lo, D_hi (the spec's defaults), peer counts.
+MESH_DEGREE, MESH_DEGREE_LOW, MESH_DEGREE_HIGH = 6, 4, 12
+#: Gossipsub heartbeat, in seconds (py-libp2p defaults to 120).
+HEARTBEAT_INTERVAL_S = 1
+#: How long a frame id is remembered as seen, in seconds (Farcaster found 2 minutes too short).
+SEEN_TTL_S = 300
+#: Longest a validator may take before the frame counts as rejected, in seconds.
+VALIDATION_TIMEOUT_S = 10.0
+#: Dial timeout of ``connect``, in seconds.
+CONNECT_TIMEOUT_S = 10.0
+#: Timeout of ``disconnect`` (py-libp2p can hang > 15 s on a stalled peer), in seconds.
+DISCONNECT_TIMEOUT_S = 2.0
+#: Timeout for opening a stream of another protocol, in seconds.
+OPEN_STREAM_TIMEOUT_S = 10.0
+#: ``publish`` waits while any peer's outbound queue (32 RPCs in py-libp2p) holds this many.
+PUBLISH_QUEUE_HIGH_WATER = 24
+#: Longest ``publish`` waits for queue room before sending anyway, in seconds.
+PUBLISH_MAX_WAIT_S = 2.0
+#: How often ``publish`` looks at the queues while waiting, in seconds.
+PUBLISH_POLL_S = 0.005
+#: Depth of the ``received`` and ``events`` channels, a count.
+CHANNEL_DEPTH = 256
+#: How often expired bans are lifted, in seconds.
+BAN_SWEEP_S = 5.0
+#: Gossipsub scoring: each invalid frame costs 1 point, decaying 2 % per heartbeat; a peer at or
+#: below -10 has its frames ignored and gets no gossip, below -20 it is graylisted.
+SCORE_PARAMS = ScoreParams(
+    p4_invalid_messages=TopicScoreParams(weight=1.0, cap=100.0, decay=0.98),
+    publish_threshold=-10.0,
+    gossip_threshold=-10.0,
+    graylist_threshold=-20.0,
+)
+
+
+#: What py-libp2p raises when a dial, stream or listener fails (it has no single base class).
+LIBP2P_ERRORS: tuple[type[Exception], ...] = (
+    BaseLibp2pError,
+    OSError,
+    ValueError,
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+)
+
+
+def gossip_message_id(message: rpc_pb2.Message) -> bytes:
+    """Gossip message id: BLAKE2b-256 of the data (equals ``pnyx.node.gossipframe.frame_id``)."""
+    return hashlib.blake2b(message.data, digest_size=32).digest()
+
+
+def _direction(conn: INetConn) -> Direction:
+    name = str(getattr(getattr(conn, "direction", None), "name", "")).lower()
+    return Direction(name) if name in ("inbound", "outbound") else Direction.UNKNOWN
+
+
+def _remote_address(conn: INetConn) -> str | None:
+    addresses = conn.get_transport_addresses()
+    return str(addresses[0]) if addresses else None
+
+
+def _local_ipv4() -> list[str]:
+    """This machine's outgoing IPv4 address (no packet is sent), for showing 0.0.0.0 listeners."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            return []
+    return [] if address.startswith("127.") else [address]
+
+
+class _Notifee(INotifee):
+    def __init__(self, network: Libp2pNetwork) -> None:
+        self._network = network
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        self._network._on_connected(conn)
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        self._network._on_disconnected(conn)
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def listen(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+class Libp2pNetwork:
+    """``pnyx.node.network.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
+
+    def __init__(self, host: IHost, pubsub: Pubsub, validator: Validator, topic: str) -> None:
+        self._host = host
+        self._pubsub = pubsub
+        self._validator = validator
+        self._topic = topic
+        self._me = host.get_id()
+        self._peer_id = self._me.to_base58()
+        self._banned: dict[str, float] = {}
+        self._connected: dict[str, PeerInfo] = {}
+        self._received_send, self._received = trio.open_memory_channel[Received](CHANNEL_DEPTH)
+        self._events_send, self._events = trio.open_memory_channel[PeerEvent](CHANNEL_DEPTH)
+        self._nursery: trio.Nursery | None = None
+        self.dropped_events = 0
+
+    # --- Network interface ------------------------------------------------------------------
+
+    @property
+    def peer_id(self) -> str:
+        return self._peer_id
+
+    @property
+    def received(self) -> trio.MemoryReceiveChannel[Received]:
+        return self._received
+
+    @property
+    def events(self) -> trio.MemoryReceiveChannel[PeerEvent]:
+        return self._events
+
+    def listen_addrs(self) -> list[str]:
+        shown: list[str] = []
+        for address in self._host.get_addrs():
+            text = str(address)
+            if text.startswith("/ip4/0.0.0.0/"):
+                for ip in ["127.0.0.1", *_local_ipv4()]:
+                    shown.append(text.replace("/ip4/0.0.0.0/", f"/ip4/{ip}/", 1))
+            else:
+                shown.append(text)
+        return shown
+
+    def peers(self) -> list[PeerInfo]:
+        return [self._connected[p] for p in sorted(self._connected)]
+
+    def topic_peers(self) -> list[str]:
+        """Peers known to be subscribed to the topic (for tests and diagnostics)."""
+        return sorted(p.to_base58() for p in self._pubsub.peer_topics.get(self._topic, set()))
+
+    async def connect(self, address: str) -> str:
+        try:
+            info = info_from_p2p_addr(multiaddr.Multiaddr(address))
+        except Exception as exc:  # multiaddr raises many types for bad text
+            raise UserError(f"not a usable address (need .../p2p/PEER_ID): {address}") from exc
+        peer = info.peer_id.to_base58()
+        if info.peer_id == self._me:
+            raise UserError("that address is this node's own")
+        if self._is_banned(peer):
+            raise ConnectError(f"peer {peer} is banned for misbehaving")
+        swarm: Any = self._host.get_network()
+        swarm.unblock_peer(info.peer_id)  # forget earlier failed dials (60 s negative cache)
+        try:
+            with trio.fail_after(CONNECT_TIMEOUT_S):
+                await self._host.connect(info)
+        except trio.TooSlowError:
+            raise ConnectError(f"no answer from {address} within {CONNECT_TIMEOUT_S:g} s") from None
+        except LIBP2P_ERRORS as exc:
+            raise ConnectError(f"cannot connect to {address}: {exc}") from None
+        return peer
+
+    async def disconnect(self, peer_id: str) -> None:
+        with trio.move_on_after(DISCONNECT_TIMEOUT_S) as scope:
+            try:
+                await self._host.disconnect(ID.from_base58(peer_id))
+            except LIBP2P_ERRORS as exc:
+                log.debug("disconnecting %s: %r", peer_id, exc)
+        if scope.cancelled_caught:
+            log.debug("disconnecting %s timed out", peer_id)
+
+    async def ban(self, peer_id: str, seconds: float) -> None:
+        self._banned[peer_id] = trio.current_time() + seconds
+        peer = ID.from_base58(peer_id)
+        self._pubsub.add_to_blacklist(peer)
+        self._host.get_peerstore().clear_addrs(peer)  # so the auto-connector does not redial
+        await self.disconnect(peer_id)
+
+    def banned(self) -> list[str]:
+        return sorted(p for p in list(self._banned) if self._is_banned(p))
+
+    def _is_banned(self, peer_id: str) -> bool:
+        until = self._banned.get(peer_id)
+        return until is not None and trio.current_time() < until
+
+    async def publish(self, frame: bytes) -> None:
+        deadline = trio.current_time() + PUBLISH_MAX_WAIT_S
+        while self._fullest_queue() >= PUBLISH_QUEUE_HIGH_WATER:
+            if trio.current_time() >= deadline:
+                log.debug("publishing although a peer's queue stays full")
+                break
+            await trio.sleep(PUBLISH_POLL_S)
+        await self._pubsub.publish(self._topic, frame)
+
+    def _fullest_queue(self) -> int:
+        return max((len(q) for q in self._pubsub.peer_queues.values()), default=0)
+
+    def set_stream_handler(self, protocol: str, handler: StreamHandler) -> None:
+        async def serve(stream: INetStream) -> None:
+            peer = stream.muxed_conn.peer_id.to_base58()
+            wrapped = Libp2pStream(stream)
+            try:
+                await handler(wrapped, peer)
+            except Exception:  # a handler bug must not reach libp2p's tasks
+                log.exception("handler of %s failed for %s", protocol, peer)
+            finally:
+                await wrapped.close()
+
+        self._host.set_stream_handler(protocol, serve)  # type: ignore[arg-type]
+
+    async def open_stream(self, peer_id: str, protocol: str) -> ByteStream:
+        if self._is_banned(peer_id):
+            raise ConnectError(f"peer {peer_id} is banned for misbehaving")
+        try:
+            with trio.fail_after(OPEN_STREAM_TIMEOUT_S):
+                stream = await self._host.new_stream(ID.from_base58(peer_id), [TProtocol(protocol)])
+        except trio.TooSlowError:
+            raise ConnectError(f"{peer_id} did not open a {protocol} stream in time") from None
+        except LIBP2P_ERRORS as exc:
+            raise ConnectError(f"cannot open a {protocol} stream to {peer_id}: {exc}") from None
+        return Libp2pStream(stream)
+
+    # --- libp2p callbacks -------------------------------------------------------------------
+
+    async def _validate(self, forwarder: ID, message: rpc_pb2.Message) -> bool:
+        if forwarder == self._me:
+            return True  # our own frames, built from our own store
+        try:
+            verdict = await self._validator(bytes(message.data), forwarder.to_base58())
+        except Exception:  # must not escape into pubsub; counts as a rejection
+            log.exception("gossip validator raised (frame rejected)")
+            return False
+        return verdict is Verdict.ACCEPT
+
+    def _on_connected(self, conn: INetConn) -> None:
+        peer = conn.muxed_conn.peer_id.to_base58()
+        if self._is_banned(peer):
+            if self._nursery is not None:
+                self._nursery.start_soon(self.disconnect, peer)
+            return
+        if peer in self._connected:
+            return
+        info = PeerInfo(peer, _direction(conn), _remote_address(conn))
+        self._connected[peer] = info
+        self._emit(PeerEvent(info, connected=True))
+
+    def _on_disconnected(self, conn: INetConn) -> None:
+        peer_id = conn.muxed_conn.peer_id
+        peer = peer_id.to_base58()
+        remaining = [c for c in self._host.get_network().get_connections(peer_id) if c is not conn]
+        if remaining or peer not in self._connected:
+            return
+        self._emit(PeerEvent(self._connected.pop(peer), connected=False))
+
+    def _emit(self, event: PeerEvent) -> None:
+        try:
+            self._events_send.send_nowait(event)
+        except trio.WouldBlock:
+            self.dropped_events += 1
+
+    async def _read_subscription(self, subscription: Any) -> None:
+        while True:
+            message = await subscription.get()
+            origin = ID(message.from_id)
+            if origin == self._me:
+                continue
+            await self._received_send.send(Received(bytes(message.data), origin.to_base58()))
+
+    async def _lift_bans(self) -> None:
+        while True:
+            await trio.sleep(BAN_SWEEP_S)
+            now = trio.current_time()
+            for peer, until in list(self._banned.items()):
+                if now >= until:
+                    del self._banned[peer]
+                    self._pubsub.remove_from_blacklist(ID.from_base58(peer))
+
+
+def _parse_listen(addresses: Sequence[str]) -> list[multiaddr.Multiaddr]:
+    parsed = []
+    for text in addresses:
+        try:
+            address = multiaddr.Multiaddr(text)
+        except Exception as exc:  # multiaddr raises many types for bad text
+            raise UserError(f"not a multiaddr: {text}") from exc
+        names = [p.name for p in address.protocols()]
+        if len(names) != 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+            raise UserError(f"listen addresses must be /ip4/ADDR/tcp/PORT or /ip6/...: {text}")
+        parsed.append(address)
+    if not parsed:
+        raise UserError("the node needs at least one listen address")
+    for address in parsed:
+        _check_port_free(address)
+    return parsed
+
+
+def _check_port_free(address: multiaddr.Multiaddr) -> None:
+    """Refuse an address this machine does not have, or a port another process listens on:
+    py-libp2p sets SO_REUSEPORT on its listeners, so a second node on the same port would
+    silently share incoming connections with the first."""
+    port = int(address.value_for_protocol("tcp"))
+    ip6 = address.protocols()[0].name == "ip6"
+    host = address.value_for_protocol("ip6" if ip6 else "ip4")
+    with socket.socket(socket.AF_INET6 if ip6 else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on {address}: {exc.strerror}") from None
+
+
+@asynccontextmanager
+async def open_libp2p_network(
+    *, seed: bytes, listen: Sequence[str], validator: Validator, topic: str = POSTS_TOPIC
+) -> AsyncIterator[Libp2pNetwork]:
+    """Start a libp2p host on ``listen`` with the identity of the Ed25519 ``seed``, joined to the
+    gossip topic with ``validator``; stop it (network first) when the block exits.
+
+    Raises ``UserError`` for bad listen addresses or a port already in use.
+    """
+    listen_addrs = _parse_listen(listen)
+    key_pair = key_pair_from_seed(seed)
+    host = new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_PROTOCOL_ID: NoiseTransport(key_pair, new_x25519_key_pair().private_key)},
+        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+        connection_config=ConnectionConfig(
+            max_connections_per_peer=1, min_connections=4, low_watermark=16, high_watermark=64
+        ),
+    )
+    gossipsub = GossipSub(
+        protocols=[TProtocol(p) for p in GOSSIP_PROTOCOLS],
+        degree=MESH_DEGREE,
+        degree_low=MESH_DEGREE_LOW,
+        degree_high=MESH_DEGREE_HIGH,
+        heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        spam_protection_enabled=False,
+        score_params=SCORE_PARAMS,
+    )
+    pubsub = Pubsub(
+        host,
+        gossipsub,
+        strict_signing=True,
+        msg_id_constructor=gossip_message_id,
+        seen_ttl=SEEN_TTL_S,
+        validation_timeout=VALIDATION_TIMEOUT_S,
+    )
+    network = Libp2pNetwork(host, pubsub, validator, topic)
+    host.get_network().register_notifee(_Notifee(network))
+    async with (
+        background_trio_service(pubsub),
+        background_trio_service(gossipsub),
+        AsyncExitStack() as stack,
+    ):
+        try:
+            await stack.enter_async_context(host.run(listen_addrs))
+        except LIBP2P_ERRORS as exc:
+            raise UserError(f"cannot listen on {', '.join(listen)}: {_reason(exc)}") from None
+        async with trio.open_nursery() as nursery:
+            network._nursery = nursery
+            await pubsub.wait_until_ready()
+            pubsub.set_topic_validator(topic, network._validate, True)
+            subscription = await pubsub.subscribe(topic)
+            nursery.start_soon(network._read_subscription, subscription)
+            nursery.start_soon(network._lift_bans)
+            try:
+                yield network
+            finally:
+                network._nursery = None
+                nursery.cancel_scope.cancel()
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's message (libp2p wraps OSError in its own exceptions)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__

@@ -1,0 +1,32 @@
+"""Parallel ingest: verify signatures on every core, store in order (docs/performance.md).
+
+``ParallelValidator`` validates batches of raw envelopes with ``pnyx.core.envelope.validate`` on
+worker threads; ``ingest``/``ingest_batches`` hand the valid messages to
+``Store.ingest_verified``. Synchronous: async callers use ``trio.to_thread.run_sync``.
+"""
+
+from pnyx.ingest.pipeline import VerifiedSink, ingest, ingest_batches, merge, wall_clock_ms
+from pnyx.ingest.validator import (
+    MAX_WORKERS,
+    MIN_SLICE_MESSAGES,
+    ParallelValidator,
+    Rejection,
+    Validated,
+    default_workers,
+    validate_slice,
+)
+
+__all__ = [
+    "MAX_WORKERS",
+    "MIN_SLICE_MESSAGES",
+    "ParallelValidator",
+    "Rejection",
+    "Validated",
+    "VerifiedSink",
+    "default_workers",
+    "ingest",
+    "ingest_batches",
+    "merge",
+    "validate_slice",
+    "wall_clock_ms",
+]

@@ -1,0 +1,164 @@
+"""Node settings: the ``[node]`` table of ``config.toml`` in the home, overridden by flags.
+
+Every setting (docs/config.md has the same list):
+
+``listen``            addresses to listen on (multiaddrs). Default ``/ip4/0.0.0.0/tcp/4717``:
+                      every interface, a fixed port, so followers can reach the node and its
+                      address stays the same across restarts.
+``bootstrap``         peers to dial at start and re-dial while unreachable (multiaddrs ending in
+                      ``/p2p/PEER_ID``). Default: none.
+``node_key``          ``"identity"`` (default): the node's libp2p key is the user's Ed25519 key, so
+                      the peer id names the author. ``"separate"``: a key of its own kept in
+                      ``node.key`` in the home directory, so peers cannot tell from the connection
+                      whose node it is (and the node needs no passphrase).
+``publish_batch_ms``  batch window for the user's own messages, in milliseconds (0..1000, default
+                      20): heavy posting goes out in few frames, a lone post at once.
+``log_level``         ``"debug"``, ``"info"`` (default), ``"warning"`` or ``"error"``.
+
+Flags replace the matching file value (``--listen`` / ``--bootstrap`` replace the whole list).
+Invalid values raise ``ConfigError`` naming the file and the key. This module imports no libp2p;
+the adapter checks multiaddr syntax when the node starts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pnyx.errors import ConfigError
+from pnyx.home import Home
+
+#: Default listen address: every IPv4 interface, TCP port 4717.
+DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4717",)
+#: Accepted values of ``node_key``.
+NODE_KEY_CHOICES = ("identity", "separate")
+#: Accepted values of ``log_level``.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+#: Largest publish batch window, in milliseconds.
+MAX_PUBLISH_BATCH_MS = 1000
+#: Largest config file read, in bytes.
+MAX_CONFIG_BYTES = 1024 * 1024
+#: Most addresses in ``listen`` or ``bootstrap``, a count.
+MAX_ADDRESSES = 64
+
+EXAMPLE_CONFIG = """\
+# pnyx settings. Every line is commented out: the values shown are the defaults.
+# Command-line flags of `pnyx run` override what is set here.
+
+[node]
+# Addresses to listen on. A fixed port on every interface lets followers reach you.
+# listen = ["/ip4/0.0.0.0/tcp/4717"]
+
+# Peers to dial at start (and again while unreachable); each ends in /p2p/PEER_ID.
+# bootstrap = ["/ip4/203.0.113.7/tcp/4717/p2p/12D3KooW..."]
+
+# "identity": your public key is also your node's peer id (anyone connecting to your node
+# learns whose node it is). "separate": the node uses its own key from node.key.
+# node_key = "identity"
+
+# Your own new messages are published at most once per this many milliseconds (0..1000).
+# publish_batch_ms = 20
+
+# debug, info, warning or error.
+# log_level = "info"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """The settings of one node (see the module docstring for each)."""
+
+    listen: tuple[str, ...] = DEFAULT_LISTEN
+    bootstrap: tuple[str, ...] = ()
+    node_key: str = "identity"
+    publish_batch_ms: int = 20
+    log_level: str = "info"
+
+
+def _addresses(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of address strings")
+    if len(value) > MAX_ADDRESSES:
+        raise ConfigError(f"{where} lists more than {MAX_ADDRESSES} addresses")
+    for address in value:
+        if not address.startswith("/"):
+            raise ConfigError(f"{where}: {address!r} is not a multiaddr (they start with '/')")
+    return tuple(value)
+
+
+def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _batch_ms(value: object, where: str) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_PUBLISH_BATCH_MS:
+        raise ConfigError(f"{where} must be an integer 0..{MAX_PUBLISH_BATCH_MS}; got {value!r}")
+    return value
+
+
+def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConfig:
+    """``config`` with ``values`` applied (None values are skipped). Raises ``ConfigError``."""
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        name = f"{where} {key}"
+        if key in ("listen", "bootstrap"):
+            changes[key] = _addresses(value, name)
+        elif key == "node_key":
+            changes[key] = _choice(value, NODE_KEY_CHOICES, name)
+        elif key == "log_level":
+            changes[key] = _choice(value, LOG_LEVELS, name)
+        elif key == "publish_batch_ms":
+            changes[key] = _batch_ms(value, name)
+        else:
+            raise ConfigError(f"{where}: unknown setting {key!r}")
+    return replace(config, **changes)
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The ``[node]`` table of a TOML file; {} if the file does not exist. Other tables are left
+    to their own modules. Raises ``ConfigError`` for unreadable or invalid TOML."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        document = tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    table = document.get("node", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [node] must be a table")
+    return table
+
+
+def load_config(home: Home, flags: Mapping[str, Any] | None = None) -> NodeConfig:
+    """Defaults, then ``home/config.toml``'s ``[node]`` table, then ``flags`` (None = not given)."""
+    config = apply(NodeConfig(), read_file(home.config_path), str(home.config_path))
+    if flags:
+        config = apply(config, flags, "flag")
+    return config
+
+
+def write_example_config(home: Home) -> bool:
+    """Write the commented example as ``config.toml`` if none exists; True if written."""
+    path = home.config_path
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(EXAMPLE_CONFIG)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    return True

@@ -1,0 +1,39 @@
+"""One node per home: an exclusive ``flock`` on ``node.lock`` held while the node runs.
+
+The lock dies with the process (the kernel releases it), so a crashed node never blocks the next
+start. The file holds the owner's process id, for people reading it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pnyx.errors import UserError
+from pnyx.home import Home
+
+
+@contextmanager
+def node_lock(home: Home) -> Iterator[None]:
+    """Hold the home's node lock. Raises ``UserError`` if another node holds it."""
+    home.ensure()
+    path = home.lock_path
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise UserError(f"cannot open {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"a node is already running in {home.path}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

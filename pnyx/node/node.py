@@ -1,0 +1,398 @@
+"""The running node's logic, independent of libp2p: validate, store, publish, penalise.
+
+``Node`` sits between a ``pnyx.node.network.Network`` (libp2p, or in memory for tests) and a
+``pnyx.store.Store``:
+
+* ``validate`` is the network's gossip validator. It checks a frame (``validate_frame``: structure,
+  limits, clock, every signature, in-frame chain) in a worker thread, then the chain of every
+  envelope whose author this node stores. Invalid frames are neither stored nor forwarded and
+  count against the peer that sent them; after ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for
+  ``BAN_SECONDS``. Frames that fail only this node's clock or store (future timestamp, fork against
+  a stored message) are dropped without penalty.
+* the ingest loop stores the envelopes of validated frames whose author is in the interest set
+  (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
+* the publish loop finds the user's own new messages (``store.changes_since``, every
+  ``POLL_INTERVAL_S`` or at once when ``nudge`` is called) and publishes them in frames, at most
+  one round per batch window, so heavy posting costs few gossip messages.
+
+Every remote failure is logged and counted; none stops the node.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from pnyx.core import kinds
+from pnyx.core.chain import Neighbours, Placement, place
+from pnyx.core.envelope import Message, decode
+from pnyx.core.limits import KEY_BYTES, SIGNATURE_BYTES
+from pnyx.core.reasons import InvalidMessage, Reason
+from pnyx.errors import PnyxError, StoreError
+from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
+from pnyx.node.network import Network, Received, Verdict, peer_id_of
+from pnyx.node.output import NodeOutput
+
+if TYPE_CHECKING:
+    from pnyx.store import Store
+
+log = logging.getLogger(__name__)
+
+#: How often the publisher looks for own messages written by another process, in seconds.
+POLL_INTERVAL_S = 0.2
+#: Default publish batch window, in seconds: own messages are published at most once per window
+#: (at once when the node has been idle for a window).
+DEFAULT_BATCH_WINDOW_S = 0.02
+#: Invalid frames one peer may send before it is banned, a count.
+INVALID_FRAMES_BEFORE_BAN = 3
+#: How long a banned peer is refused, in seconds.
+BAN_SECONDS = 600.0
+#: Most messages stored in one transaction by the ingest loop, a count.
+INGEST_BATCH_MESSAGES = 4096
+#: Depth of the queue between validation and storage, in batches (one batch per frame).
+INGEST_QUEUE_BATCHES = 256
+#: Validated frames whose decoded messages are kept until the ingest loop takes them, a count.
+DECODED_CACHE_FRAMES = 1024
+#: Ids of messages that came from the network, remembered so they are not published again, a count.
+FROM_NETWORK_MEMORY = 8192
+#: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
+CHANGES_PAGE_ROWS = 1000
+CHANGES_PAGES_PER_ROUND = 10
+#: How often unreachable bootstrap peers are dialled again, in seconds.
+BOOTSTRAP_RETRY_S = 30.0
+
+#: Payload head of every version-1 envelope: fixarray(7), version 1, bin8 marker, 32-byte length.
+_PAYLOAD_HEAD = b"\x97\x01\xc4\x20"
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch (the clock messages are checked against)."""
+    return time.time_ns() // 1_000_000
+
+
+def author_of(raw: bytes) -> bytes | None:
+    """The author key of an envelope read straight from its bytes (no decoding), or None."""
+    start = SIGNATURE_BYTES + len(_PAYLOAD_HEAD)
+    if raw[SIGNATURE_BYTES:start] != _PAYLOAD_HEAD or len(raw) < start + KEY_BYTES:
+        return None
+    return raw[start : start + KEY_BYTES]
+
+
+@dataclass
+class NodeStats:
+    """Counters since the node started (all counts)."""
+
+    frames_received: int = 0
+    frames_rejected: int = 0
+    frames_ignored: int = 0
+    frames_published: int = 0
+    messages_published: int = 0
+    messages_stored: int = 0
+    messages_duplicate: int = 0
+    messages_refused_by_store: int = 0
+    messages_not_wanted: int = 0
+    peers_banned: int = 0
+
+
+class Node:
+    """One node's logic. Build it, open a network with ``validator=node.validate``, then ``run``."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        me: bytes,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        batch_window_s: float = DEFAULT_BATCH_WINDOW_S,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        bootstrap: Sequence[str] = (),
+        output: NodeOutput | None = None,
+    ) -> None:
+        self.store = store
+        self.me = me
+        self.stats = NodeStats()
+        self._clock_ms = clock_ms
+        self._batch_window_s = batch_window_s
+        self._poll_interval_s = poll_interval_s
+        self._bootstrap = tuple(bootstrap)
+        self.output = output if output is not None else NodeOutput()
+        self._wanted: frozenset[bytes] = frozenset({me})
+        self._decoded: OrderedDict[bytes, list[Message]] = OrderedDict()
+        self._from_network: OrderedDict[bytes, None] = OrderedDict()
+        self._penalties: dict[str, int] = {}
+        self._nudge = trio.Event()
+        self._network: Network | None = None
+        self._nursery: trio.Nursery | None = None
+        self._ingest_send, self._ingest_recv = trio.open_memory_channel[list[Message]](
+            INGEST_QUEUE_BATCHES
+        )
+        self.started_ms = clock_ms()
+
+    # --- wiring -----------------------------------------------------------------------------
+
+    @property
+    def network(self) -> Network:
+        """The network this node runs on (for other protocols, e.g. sync). Only inside ``run``."""
+        if self._network is None:
+            raise RuntimeError("the node is not running")
+        return self._network
+
+    def wanted_authors(self) -> frozenset[bytes]:
+        """The interest set: authors whose messages this node stores."""
+        return self._wanted
+
+    def penalties(self) -> dict[str, int]:
+        """Invalid frames counted per peer id."""
+        return dict(self._penalties)
+
+    async def run(self, network: Network, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run every loop until cancelled. ``task_status.started()`` once the node is live."""
+        self._network = network
+        await self.refresh_interest()
+        last_rowid = await trio.to_thread.run_sync(self.store.last_rowid)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._pump_received)
+            nursery.start_soon(self._ingest_loop)
+            nursery.start_soon(self._publish_loop, last_rowid)
+            nursery.start_soon(self._watch_events)
+            if self._bootstrap:
+                nursery.start_soon(self._bootstrap_loop)
+            task_status.started()
+
+    def nudge(self) -> None:
+        """Look for own new messages now (called when ``pnyx post`` notifies the node)."""
+        self._nudge.set()
+
+    async def refresh_interest(self) -> None:
+        """Reload the interest set from the store (after the user follows or unfollows)."""
+        wanted = await trio.to_thread.run_sync(self.store.wanted_authors, self.me)
+        self._wanted = frozenset(wanted) | {self.me}
+
+    async def connect(self, address: str) -> str:
+        """Dial a peer; returns its peer id. Raises UserError / ConnectError."""
+        peer = await self.network.connect(address)
+        log.debug("connected to %s", peer)
+        return peer
+
+    # --- validation -------------------------------------------------------------------------
+
+    async def validate(self, data: bytes, forwarder: str) -> Verdict:
+        """The gossip validator (never raises; see the module docstring)."""
+        try:
+            messages = await trio.to_thread.run_sync(validate_frame, data, self._clock_ms())
+        except InvalidMessage as exc:
+            if exc.reason is Reason.FUTURE_TIMESTAMP:
+                self.stats.frames_ignored += 1
+                self.output.rejected(forwarder, exc, penalised=False)
+                return Verdict.IGNORE
+            self.stats.frames_rejected += 1
+            self._penalise(forwarder, exc)
+            return Verdict.REJECT
+        wanted = [m for m in messages if m.author in self._wanted]
+        if wanted:
+            try:
+                conflict = await trio.to_thread.run_sync(self._chain_conflict, wanted)
+            except StoreError as exc:
+                log.warning("cannot check chains against the store: %s", exc)
+                conflict = None
+            if conflict is not None:
+                # Not forwarded; the store keeps the conflicting message as fork evidence.
+                self.stats.frames_ignored += 1
+                self.output.rejected(forwarder, conflict, penalised=False)
+                self._queue_ingest(wanted)
+                return Verdict.IGNORE
+        self._decoded[frame_id(data)] = messages
+        while len(self._decoded) > DECODED_CACHE_FRAMES:
+            self._decoded.popitem(last=False)
+        return Verdict.ACCEPT
+
+    def _chain_conflict(self, messages: list[Message]) -> InvalidMessage | None:
+        """The first chain rule broken against stored messages, or None (runs in a thread)."""
+        for message in messages:
+            if self.store.get(message.id) is not None:
+                continue
+            held: dict[int, Message] = {}
+            for raw in self.store.range(message.author, max(1, message.seq - 1), message.seq + 1):
+                stored = decode(raw)
+                held[stored.seq] = stored
+            same, before, after = (held.get(message.seq + d) for d in (0, -1, 1))
+            verdict = place(
+                message,
+                Neighbours(
+                    same_id=same.id if same else None,
+                    before_id=before.id if before else None,
+                    after_prev=after.prev if after else None,
+                ),
+            )
+            if verdict.placement is Placement.FORK and verdict.reason is not None:
+                return InvalidMessage(verdict.reason, verdict.detail)
+        return None
+
+    def _penalise(self, peer: str, exc: InvalidMessage) -> None:
+        count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
+        self.output.rejected(peer, exc, penalised=True)
+        if count == INVALID_FRAMES_BEFORE_BAN and self._nursery is not None:
+            self._nursery.start_soon(self._ban, peer, count)
+
+    async def _ban(self, peer: str, count: int) -> None:
+        self.stats.peers_banned += 1
+        self.output.banned(peer, count, BAN_SECONDS)
+        await self.network.ban(peer, BAN_SECONDS)
+
+    # --- ingest -----------------------------------------------------------------------------
+
+    def _queue_ingest(self, messages: list[Message]) -> None:
+        try:
+            self._ingest_send.send_nowait(messages)
+        except trio.WouldBlock:
+            log.debug("ingest queue full: %d messages left to sync", len(messages))
+
+    async def _pump_received(self) -> None:
+        async for item in self.network.received:
+            self.stats.frames_received += 1
+            messages = await self._messages_of(item)
+            wanted = [m for m in messages if m.author in self._wanted]
+            self.stats.messages_not_wanted += len(messages) - len(wanted)
+            if wanted:
+                await self._ingest_send.send(wanted)
+
+    async def _messages_of(self, item: Received) -> list[Message]:
+        cached = self._decoded.pop(frame_id(item.data), None)
+        if cached is not None:
+            return cached
+        try:  # evicted from the cache under load: check it again
+            return await trio.to_thread.run_sync(validate_frame, item.data, self._clock_ms())
+        except InvalidMessage as exc:
+            log.debug("frame from %s no longer valid: %s", item.origin, exc)
+            return []
+
+    async def _ingest_loop(self) -> None:
+        async for first in self._ingest_recv:
+            batch = list(first)
+            while len(batch) < INGEST_BATCH_MESSAGES:
+                try:
+                    batch.extend(self._ingest_recv.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            try:
+                report = await trio.to_thread.run_sync(self.store.ingest_verified, batch)
+            except StoreError as exc:
+                log.error("could not store %d received messages: %s", len(batch), exc)
+                continue
+            self.stats.messages_stored += len(report.accepted)
+            self.stats.messages_duplicate += report.duplicates
+            self.stats.messages_refused_by_store += len(report.rejected)
+            for message in report.accepted:
+                self._from_network[message.id] = None
+            while len(self._from_network) > FROM_NETWORK_MEMORY:
+                self._from_network.popitem(last=False)
+            if report.accepted:
+                await self.output.arrived(self.store, report.accepted)
+            if any(_changes_interest(m, self.me) for m in report.accepted):
+                await self.refresh_interest()
+
+    # --- publishing -------------------------------------------------------------------------
+
+    async def _publish_loop(self, last_rowid: int) -> None:
+        last_round = -math.inf
+        while True:
+            with trio.move_on_after(self._poll_interval_s):
+                await self._nudge.wait()
+            self._nudge = trio.Event()
+            await trio.sleep_until(last_round + self._batch_window_s)
+            last_rowid, own = await trio.to_thread.run_sync(self._collect_own, last_rowid)
+            if not own:
+                continue
+            last_round = trio.current_time()
+            for frame in pack_frames(m.raw for m in own):
+                await self.network.publish(frame)
+                self.stats.frames_published += 1
+            self.stats.messages_published += len(own)
+            self.output.published(own)
+            if any(_changes_interest(m, self.me) for m in own):
+                await self.refresh_interest()
+
+    def _collect_own(self, last_rowid: int) -> tuple[int, list[Message]]:
+        """Own messages stored after ``last_rowid`` (by any process), not those that came from
+        the network; runs in a thread. Returns the new high-water rowid and the messages."""
+        own: list[Message] = []
+        for _ in range(CHANGES_PAGES_PER_ROUND):
+            rows = self.store.changes_since(last_rowid, limit=CHANGES_PAGE_ROWS)
+            for rowid, raw in rows:
+                last_rowid = max(last_rowid, rowid)
+                if author_of(raw) != self.me:
+                    continue
+                try:
+                    message = decode(raw)
+                except InvalidMessage as exc:
+                    log.warning("own message at row %d cannot be decoded: %s", rowid, exc)
+                    continue
+                if message.id not in self._from_network:
+                    own.append(message)
+            if len(rows) < CHANGES_PAGE_ROWS:
+                break
+        return last_rowid, own
+
+    # --- peers ------------------------------------------------------------------------------
+
+    async def _watch_events(self) -> None:
+        async for event in self.network.events:
+            self.output.peer(event)
+
+    async def _bootstrap_loop(self) -> None:
+        failed: set[str] = set()
+        while True:
+            connected = {p.peer_id for p in self.network.peers()}
+            for address in self._bootstrap:
+                if peer_id_of(address) in connected:
+                    continue
+                try:
+                    await self.network.connect(address)
+                    failed.discard(address)
+                except PnyxError as exc:  # a bad address or an unreachable peer: retry later
+                    if address not in failed:
+                        log.info("bootstrap peer %s unreachable (%s); retrying", address, exc)
+                    failed.add(address)
+            await trio.sleep(BOOTSTRAP_RETRY_S)
+
+    # --- status -----------------------------------------------------------------------------
+
+    async def status(self) -> dict[str, Any]:
+        """What ``pnyx status --json`` prints (JSON-ready)."""
+        from pnyx.crypto.keytext import encode_public_key
+
+        counts = await trio.to_thread.run_sync(self.store.counts)
+        network = self.network
+        return {
+            "peer_id": network.peer_id,
+            "public_key": encode_public_key(self.me),
+            "listen_addrs": network.listen_addrs(),
+            "peers": self.peer_list(),
+            "banned": network.banned(),
+            "penalties": self.penalties(),
+            "counts": {
+                **counts,
+                "following": len(self._wanted) - 1,
+                "peers": len(network.peers()),
+                **asdict(self.stats),
+            },
+            "uptime_s": round((self._clock_ms() - self.started_ms) / 1000, 1),
+        }
+
+    def peer_list(self) -> list[dict[str, Any]]:
+        return [
+            {"peer_id": p.peer_id, "direction": p.direction.value, "address": p.address}
+            for p in self.network.peers()
+        ]
+
+
+def _changes_interest(message: Message, me: bytes) -> bool:
+    return message.author == me and message.kind in (kinds.FOLLOW, kinds.UNFOLLOW)

@@ -1,0 +1,133 @@
+"""What a running node tells its user: readable lines through the ``pnyx.node`` logger.
+
+``pnyx run`` sends these lines to standard output (``pnyx.node.run.configure_logging``). Lines that
+a busy or hostile network could multiply are rate-limited: at most ``POST_LINES_PER_SECOND`` posts
+and ``REJECTION_LINES_PER_MINUTE`` rejections are shown, then one line says how many were not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import trio
+
+from pnyx.core import kinds
+from pnyx.core.envelope import Message
+from pnyx.core.reasons import InvalidMessage
+from pnyx.node.network import PeerEvent
+
+if TYPE_CHECKING:
+    from pnyx.store import Store
+
+log = logging.getLogger("pnyx.node")
+
+#: Arriving posts shown per second at most, a count.
+POST_LINES_PER_SECOND = 20
+#: Rejected frames shown per minute at most, a count.
+REJECTION_LINES_PER_MINUTE = 10
+#: Longest post text shown on one line, in characters.
+MAX_SHOWN_TEXT_CHARS = 200
+
+
+class _Budget:
+    """At most ``limit`` events per ``window_s`` seconds; counts what it refuses."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._start = -window_s
+        self._used = 0
+        self.refused = 0
+
+    def allow(self) -> tuple[bool, int]:
+        """(may this event be shown, how many were refused since the last shown one)."""
+        now = trio.current_time()
+        if now - self._start >= self.window_s:
+            self._start, self._used = now, 0
+        if self._used < self.limit:
+            self._used += 1
+            refused, self.refused = self.refused, 0
+            return True, refused
+        self.refused += 1
+        return False, 0
+
+
+def short_key(key: bytes) -> str:
+    from pnyx.crypto.keytext import encode_public_key
+
+    return encode_public_key(key)[:13]
+
+
+def one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) > MAX_SHOWN_TEXT_CHARS:
+        return flat[: MAX_SHOWN_TEXT_CHARS - 1] + "…"
+    return flat
+
+
+class NodeOutput:
+    """The node's user-facing lines. Subclass or capture the ``pnyx.node`` logger in tests."""
+
+    def __init__(self) -> None:
+        self._posts = _Budget(POST_LINES_PER_SECOND, 1.0)
+        self._rejections = _Budget(REJECTION_LINES_PER_MINUTE, 60.0)
+
+    def peer(self, event: PeerEvent) -> None:
+        info = event.peer
+        if event.connected:
+            where = f", {info.address}" if info.address else ""
+            log.info("peer connected: %s (%s%s)", info.peer_id, info.direction.value, where)
+        else:
+            log.info("peer disconnected: %s", info.peer_id)
+
+    def rejected(self, peer: str, exc: InvalidMessage, *, penalised: bool) -> None:
+        shown, refused = self._rejections.allow()
+        if not shown:
+            return
+        if refused:
+            log.info("(%d more rejected frames not shown)", refused)
+        what = "rejected a frame" if penalised else "dropped a frame"
+        log.info("%s from %s: %s", what, peer, exc)
+
+    def banned(self, peer: str, count: int, seconds: float) -> None:
+        log.info(
+            "banned peer %s for %d minutes after %d invalid frames", peer, seconds // 60, count
+        )
+
+    def published(self, messages: Sequence[Message]) -> None:
+        posts = [m for m in messages if m.kind == kinds.POST]
+        if len(messages) == 1 and posts:
+            log.info("published your post: %s", one_line(posts[0].text or ""))
+        else:
+            log.info("published %d of your messages", len(messages))
+
+    async def arrived(self, store: Store, messages: Sequence[Message]) -> None:
+        """Show newly stored posts, naming their authors from their profiles."""
+        posts = [m for m in messages if m.kind == kinds.POST]
+        if not posts:
+            return
+        shown: list[Message] = []
+        for message in posts:
+            ok, refused = self._posts.allow()
+            if refused:
+                log.info("(%d more posts arrived, not shown)", refused)
+            if ok:
+                shown.append(message)
+        if not shown:
+            return
+        names = await trio.to_thread.run_sync(_names, store, {m.author for m in shown})
+        for message in shown:
+            name = names.get(message.author)
+            who = f"{name}/{short_key(message.author)}" if name else short_key(message.author)
+            log.info("post from %s: %s", who, one_line(message.text or ""))
+
+
+def _names(store: Store, authors: set[bytes]) -> dict[bytes, str]:
+    names: dict[bytes, str] = {}
+    for author in authors:
+        profile = store.profile(author)
+        if profile is not None and profile.name:
+            names[author] = profile.name
+    return names

@@ -1,0 +1,135 @@
+"""``pnyx run``: the node in the foreground, readable output, clean stop on SIGINT / SIGTERM.
+
+``run_node`` holds the home's node lock, starts the libp2p node with its control socket, prints
+identity and listen addresses, then one line per event (peers, posts, rejections) until SIGINT or
+SIGTERM; it then stops everything and returns 0. If stopping takes longer than
+``SHUTDOWN_LIMIT_S`` (a wedged libp2p connection), the process exits with status 1 instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+import trio
+
+from pnyx.errors import PnyxError
+from pnyx.home import Home
+from pnyx.node.config import NodeConfig, write_example_config
+from pnyx.node.lock import node_lock
+from pnyx.node.service import libp2p_factory, open_node
+
+if TYPE_CHECKING:
+    from pnyx.node.node import Node
+    from pnyx.store import Store
+
+log = logging.getLogger("pnyx.node")
+
+#: Longest a stop may take after SIGINT / SIGTERM before the process exits anyway, in seconds.
+SHUTDOWN_LIMIT_S = 5.0
+#: Exit status when the stop had to be forced.
+FORCED_EXIT_STATUS = 1
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def configure_logging(level: str, out: TextIO) -> None:
+    """Send pnyx's log lines to ``out`` as ``HH:MM:SS message``; silence libp2p."""
+    from pnyx.gossip.identity import quiet_libp2p_logging
+
+    quiet_libp2p_logging(verbose=level == "debug")
+    logger = logging.getLogger("pnyx")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(_LEVELS[level])
+    logger.propagate = False
+
+
+def run_node(
+    *, home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store, out: TextIO
+) -> int:
+    """Run the node until SIGINT / SIGTERM; returns the exit status (0 after a clean stop).
+
+    Raises ``UserError`` if another node runs on this home or the network cannot start.
+    """
+    configure_logging(config.log_level, out)
+    with node_lock(home):
+        if write_example_config(home):
+            log.info("wrote an example configuration (all commented out) to %s", home.config_path)
+        try:
+            return trio.run(_serve, home, config, me, seed, store)
+        except BaseExceptionGroup as group:
+            raise _single_error(group) from None
+
+
+def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one pnyx error inside nested exception groups, or the group itself."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    errors = [e for e in leaves if isinstance(e, PnyxError)]
+    return errors[0] if errors else group
+
+
+async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store) -> int:
+    watchdog: threading.Timer | None = None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with open_node(
+            config,
+            store=store,
+            me=me,
+            network_factory=libp2p_factory(seed, config.listen),
+            control_path=home.control_socket_path,
+        ) as node:
+            _announce(home, config, node)
+            async for signum in signals:
+                log.info("stopping (%s)", signal.Signals(signum).name)
+                watchdog = threading.Timer(SHUTDOWN_LIMIT_S, _force_exit)
+                watchdog.daemon = True
+                watchdog.start()
+                break
+    if watchdog is not None:
+        watchdog.cancel()
+    log.info("stopped")
+    return 0
+
+
+def _force_exit() -> None:
+    sys.stderr.write(f"pnyx: the node did not stop within {SHUTDOWN_LIMIT_S:g} s; exiting\n")
+    sys.stderr.flush()
+    os._exit(FORCED_EXIT_STATUS)
+
+
+def _announce(home: Home, config: NodeConfig, node: Node) -> None:
+    from pnyx.crypto.keytext import encode_public_key
+
+    network = node.network
+    log.info("pnyx node running in %s", home.path)
+    log.info("identity:  %s", encode_public_key(node.me))
+    log.info("peer id:   %s", network.peer_id)
+    if config.node_key == "identity":
+        log.info("node key:  your identity key (peers can tell this node is yours)")
+    else:
+        log.info("node key:  a separate key (%s)", home.node_key_path)
+    for address in network.listen_addrs():
+        log.info("listening: %s", address)
+    log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)

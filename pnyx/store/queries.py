@@ -1,0 +1,213 @@
+"""Read queries: single messages, ids, timeline, feed, thread, follows, profiles, forks.
+
+Every function takes an open connection and only reads. Fork evidence lives in its own table, so no
+query here can return it. A post is hidden when a ``deletions`` row names it with the post's own
+author (``_VISIBLE``).
+
+Timeline strategy (docs/store.md, "Timeline"): two plans, chosen per call from the running totals.
+
+* scan: walk the partial index ``messages_posts_by_time`` (ts DESC, id DESC, author) from the
+  cursor and keep rows whose author is in the followed set (an ephemeral index SQLite builds once
+  per statement). Cost ~ ``limit / density`` index entries, density = followed posts / all posts.
+* per-author: for each followed author take its newest ``limit + 1`` posts below the cursor from
+  ``messages_posts_by_author`` and merge. Cost ~ ``authors * limit``; wins when density is low.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+from typing import Any
+
+import msgpack
+
+from pnyx.core import kinds
+from pnyx.core.envelope import Message
+from pnyx.core.limits import ID_BYTES, SIGNATURE_BYTES
+from pnyx.core.reasons import Reason
+from pnyx.errors import NotFoundError, UserError
+from pnyx.store.models import Cursor, ForkEvidence, Page, Profile, StoredMessage
+
+#: Largest page a caller may ask for, in messages.
+MAX_PAGE_ITEMS = 1000
+#: Shortest id prefix ``resolve_id`` accepts, in hex characters.
+MIN_ID_PREFIX_CHARS = 8
+#: Cost of one per-author index seek, in index entries scanned (timeline planner weight).
+SEEK_COST_ENTRIES = 8
+
+_POST = kinds.POST
+#: SQL condition: message row ``m`` is not a post its own author deleted.
+_VISIBLE = "NOT EXISTS (SELECT 1 FROM deletions AS d WHERE d.target = m.id AND d.author = m.author)"
+_FOLLOWED = "SELECT followee FROM follows WHERE follower = :me AND state = 1 UNION SELECT :me"
+_COLUMNS = "m.id, m.raw, m.received_ms"
+
+
+def stored(row: tuple[Any, ...]) -> StoredMessage:
+    """Build a StoredMessage from (id, raw, received_ms). The raw bytes were validated at ingest,
+    so the payload is unpacked without re-checking canonical form or signature."""
+    message_id, raw, received_ms = row[0], row[1], row[2]
+    fields = msgpack.unpackb(raw[SIGNATURE_BYTES:], raw=False)
+    _, author, seq, prev, ts, kind, body = fields
+    return StoredMessage(Message(message_id, author, seq, prev, ts, kind, body, raw), received_ms)
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_ITEMS:
+        raise UserError(f"page size {limit} outside 1..{MAX_PAGE_ITEMS}")
+
+
+def _page(rows: list[tuple[Any, ...]], limit: int) -> Page:
+    items = [stored(row) for row in rows[:limit]]
+    following = items[-1].cursor if len(rows) > limit and items else None
+    return Page(items, following)
+
+
+def get(conn: sqlite3.Connection, message_id: bytes) -> StoredMessage | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages AS m WHERE m.id = ?", (message_id,)
+    ).fetchone()
+    return stored(row) if row is not None else None
+
+
+def resolve_id(conn: sqlite3.Connection, text: str) -> bytes:
+    """A full id or a unique prefix (>= MIN_ID_PREFIX_CHARS hex chars) to the full id."""
+    prefix = text.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise UserError(f"not a message id (expected hex): {text!r}")
+    full = ID_BYTES * 2
+    if len(prefix) > full:
+        raise UserError(f"a message id has {full} hex characters, {text!r} has {len(prefix)}")
+    if len(prefix) < MIN_ID_PREFIX_CHARS:
+        raise UserError(f"an id prefix needs at least {MIN_ID_PREFIX_CHARS} hex characters")
+    low = bytes.fromhex(prefix.ljust(full, "0"))
+    high = bytes.fromhex(prefix.ljust(full, "f"))
+    rows = conn.execute(
+        "SELECT id FROM messages WHERE id BETWEEN ? AND ? ORDER BY id LIMIT 2", (low, high)
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(f"no message with id {prefix} in this store")
+    if len(rows) > 1:
+        raise NotFoundError(f"the id prefix {prefix} is ambiguous: give more characters")
+    result: bytes = rows[0][0]
+    return result
+
+
+def following(conn: sqlite3.Connection, me: bytes) -> list[bytes]:
+    rows = conn.execute(
+        "SELECT followee FROM follows WHERE follower = ? AND state = 1 ORDER BY followee", (me,)
+    )
+    return [row[0] for row in rows]
+
+
+def _below(before: Cursor | None) -> tuple[int, bytes]:
+    """The (ts, id) every returned item must sort below (a sentinel above everything if None)."""
+    if before is None:
+        return (2**63 - 1, b"\xff" * (ID_BYTES + 1))
+    return (before.ts, before.id)
+
+
+def timeline(conn: sqlite3.Connection, me: bytes, limit: int, before: Cursor | None) -> Page:
+    check_limit(limit)
+    ts, last_id = _below(before)
+    params = {"me": me, "ts": ts, "id": last_id, "n": limit + 1}
+    authors, followed_posts = conn.execute(
+        f"SELECT count(*), coalesce(sum(posts), 0) FROM authors WHERE author IN ({_FOLLOWED})",
+        params,
+    ).fetchone()
+    total_row = conn.execute("SELECT value FROM stats WHERE name = 'posts'").fetchone()
+    total_posts = int(total_row[0]) if total_row else 0
+    if followed_posts == 0:
+        return Page([], None)
+    scan_cost = limit * total_posts / followed_posts
+    per_author_cost = authors * SEEK_COST_ENTRIES + min(followed_posts, authors * (limit + 1))
+    if scan_cost <= per_author_cost:
+        rows = conn.execute(
+            f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_posts_by_time
+            WHERE m.kind = '{_POST}' AND (m.ts, m.id) < (:ts, :id)
+              AND +m.author IN ({_FOLLOWED}) AND {_VISIBLE}
+            ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
+            params,
+        ).fetchall()
+        return _page(rows, limit)
+    return _page(_timeline_per_author(conn, params, limit), limit)
+
+
+def _timeline_per_author(
+    conn: sqlite3.Connection, params: dict[str, Any], limit: int
+) -> list[tuple[Any, ...]]:
+    query = f"""SELECT m.ts, m.id, m.n FROM messages AS m INDEXED BY messages_posts_by_author
+        WHERE m.author = :author AND m.kind = '{_POST}' AND (m.ts, m.id) < (:ts, :id)
+          AND {_VISIBLE}
+        ORDER BY m.ts DESC, m.id DESC LIMIT :n"""
+    authors = [row[0] for row in conn.execute(_FOLLOWED, params)]
+    candidates: list[tuple[int, bytes, int]] = []
+    for author in authors:
+        candidates.extend(conn.execute(query, {**params, "author": author}))
+    best = heapq.nlargest(limit + 1, candidates)
+    rows = []
+    for _, _, n in best:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM messages AS m WHERE m.n = ?", (n,)).fetchone()
+        rows.append(row)
+    return rows
+
+
+def feed(conn: sqlite3.Connection, author: bytes, limit: int, before: Cursor | None) -> Page:
+    """All of one author's messages, newest (highest seq) first; deleted posts hidden."""
+    check_limit(limit)
+    below = 2**63 - 1
+    if before is not None:
+        row = conn.execute(
+            "SELECT seq FROM messages WHERE id = ? AND author = ?", (before.id, author)
+        ).fetchone()
+        if row is None:
+            raise UserError("this cursor does not belong to this author's feed")
+        below = row[0]
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM messages AS m
+        WHERE m.author = ? AND m.seq < ? AND (m.kind != '{_POST}' OR {_VISIBLE})
+        ORDER BY m.seq DESC LIMIT ?""",
+        (author, below, limit + 1),
+    ).fetchall()
+    return _page(rows, limit)
+
+
+def thread(conn: sqlite3.Connection, message_id: bytes) -> list[StoredMessage]:
+    """The root post and all replies naming it as root, oldest first; deleted posts hidden."""
+    row = conn.execute("SELECT kind, root FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no message {message_id.hex()} in this store")
+    kind, root = row
+    if kind != _POST:
+        raise NotFoundError(f"message {message_id.hex()[:12]} is a {kind}, not a post")
+    root = root if root is not None else message_id
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS}, m.ts FROM messages AS m
+        WHERE m.id = :root AND m.kind = '{_POST}' AND {_VISIBLE}
+        UNION ALL
+        SELECT {_COLUMNS}, m.ts FROM messages AS m INDEXED BY messages_replies
+        WHERE m.root = :root AND m.kind = '{_POST}' AND {_VISIBLE}""",
+        {"root": root},
+    ).fetchall()
+    rows.sort(key=lambda r: (r[3], r[0]))
+    return [stored(r) for r in rows]
+
+
+def profile(conn: sqlite3.Connection, author: bytes) -> Profile | None:
+    row = conn.execute("SELECT name, bio, seq FROM profiles WHERE author = ?", (author,)).fetchone()
+    if row is None:
+        return None
+    return Profile(author, row[0], row[1], row[2])
+
+
+def forks(conn: sqlite3.Connection, author: bytes) -> list[ForkEvidence]:
+    rows = conn.execute(
+        """SELECT seq, kept_id, other_raw, reason, seen_ms FROM forks WHERE author = ?
+        ORDER BY seq, seen_ms, other_id""",
+        (author,),
+    )
+    return [ForkEvidence(author, r[0], r[1], r[2], Reason(r[3]), r[4]) for r in rows]
+
+
+def is_forked(conn: sqlite3.Connection, author: bytes) -> bool:
+    row = conn.execute("SELECT forked FROM authors WHERE author = ?", (author,)).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,268 @@
+"""``Store``: pnyx's local SQLite store (synchronous; see docs/store.md and notes/STORE-API.md).
+
+One ``Store`` holds one sqlite3 connection (``check_same_thread=False``) guarded by a
+``threading.Lock``: any thread may call it, one call at a time. Async callers wrap each call in
+``trio.to_thread.run_sync``. Several processes may open the same file (WAL, busy timeout 5 s); a
+write transaction takes the write lock up front (``BEGIN IMMEDIATE``).
+
+Failure modes: every sqlite3 error becomes ``StoreError`` with a one-line message naming the file,
+and the transaction that failed is rolled back, so nothing of a failed batch is committed and
+nothing committed earlier is lost. Bad messages never raise (they are reported in ``IngestReport``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import nacl.signing
+
+from pnyx.core import envelope, kinds
+from pnyx.core.envelope import Message
+from pnyx.core.reasons import InvalidMessage, Reason
+from pnyx.errors import NotFoundError, StoreError, UserError
+from pnyx.store import queries, replication
+from pnyx.store.connection import connect, reading, transaction
+from pnyx.store.ingest import ingest_messages
+from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile, StoredMessage
+
+_T = TypeVar("_T")
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    """The local store. Open with ``Store.open(path)``; use as a context manager or ``close()``."""
+
+    def __init__(self, conn: Any, path: Path, readonly: bool) -> None:
+        self._conn = conn
+        self.path = path
+        self.readonly = readonly
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        """Open (creating, mode 0600, if missing and not ``readonly``) and migrate the store.
+
+        Raises ``StoreError`` if the file is not a database, is locked, is read-only for a
+        read-write open, or was written by a newer pnyx (the file is then left untouched).
+        """
+        path = Path(path)
+        return cls(connect(path, readonly=readonly), path, readonly)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _read(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run a read query under the lock, mapping sqlite3 errors to ``StoreError``."""
+        with self._lock:
+            self._check_open()
+            with reading(self.path):
+                return fn(self._conn, *args)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.path} is closed")
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def ingest(self, raws: Iterable[bytes], now_ms: int) -> IngestReport:
+        """Validate (structure, clock, signature), place and store a batch in ONE transaction.
+
+        Idempotent; bad messages go to ``report.rejected`` with their index in ``raws``. Raises
+        ``StoreError`` only if the database fails, in which case nothing of the batch is stored.
+        """
+        valid: list[Message] = []
+        indexes: list[int] = []
+        rejected: list[tuple[int, Reason, str]] = []
+        for index, raw in enumerate(raws):
+            try:
+                valid.append(envelope.validate(raw, now_ms))
+            except InvalidMessage as exc:
+                rejected.append((index, exc.reason, exc.detail))
+                continue
+            indexes.append(index)
+        report = self._ingest(valid, now_ms, indexes)
+        if not rejected:
+            return report
+        merged = sorted([*rejected, *report.rejected], key=lambda item: item[0])
+        return IngestReport(report.accepted, report.duplicates, merged, report.forks)
+
+    def ingest_verified(
+        self, messages: Sequence[Message], *, now_ms: int | None = None
+    ) -> IngestReport:
+        """Like ``ingest`` for messages the caller already validated (``envelope.validate``).
+
+        Chain placement still happens here. ``now_ms`` (default: the wall clock) is recorded as
+        the time each new message was received.
+        """
+        return self._ingest(messages, _wall_ms() if now_ms is None else now_ms, None)
+
+    def _ingest(
+        self, messages: Sequence[Message], now_ms: int, indexes: Sequence[int] | None
+    ) -> IngestReport:
+        if not messages:
+            return IngestReport()
+        with self._lock:
+            self._check_open()
+            with transaction(self._conn, self.path):
+                return ingest_messages(self._conn, messages, now_ms, indexes=indexes)
+
+    def append_own(
+        self, key: nacl.signing.SigningKey, kind: str, body: dict[str, Any], now_ms: int
+    ) -> Message:
+        """Sign the next message of ``key``'s feed and store it with a durable commit.
+
+        seq = highest held + 1, prev = id of that message, ts = ``now_ms``. Raises
+        ``InvalidMessage`` if the message would be invalid (e.g. text too long), ``UserError``
+        (``NotFoundError`` if unknown) if a delete names anything but the author's own post, and
+        ``StoreError`` if the database fails; nothing is stored in those cases.
+        """
+        author = bytes(key.verify_key)
+        with self._lock:
+            self._check_open()
+            with transaction(self._conn, self.path, durable=True):
+                row = self._conn.execute(
+                    """SELECT a.highest, m.id FROM authors AS a
+                    JOIN messages AS m ON m.author = a.author AND m.seq = a.highest
+                    WHERE a.author = ?""",
+                    (author,),
+                ).fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row is not None else (1, None)
+                message = envelope.sign(key, seq=seq, prev=prev, ts=now_ms, kind=kind, body=body)
+                if kind == kinds.DELETE:
+                    self._check_delete_target(author, message.body["id"])
+                report = ingest_messages(self._conn, [message], now_ms)
+                if report.accepted != [message]:
+                    raise StoreError(f"the store {self.path} refused our own message at seq {seq}")
+        return message
+
+    def _check_delete_target(self, author: bytes, target: bytes) -> None:
+        row = self._conn.execute(
+            "SELECT author, kind FROM messages WHERE id = ?", (target,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no message {target.hex()} in this store to delete")
+        if row[0] != author:
+            raise UserError(f"message {target.hex()[:12]} is not yours: you can only delete yours")
+        if row[1] != kinds.POST:
+            raise UserError(f"message {target.hex()[:12]} is a {row[1]}: only posts can be deleted")
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, message_id: bytes) -> StoredMessage | None:
+        """The message with this id, or None (fork evidence is never returned)."""
+        return self._read(queries.get, message_id)
+
+    def resolve_id(self, text: str) -> bytes:
+        """A full 64-hex id or a unique prefix of >= 8 hex chars to the full id.
+
+        Raises ``NotFoundError`` (unknown or ambiguous, saying which) or ``UserError`` (not hex).
+        """
+        return self._read(queries.resolve_id, text)
+
+    def timeline(self, me: bytes, *, limit: int = 50, before: Cursor | None = None) -> Page:
+        """Posts by ``me`` and everyone ``me`` follows, newest first (ts DESC, id DESC).
+
+        Deleted posts are hidden. ``UserError`` if ``limit`` is outside 1..MAX_PAGE_ITEMS.
+        """
+        return self._read(queries.timeline, me, limit, before)
+
+    def feed(self, author: bytes, *, limit: int = 50, before: Cursor | None = None) -> Page:
+        """All of ``author``'s messages of every kind, highest seq first; deleted posts hidden."""
+        return self._read(queries.feed, author, limit, before)
+
+    def thread(self, message_id: bytes) -> list[StoredMessage]:
+        """The root post and every reply to it, oldest first; ``NotFoundError`` if unknown."""
+        return self._read(queries.thread, message_id)
+
+    def following(self, me: bytes) -> list[bytes]:
+        """Keys ``me`` follows (its highest-seq follow/unfollow per key decides), sorted."""
+        return self._read(queries.following, me)
+
+    def wanted_authors(self, me: bytes) -> set[bytes]:
+        """``me`` and every key ``me`` follows: the feeds this node replicates."""
+        return {me, *self.following(me)}
+
+    def profile(self, author: bytes) -> Profile | None:
+        """The merged profile: name and bio each from the latest profile message setting it."""
+        return self._read(queries.profile, author)
+
+    def forks(self, author: bytes) -> list[ForkEvidence]:
+        """Every conflicting message held for ``author``, by seq."""
+        return self._read(queries.forks, author)
+
+    def is_forked(self, author: bytes) -> bool:
+        return self._read(queries.is_forked, author)
+
+    # --- replication ---------------------------------------------------------------------------
+
+    def heads(self, authors: Iterable[bytes] | None = None) -> dict[bytes, tuple[int, int]]:
+        """author -> (contiguous, highest) of the held authors (all if ``authors`` is None)."""
+        return self._read(replication.heads, authors)
+
+    def missing(self, author: bytes, upto: int | None = None) -> list[tuple[int, int]]:
+        """Inclusive seq ranges absent in 1..max(highest, upto)."""
+        return self._read(replication.missing, author, upto)
+
+    def range(
+        self, author: bytes, first_seq: int, last_seq: int, *, limit: int = 1000
+    ) -> list[bytes]:
+        """Raw envelopes of ``author`` with first_seq <= seq <= last_seq, in seq order."""
+        return self._read(replication.seq_range, author, first_seq, last_seq, limit)
+
+    def export(self, authors: Iterable[bytes] | None = None) -> Iterator[bytes]:
+        """Raw envelopes, per author (sorted by key) in seq order, read page by page.
+
+        The lock is held per page only, so other calls interleave with a long export.
+        """
+        if authors is None:
+            after: tuple[bytes, int] | None = None
+            while True:
+                page = self._read(replication.export_page_all, after)
+                for author, seq, raw in page:
+                    after = (author, seq)
+                    yield raw
+                if len(page) < replication.EXPORT_PAGE:
+                    return
+        for author in sorted(set(authors)):
+            last = 0
+            while True:
+                rows = self._read(replication.export_page_author, author, last)
+                for seq, raw in rows:
+                    last = seq
+                    yield raw
+                if len(rows) < replication.EXPORT_PAGE:
+                    break
+
+    def changes_since(self, rowid: int, *, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """(rowid, raw) of chain messages stored after ``rowid``, ascending (0 = from the start)."""
+        return self._read(replication.changes_since, rowid, limit)
+
+    def last_rowid(self) -> int:
+        return self._read(replication.last_rowid)
+
+    def counts(self) -> dict[str, int]:
+        """{"messages", "authors", "forks" (authors flagged forked)}."""
+        return self._read(replication.counts)

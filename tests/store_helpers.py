@@ -1,0 +1,84 @@
+"""Helpers shared by the store tests: deterministic keys and signed feeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+
+from pnyx.core import envelope
+from pnyx.core.envelope import Message
+from pnyx.store import Store
+
+#: A fixed "now" for tests, in ms since the epoch (2026-01-01T00:00:00Z).
+NOW_MS = 1_767_225_600_000
+#: Time between consecutive messages of a test feed, in ms.
+STEP_MS = 1000
+
+
+def key(n: int) -> nacl.signing.SigningKey:
+    """A deterministic signing key: seed = n repeated (n in 0..255)."""
+    return nacl.signing.SigningKey(bytes([n]) * 32)
+
+
+def pub(signing_key: nacl.signing.SigningKey) -> bytes:
+    return bytes(signing_key.verify_key)
+
+
+class Feed:
+    """Builds one author's chain of signed messages (not stored; hand them to a Store)."""
+
+    def __init__(self, signing_key: nacl.signing.SigningKey, start_ms: int = NOW_MS - 10**8):
+        self.key = signing_key
+        self.author = pub(signing_key)
+        self.messages: list[Message] = []
+        self.clock = start_ms
+
+    def add(self, kind: str, body: dict[str, Any], *, ts: int | None = None) -> Message:
+        """Sign the next message of the chain."""
+        self.clock += STEP_MS
+        prev = self.messages[-1].id if self.messages else None
+        message = envelope.sign(
+            self.key,
+            seq=len(self.messages) + 1,
+            prev=prev,
+            ts=self.clock if ts is None else ts,
+            kind=kind,
+            body=body,
+        )
+        self.messages.append(message)
+        return message
+
+    def post(self, text: str, *, reply_to: Message | None = None, ts: int | None = None) -> Message:
+        body: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            body["root"] = reply_to.body.get("root", reply_to.id)
+            body["parent"] = reply_to.id
+        return self.add("post", body, ts=ts)
+
+    def follow(self, other: bytes) -> Message:
+        return self.add("follow", {"key": other})
+
+    def unfollow(self, other: bytes) -> Message:
+        return self.add("unfollow", {"key": other})
+
+    def delete(self, target: bytes) -> Message:
+        return self.add("delete", {"id": target})
+
+    def profile(self, **fields: str) -> Message:
+        return self.add("profile", dict(fields))
+
+    def other_at(self, seq: int, text: str = "forked") -> Message:
+        """A conflicting message at ``seq`` (same prev as the real one): fork evidence."""
+        prev = self.messages[seq - 2].id if seq > 1 else None
+        return envelope.sign(
+            self.key, seq=seq, prev=prev, ts=self.clock, kind="post", body={"text": text}
+        )
+
+    def raws(self) -> list[bytes]:
+        return [m.raw for m in self.messages]
+
+
+def open_store(path: Path) -> Store:
+    return Store.open(path / "pnyx.db")

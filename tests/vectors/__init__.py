@@ -1,0 +1,1 @@
+"""Known-answer test vectors (messages.json) and the script that generates them."""

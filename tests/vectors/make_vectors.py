@@ -1,0 +1,306 @@
+"""Generate tests/vectors/messages.json: known-answer vectors for the pnyx message layer.
+
+Run ``.venv/bin/python tests/vectors/make_vectors.py`` after any deliberate change to the format;
+the output is deterministic (fixed seeds, fixed timestamps, deterministic Ed25519), and
+tests/test_core_vectors.py fails if the committed file differs from what this script produces.
+
+JSON conventions: byte strings are lowercase hex; inside ``fields.body``, a byte string is written
+``{"$bin": "<hex>"}`` (no vector body has a field named ``$bin``), every other value is plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import nacl.signing
+
+from pnyx.core import canonical
+from pnyx.core.envelope import Message, sign
+from pnyx.core.limits import (
+    MAX_ENVELOPE_BYTES,
+    MAX_FUTURE_SKEW_MS,
+    MAX_TEXT_BYTES,
+    SIGNATURE_DOMAIN,
+)
+from pnyx.crypto.keytext import encode_public_key
+
+OUTPUT = Path(__file__).with_name("messages.json")
+
+SEED_A = bytes(range(32))
+SEED_B = bytes(range(32, 64))
+#: Timestamp of the first vector, in ms since the epoch (2023-11-14T22:13:20Z).
+T0 = 1_700_000_000_000
+#: Clock to validate valid vectors against, in ms since the epoch (an hour after T0).
+NOW = T0 + 3_600_000
+
+
+def to_json(value: Any) -> Any:
+    """A body-model value as JSON: bytes become ``{"$bin": hex}``."""
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    return value
+
+
+class Builder:
+    """Collects vectors; every message is signed by the fixed key "A" or "B"."""
+
+    def __init__(self) -> None:
+        self.keys = {"A": nacl.signing.SigningKey(SEED_A), "B": nacl.signing.SigningKey(SEED_B)}
+        self.valid: list[dict[str, Any]] = []
+        self.by_name: dict[str, Message] = {}
+        self.invalid: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        name: str,
+        who: str,
+        seq: int,
+        prev: str | bytes | None,
+        seconds: int,
+        kind: str,
+        body: dict[str, Any],
+        note: str,
+    ) -> None:
+        """A valid message; ``prev`` names an earlier vector (or is raw bytes), ``seconds`` is
+        the time after ``T0``."""
+        key, ts = self.keys[who], T0 + seconds * 1000
+        prev_id = self.by_name[prev].id if isinstance(prev, str) else prev
+        message = sign(key, seq=seq, prev=prev_id, ts=ts, kind=kind, body=body)
+        self.by_name[name] = message
+        fields = {
+            "version": 1,
+            "author": message.author.hex(),
+            "seq": seq,
+            "prev": None if prev_id is None else prev_id.hex(),
+            "ts": ts,
+            "kind": kind,
+            "body": to_json(body),
+        }
+        self.valid.append(
+            {
+                "name": name,
+                "note": note,
+                "seed_hex": bytes(key).hex(),
+                "public_key_hex": message.author.hex(),
+                "public_key_text": encode_public_key(message.author),
+                "fields": fields,
+                "payload_hex": message.payload.hex(),
+                "signature_hex": message.signature.hex(),
+                "envelope_hex": message.raw.hex(),
+                "id_hex": message.id.hex(),
+                "now_ms": NOW,
+            }
+        )
+
+    def id_of(self, name: str) -> bytes:
+        return self.by_name[name].id
+
+    def reject(self, name: str, raw: bytes, reason: str, note: str, now_ms: int = NOW) -> None:
+        vector = {"name": name, "note": note, "envelope_hex": raw.hex(), "reason": reason}
+        self.invalid.append({**vector, "now_ms": now_ms})
+
+    def seal(self, payload: bytes, who: str = "A") -> bytes:
+        """Correctly sign arbitrary payload bytes, so only the payload itself is at fault."""
+        signature: bytes = self.keys[who].sign(SIGNATURE_DOMAIN + payload).signature
+        return signature + payload
+
+    def sealed(self, **changes: Any) -> bytes:
+        """A's first post with some payload fields replaced, canonically encoded and signed."""
+        return self.seal(canonical.pack(self.fields(**changes)))
+
+    def fields(self, **changes: Any) -> list[Any]:
+        base: dict[str, Any] = {
+            "version": 1,
+            "author": bytes(self.keys["A"].verify_key),
+            "seq": 1,
+            "prev": None,
+            "ts": T0,
+            "kind": "post",
+            "body": {"text": "hello"},
+        }
+        base.update(changes)
+        return [base[k] for k in ("version", "author", "seq", "prev", "ts", "kind", "body")]
+
+
+def add_valid(b: Builder) -> None:
+    a_key, b_key = bytes(b.keys["A"].verify_key), bytes(b.keys["B"].verify_key)
+    first = {"text": "hello, pnyx"}
+    b.add("first-post", "A", 1, None, 0, "post", first, "A's first message")
+    second = {"text": "second post \u2014 \u00fcn\u00efc\u00f6d\u00e9 \U0001f30d"}
+    b.add("second-post", "A", 2, "first-post", 60, "post", second, "seq 2; non-ASCII text")
+    root = b.id_of("first-post")
+    reply = {"text": "welcome!", "root": root, "parent": root}
+    b.add("reply", "B", 1, None, 120, "post", reply, "B replies to A's first post")
+    nested = {"text": "thanks", "root": root, "parent": b.id_of("reply")}
+    b.add("nested-reply", "A", 3, "second-post", 180, "post", nested, "root stays the first")
+    repost = {"id": b.id_of("second-post"), "author": a_key}
+    b.add("repost", "B", 2, "reply", 240, "repost", repost, "B reposts A's second post")
+    reaction = {"id": root, "author": a_key, "reaction": "\u2764"}
+    b.add("reaction", "B", 3, "repost", 300, "reaction", reaction, "B reacts to A's first post")
+    b.add("follow", "A", 4, "nested-reply", 360, "follow", {"key": b_key}, "A follows B")
+    b.add("unfollow", "A", 5, "follow", 420, "unfollow", {"key": b_key}, "later seq wins")
+    profile = {"name": "Alice", "bio": "test vectors"}
+    b.add("profile", "A", 6, "unfollow", 480, "profile", profile, "A sets name and bio")
+    delete = {"id": b.id_of("second-post")}
+    b.add("delete", "A", 7, "profile", 540, "delete", delete, "A asks to hide its second post")
+    poll = {"question": "tea?", "options": ["yes", "no"], "closes": T0, "image": b"\x89PNG"}
+    b.add("unknown-kind", "A", 8, "delete", 600, "poll", poll, "unknown kind: kept, passed on")
+    extra = {"text": "bonjour", "lang": "fr"}
+    b.add("post-with-extra-field", "A", 9, "unknown-kind", 660, "post", extra, "extra field")
+    # Valid alone, but in conflict with A's chain above (see the chain vectors).
+    fork = {"text": "a different second post"}
+    b.add("fork-of-second-post", "A", 2, "first-post", 61, "post", fork, "a second seq 2")
+    stray = {"text": "detached"}
+    b.add("stray-second-post", "A", 2, b"\x11" * 32, 62, "post", stray, "prev is not seq 1")
+    again = {"text": "hello again"}
+    b.add("other-first-post", "A", 1, None, 1, "post", again, "a second seq 1")
+
+
+def add_invalid(b: Builder) -> None:
+    first, pack, packb = b.by_name["first-post"], canonical.pack, msgpack.packb
+    good = pack(b.fields())
+    seq_at = 1 + 1 + 2 + 32  # array header, version, bin8 header, author
+    blob = bytes(MAX_ENVELOPE_BYTES - len(b.sealed(kind="blob", body={"b": b""})))
+    flipped = bytes([first.raw[0] ^ 1]) + first.raw[1:]
+    cases: list[tuple[str, bytes, str, str]] = [
+        ("too-short", first.raw[:64], "malformed", "a signature and nothing else"),
+        ("not-an-array", b.seal(pack({"text": "x"})), "malformed", "the payload is a map"),
+        ("six-fields", b.seal(pack(b.fields()[:6])), "malformed", "no body field"),
+        ("float", b.seal(packb(b.fields(body={"n": 0.5}))), "malformed", "a float in the body"),
+        ("short-author", b.sealed(author=bytes(31)), "malformed", "author is 31 bytes"),
+        ("trailing-bytes", b.seal(good + b"\x00"), "trailing-bytes", "0x00 after the payload"),
+        (
+            "unsorted-keys",
+            b.seal(packb(b.fields(body={"text": "x", "lang": "en"}))),
+            "non-canonical",
+            "body keys 'text' then 'lang'",
+        ),
+        (
+            "long-int",
+            b.seal(good[:seq_at] + b"\xcc\x01" + good[seq_at + 1 :]),
+            "non-canonical",
+            "seq 1 written as uint8 (cc 01) instead of fixint (01)",
+        ),
+        (
+            "long-str",
+            b.seal(good.replace(b"\xa4post", b"\xd9\x04post")),
+            "non-canonical",
+            "kind 'post' written as str8 (d9 04) instead of fixstr (a4)",
+        ),
+        (
+            "oversized-envelope",
+            b.sealed(kind="blob", body={"b": blob}),
+            "oversized",
+            f"an envelope of {MAX_ENVELOPE_BYTES + 1} bytes",
+        ),
+        (
+            "oversized-text",
+            b.sealed(body={"text": "x" * (MAX_TEXT_BYTES + 1)}),
+            "oversized",
+            f"post text of {MAX_TEXT_BYTES + 1} bytes",
+        ),
+        ("version-2", b.sealed(version=2), "unsupported-version", "version 2"),
+        ("seq-0", b.sealed(seq=0), "bad-sequence", "seq 0"),
+        ("seq-2-without-prev", b.sealed(seq=2), "bad-previous", "seq 2, prev nil"),
+        ("seq-1-with-prev", b.sealed(prev=first.id), "bad-previous", "seq 1 with a prev"),
+        ("before-2020", b.sealed(ts=1000), "bad-timestamp", "ts 1000"),
+        ("uppercase-kind", b.sealed(kind="Post"), "bad-kind", "kind 'Post'"),
+        ("post-without-text", b.sealed(body={}), "wrong-body", "post body {}"),
+        (
+            "reply-without-parent",
+            b.sealed(body={"text": "x", "root": first.id}),
+            "wrong-body",
+            "root without parent",
+        ),
+        (
+            "follow-short-key",
+            b.sealed(kind="follow", body={"key": bytes(31)}),
+            "wrong-body",
+            "follow key of 31 bytes",
+        ),
+        ("empty-profile", b.sealed(kind="profile", body={}), "wrong-body", "no name, no bio"),
+        ("flipped-signature-bit", flipped, "bad-signature", "first-post, signature bit 0 flipped"),
+        (
+            "no-domain-prefix",
+            b.keys["A"].sign(first.payload).signature + first.payload,
+            "bad-signature",
+            "first-post signed without the domain prefix",
+        ),
+        ("wrong-signer", b.seal(first.payload, "B"), "bad-signature", "first-post signed by B"),
+    ]
+    for name, raw, reason, note in cases:
+        b.reject(name, raw, reason, note)
+    future = b.sealed(ts=T0 + MAX_FUTURE_SKEW_MS + 1)
+    b.reject("future", future, "future-timestamp", "1 ms past the allowed skew", now_ms=T0)
+
+
+CHAIN = [
+    ("next-in-order", ["first-post"], "second-post", "append", None),
+    ("out-of-order", ["second-post"], "first-post", "append", None),
+    ("fills-a-gap", ["first-post", "nested-reply"], "second-post", "append", None),
+    ("duplicate", ["first-post", "second-post"], "second-post", "duplicate", None),
+    ("second-at-same-seq", ["first-post", "second-post"], "fork-of-second-post", "fork", "fork"),
+    ("second-first", ["first-post"], "other-first-post", "fork", "fork"),
+    ("prev-mismatch", ["first-post"], "stray-second-post", "fork", "broken-chain"),
+    ("next-points-elsewhere", ["second-post"], "other-first-post", "fork", "broken-chain"),
+    ("other-author-unaffected", ["first-post"], "reply", "append", None),
+]
+
+
+def build() -> dict[str, Any]:
+    """The whole vector document (deterministic)."""
+    b = Builder()
+    add_valid(b)
+    add_invalid(b)
+    raw_keys = [
+        bytes(b.keys["A"].verify_key),
+        bytes(b.keys["B"].verify_key),
+        bytes(32),
+        bytes([0xFF]) * 32,
+        bytes(range(32)),
+    ]
+    return {
+        "format": "pnyx-test-vectors",
+        "version": 1,
+        "about": (
+            "Known-answer vectors for docs/protocol.md. Byte strings are lowercase hex; in "
+            'fields.body a byte string is {"$bin": hex}. Validate valid vectors at their now_ms; '
+            "each invalid vector must be rejected with its reason at its now_ms. Chain vectors: "
+            "the stored messages are held for their authors, then 'new' arrives."
+        ),
+        "signature_domain_hex": SIGNATURE_DOMAIN.hex(),
+        "keytext": [{"key_hex": k.hex(), "text": encode_public_key(k)} for k in raw_keys],
+        "keytext_invalid": [
+            {"text": encode_public_key(raw_keys[0])[:-1] + "q", "error": "checksum"},
+            {"text": "npub1" + encode_public_key(raw_keys[0])[5:], "error": "wrong-prefix"},
+            {"text": raw_keys[0].hex()[:-2], "error": "length"},
+        ],
+        "valid": b.valid,
+        "invalid": b.invalid,
+        "chain": [
+            {"name": name, "stored": stored, "new": new, "placement": placement, "reason": reason}
+            for name, stored, new, placement, reason in CHAIN
+        ],
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    OUTPUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUTPUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
