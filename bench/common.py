@@ -5,7 +5,7 @@ Every benchmark is a script ``bench/NAME.py`` whose ``main(argv) -> int`` prints
 
     {"name": ..., "params": {...}, "figures": {...}, "reference": {...}, "ratios": {...},
      "targets": {NAME: {"target": x, "op": ">=" | "<=", "value": y, "unit": ..., "met": bool}},
-     "notes": [...]}
+     "notes": [...], "load_average": [1 min, 5 min, 15 min] when the result was made}
 
 Sizes come from a preset (``--size tiny|quick|full``; ``--quick`` is ``--size quick``) and each
 benchmark's own options override single parameters. Progress goes to stderr, results to stdout.
@@ -67,6 +67,7 @@ class Result:
         }
 
     def to_json(self) -> dict[str, Any]:
+        load = [round(x, 2) for x in os.getloadavg()]
         return {
             "name": self.name,
             "params": self.params,
@@ -75,6 +76,7 @@ class Result:
             "ratios": {k: rounded(v) for k, v in self.ratios.items()},
             "targets": self.targets,
             "notes": self.notes,
+            "load_average": load,
         }
 
 

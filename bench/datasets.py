@@ -169,7 +169,7 @@ class _Planner:
         while self.count < spec.messages:
             if spec.thread and self.count == thread_at:
                 starter = self.followed[0] if self.followed else 1
-                body = {"text": "A question for the assembly."}
+                body: dict[str, Any] = {"text": "A question for the assembly."}
                 yield self.make(starter, "post", body, deletable=False)
                 self.thread_root = self.prev[starter]
                 assert self.thread_root is not None

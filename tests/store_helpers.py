@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import nacl.signing
 
 from pnyx.core import envelope
 from pnyx.core.envelope import Message
-from pnyx.store import Store
+from pnyx.store import Cursor, Store, StoredMessage
 
 #: A fixed "now" for tests, in ms since the epoch (2026-01-01T00:00:00Z).
 NOW_MS = 1_767_225_600_000
@@ -81,4 +82,33 @@ class Feed:
 
 
 def open_store(path: Path) -> Store:
+    """A store in ``path`` (a test's tmp_path), file ``pnyx.db``."""
     return Store.open(path / "pnyx.db")
+
+
+def ids(items: Iterable[StoredMessage]) -> list[bytes]:
+    return [item.id for item in items]
+
+
+def walk_timeline(store: Store, me: bytes, limit: int) -> list[StoredMessage]:
+    """Every timeline item, page by page (asserting each page but the last is full)."""
+    items: list[StoredMessage] = []
+    cursor: Cursor | None = None
+    while True:
+        page = store.timeline(me, limit=limit, before=cursor)
+        items.extend(page.items)
+        if page.next is None:
+            return items
+        assert len(page.items) == limit
+        cursor = Cursor.from_text(page.next.to_text())
+
+
+def walk_feed(store: Store, author: bytes, limit: int) -> list[StoredMessage]:
+    items: list[StoredMessage] = []
+    cursor: Cursor | None = None
+    while True:
+        page = store.feed(author, limit=limit, before=cursor)
+        items.extend(page.items)
+        if page.next is None:
+            return items
+        cursor = page.next

@@ -121,21 +121,55 @@ def test_empty_batch() -> None:
         assert validator.validate([], NOW) == Validated()
 
 
-def test_work_runs_on_worker_threads() -> None:
+def test_the_pool_validates_while_the_caller_does_something_else() -> None:
+    raws = [_valid(n) for n in range(64)]
     seen: set[str] = set()
+    calls = [0]
+    all_done = threading.Event()
     real = envelope.validate
 
     def spy(raw: bytes, now_ms: int) -> Message:
         seen.add(threading.current_thread().name)
+        calls[0] += 1  # slices run one after another here: no lost update matters below
+        if calls[0] == len(raws):
+            all_done.set()
         return real(raw, now_ms)
 
-    raws = [_valid(n) for n in range(64)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("pnyx.ingest.validator.validate", spy)
-        with ParallelValidator(2, min_slice=8) as validator:
-            assert len(validator.validate(raws, NOW).messages) == 64
-    assert len(seen) == 2
-    assert all(name.startswith("pnyx-verify") for name in seen)
+        with ParallelValidator(2, min_slice=8) as validator:  # a pool of one thread
+            pending = validator.submit(raws, NOW)
+            assert all_done.wait(10)
+            assert len(pending.result().messages) == 64
+    assert len(seen) == 1
+    assert next(iter(seen)).startswith("pnyx-verify")
+
+
+def test_a_waiting_caller_validates_the_slices_no_worker_started() -> None:
+    release = threading.Event()
+    busy = threading.Event()
+    real = envelope.validate
+    seen: list[str] = []
+
+    def spy(raw: bytes, now_ms: int) -> Message:
+        name = threading.current_thread().name
+        if name.startswith("pnyx-verify") and not release.is_set():
+            busy.set()
+            assert release.wait(10)  # hold the pool's only thread
+        elif not release.is_set():
+            seen.append(name)
+        return real(raw, now_ms)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pnyx.ingest.validator.validate", spy)
+        with ParallelValidator(2, min_slice=4) as validator:
+            first = validator.submit([_valid(n) for n in range(8)], NOW)
+            assert busy.wait(10)
+            second = validator.validate([_valid(n) for n in range(8, 16)], NOW)
+            release.set()
+            assert len(second.messages) == 8
+            assert len(first.result().messages) == 8
+    assert seen and set(seen) == {threading.current_thread().name}
 
 
 def test_a_core_bug_propagates() -> None:
@@ -149,7 +183,7 @@ def test_a_core_bug_propagates() -> None:
 
 
 def test_submit_overlaps_and_closed_validator_refuses() -> None:
-    validator = ParallelValidator(2, min_slice=1)
+    validator = ParallelValidator(3, min_slice=1)
     first = validator.submit([_valid(n) for n in range(10)], NOW)
     second = validator.submit([_bad_signature(0)], NOW)
     assert len(first.result().messages) == 10

@@ -232,6 +232,8 @@ def test_requester_local_misuse_raises_state_errors() -> None:
         machine.ack()
     with pytest.raises(ValueError, match="twice"):
         machine.want([WantEntry(A, 0), WantEntry(A, 1)])
+    with pytest.raises(ValueError, match="key"):
+        machine.want([WantEntry(b"short", 0)])
     with pytest.raises(ValueError, match="window"):
         SyncRequester(window=0)
 
@@ -310,3 +312,11 @@ def test_responder_local_misuse_raises_state_errors() -> None:
         machine.batch([b"x"])
     with pytest.raises(SyncStateError):
         machine.done()
+
+
+def test_the_largest_possible_want_fits_one_frame() -> None:
+    gaps = tuple((2**52 + 2 * i, 2**52 + 2 * i) for i in range(MAX_WANT_RANGES))
+    entries = [WantEntry(bytes([i % 256, i // 256]) * 16, 2**53, gaps) for i in range(1000)]
+    machine = SyncRequester()
+    machine.hello()
+    assert len(encode_frame(machine.want(entries))) < MAX_FRAME_BYTES

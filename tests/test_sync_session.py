@@ -9,7 +9,8 @@ import trio
 
 from pnyx.core.envelope import sign
 from pnyx.core.limits import MIN_TIMESTAMP_MS
-from pnyx.sync.api import ByteStream
+from pnyx.errors import StoreError
+from pnyx.sync.api import ByteStream, ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncReason
 from pnyx.sync.frames import Ack, Batch, Want
@@ -21,6 +22,7 @@ from tests.test_sync_fakes import (
     author,
     chain_of,
     ingest_into,
+    inline,
     key,
     stream_pair,
     sync_once,
@@ -260,3 +262,48 @@ async def test_default_drivers_run_store_calls_in_threads() -> None:
     assert summary.complete
     assert summary.fetched == 200
     assert mine.heads() == {A: (300, 300)}
+
+
+class BrokenDisk(FakeStore):
+    def range(
+        self, author: bytes, first_seq: int, last_seq: int, *, limit: int = 1000
+    ) -> list[bytes]:
+        raise StoreError("disk I/O error")
+
+
+async def test_local_store_failures_abort_the_session_and_raise() -> None:
+    mine = FakeStore()
+
+    async def failing_ingest(raws: list[bytes]) -> FakeReport:
+        raise StoreError("database is locked")
+
+    left, right = stream_pair()
+    async with trio.open_nursery() as nursery:
+        served: list[object] = []
+
+        async def serve() -> None:
+            served.append(await run_responder(right, FakeStore(chain_of(1, 10)), offload=inline))
+
+        nursery.start_soon(serve)
+        with pytest.raises(StoreError, match="locked"):
+            await run_requester(left, mine, failing_ingest, authors=[A], offload=inline)
+    assert isinstance(served[0], ServeSummary)
+    assert served[0].failure is not None  # the requester closed its end
+
+
+async def test_responder_store_failure_raises_store_error_not_a_group() -> None:
+    left, right = stream_pair()
+    async with trio.open_nursery() as nursery:
+        results: list[SyncSummary] = []
+
+        async def fetch() -> None:
+            mine = FakeStore()
+            results.append(
+                await run_requester(left, mine, ingest_into(mine), authors=[A], offload=inline)
+            )
+
+        nursery.start_soon(fetch)
+        with pytest.raises(StoreError, match="disk"):
+            await run_responder(right, BrokenDisk(chain_of(1, 10)), offload=inline)
+    assert results[0].failure is not None
+    assert results[0].failure.reason is SyncReason.CLOSED

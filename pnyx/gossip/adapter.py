@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -49,13 +48,20 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from pnyx.errors import UserError
+from pnyx.gossip.addresses import (
+    direction_of,
+    innermost_reason,
+    parse_listen,
+    remote_address,
+    shown_addresses,
+)
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.streams import Libp2pStream
+from pnyx.node.gossipframe import MAX_GOSSIP_FRAME_BYTES
 from pnyx.node.network import (
     POSTS_TOPIC,
     ByteStream,
     ConnectError,
-    Direction,
     PeerEvent,
     PeerInfo,
     Received,
@@ -88,8 +94,8 @@ PUBLISH_QUEUE_HIGH_WATER = 24
 PUBLISH_MAX_WAIT_S = 2.0
 #: How often ``publish`` looks at the queues while waiting, in seconds.
 PUBLISH_POLL_S = 0.005
-#: Depth of the ``received`` and ``events`` channels, a count.
-CHANNEL_DEPTH = 256
+#: Depth of the ``received`` and ``events`` channels, a count (frames are <= 256 KiB each).
+CHANNEL_DEPTH = 64
 #: How often expired bans are lifted, in seconds.
 BAN_SWEEP_S = 5.0
 #: Gossipsub scoring: each invalid frame costs 1 point, decaying 2 % per heartbeat; a peer at or
@@ -115,27 +121,6 @@ LIBP2P_ERRORS: tuple[type[Exception], ...] = (
 def gossip_message_id(message: rpc_pb2.Message) -> bytes:
     """Gossip message id: BLAKE2b-256 of the data (equals ``pnyx.node.gossipframe.frame_id``)."""
     return hashlib.blake2b(message.data, digest_size=32).digest()
-
-
-def _direction(conn: INetConn) -> Direction:
-    name = str(getattr(getattr(conn, "direction", None), "name", "")).lower()
-    return Direction(name) if name in ("inbound", "outbound") else Direction.UNKNOWN
-
-
-def _remote_address(conn: INetConn) -> str | None:
-    addresses = conn.get_transport_addresses()
-    return str(addresses[0]) if addresses else None
-
-
-def _local_ipv4() -> list[str]:
-    """This machine's outgoing IPv4 address (no packet is sent), for showing 0.0.0.0 listeners."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-            address = str(probe.getsockname()[0])
-        except OSError:
-            return []
-    return [] if address.startswith("127.") else [address]
 
 
 class _Notifee(INotifee):
@@ -193,15 +178,7 @@ class Libp2pNetwork:
         return self._events
 
     def listen_addrs(self) -> list[str]:
-        shown: list[str] = []
-        for address in self._host.get_addrs():
-            text = str(address)
-            if text.startswith("/ip4/0.0.0.0/"):
-                for ip in ["127.0.0.1", *_local_ipv4()]:
-                    shown.append(text.replace("/ip4/0.0.0.0/", f"/ip4/{ip}/", 1))
-            else:
-                shown.append(text)
-        return shown
+        return shown_addresses(str(a) for a in self._host.get_addrs())
 
     def peers(self) -> list[PeerInfo]:
         return [self._connected[p] for p in sorted(self._connected)]
@@ -255,6 +232,8 @@ class Libp2pNetwork:
         return until is not None and trio.current_time() < until
 
     async def publish(self, frame: bytes) -> None:
+        if len(frame) > MAX_GOSSIP_FRAME_BYTES:  # larger messages would vanish in libp2p
+            raise ValueError(f"frame of {len(frame)} bytes exceeds {MAX_GOSSIP_FRAME_BYTES}")
         deadline = trio.current_time() + PUBLISH_MAX_WAIT_S
         while self._fullest_queue() >= PUBLISH_QUEUE_HIGH_WATER:
             if trio.current_time() >= deadline:
@@ -311,7 +290,7 @@ class Libp2pNetwork:
             return
         if peer in self._connected:
             return
-        info = PeerInfo(peer, _direction(conn), _remote_address(conn))
+        info = PeerInfo(peer, direction_of(conn), remote_address(conn))
         self._connected[peer] = info
         self._emit(PeerEvent(info, connected=True))
 
@@ -347,39 +326,6 @@ class Libp2pNetwork:
                     self._pubsub.remove_from_blacklist(ID.from_base58(peer))
 
 
-def _parse_listen(addresses: Sequence[str]) -> list[multiaddr.Multiaddr]:
-    parsed = []
-    for text in addresses:
-        try:
-            address = multiaddr.Multiaddr(text)
-        except Exception as exc:  # multiaddr raises many types for bad text
-            raise UserError(f"not a multiaddr: {text}") from exc
-        names = [p.name for p in address.protocols()]
-        if len(names) != 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
-            raise UserError(f"listen addresses must be /ip4/ADDR/tcp/PORT or /ip6/...: {text}")
-        parsed.append(address)
-    if not parsed:
-        raise UserError("the node needs at least one listen address")
-    for address in parsed:
-        _check_port_free(address)
-    return parsed
-
-
-def _check_port_free(address: multiaddr.Multiaddr) -> None:
-    """Refuse an address this machine does not have, or a port another process listens on:
-    py-libp2p sets SO_REUSEPORT on its listeners, so a second node on the same port would
-    silently share incoming connections with the first."""
-    port = int(address.value_for_protocol("tcp"))
-    ip6 = address.protocols()[0].name == "ip6"
-    host = address.value_for_protocol("ip6" if ip6 else "ip4")
-    with socket.socket(socket.AF_INET6 if ip6 else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise UserError(f"cannot listen on {address}: {exc.strerror}") from None
-
-
 @asynccontextmanager
 async def open_libp2p_network(
     *, seed: bytes, listen: Sequence[str], validator: Validator, topic: str = POSTS_TOPIC
@@ -389,7 +335,7 @@ async def open_libp2p_network(
 
     Raises ``UserError`` for bad listen addresses or a port already in use.
     """
-    listen_addrs = _parse_listen(listen)
+    listen_addrs = parse_listen(listen)
     key_pair = key_pair_from_seed(seed)
     host = new_host(
         key_pair=key_pair,
@@ -426,7 +372,9 @@ async def open_libp2p_network(
         try:
             await stack.enter_async_context(host.run(listen_addrs))
         except LIBP2P_ERRORS as exc:
-            raise UserError(f"cannot listen on {', '.join(listen)}: {_reason(exc)}") from None
+            raise UserError(
+                f"cannot listen on {', '.join(listen)}: {innermost_reason(exc)}"
+            ) from None
         async with trio.open_nursery() as nursery:
             network._nursery = nursery
             await pubsub.wait_until_ready()
@@ -439,10 +387,3 @@ async def open_libp2p_network(
             finally:
                 network._nursery = None
                 nursery.cancel_scope.cancel()
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause's message (libp2p wraps OSError in its own exceptions)."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__

@@ -5,11 +5,20 @@ worker threads; ``ingest``/``ingest_batches`` hand the valid messages to
 ``Store.ingest_verified``. Synchronous: async callers use ``trio.to_thread.run_sync``.
 """
 
-from pnyx.ingest.pipeline import VerifiedSink, ingest, ingest_batches, merge, wall_clock_ms
+from pnyx.ingest.pipeline import (
+    GROUP_MESSAGES,
+    VerifiedSink,
+    ingest,
+    ingest_batches,
+    merge,
+    split,
+    wall_clock_ms,
+)
 from pnyx.ingest.validator import (
     MAX_WORKERS,
     MIN_SLICE_MESSAGES,
     ParallelValidator,
+    Pending,
     Rejection,
     Validated,
     default_workers,
@@ -17,9 +26,11 @@ from pnyx.ingest.validator import (
 )
 
 __all__ = [
+    "GROUP_MESSAGES",
     "MAX_WORKERS",
     "MIN_SLICE_MESSAGES",
     "ParallelValidator",
+    "Pending",
     "Rejection",
     "Validated",
     "VerifiedSink",
@@ -27,6 +38,7 @@ __all__ = [
     "ingest",
     "ingest_batches",
     "merge",
+    "split",
     "validate_slice",
     "wall_clock_ms",
 ]

@@ -2,28 +2,34 @@
 
 ``ingest`` validates one batch with a ``ParallelValidator`` and stores the valid messages with
 ``store.ingest_verified`` (which places each in its author's chain, in one transaction).
-``ingest_batches`` overlaps the two: while the calling thread stores batch k, the pool verifies
-batch k+1 (SQLite releases the GIL while it writes), so both cores stay busy.
+``ingest_batches`` overlaps the two and groups batches: while the calling thread stores a group of
+batches in one transaction, the pool verifies the next ones (SQLite releases the GIL while it
+writes), so both cores stay busy.
 
 The reports are the store's ``IngestReport`` with ``rejected`` holding both kinds of rejection (bad
 envelope, broken chain or fork) by their index in the batch, in increasing order, exactly as
-``store.ingest`` reports them. Failure modes: ``StoreError`` from the store (nothing of that batch
-is committed; earlier batches stay committed); bad messages never raise.
+``store.ingest`` reports them. Failure modes: ``StoreError`` from the store (nothing of that
+transaction is committed; earlier ones stay committed); bad messages never raise.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from pnyx.core.envelope import Message
-from pnyx.ingest.validator import ParallelValidator, Validated
+from pnyx.ingest.validator import ParallelValidator, Pending, Rejection, Validated
 
 if TYPE_CHECKING:
     from pnyx.store import IngestReport
+
+#: Most messages ``ingest_batches`` stores in one transaction, a count. A transaction rewrites
+#: every index page it touches; grouping batches touches each page once for more messages
+#: (measured in docs/performance.md).
+GROUP_MESSAGES = 8192
 
 
 class VerifiedSink(Protocol):
@@ -64,20 +70,76 @@ def ingest_batches(
     validator: ParallelValidator,
     batches: Iterable[Sequence[bytes]],
     clock: Callable[[], int] = wall_clock_ms,
-) -> Iterator[IngestReport]:
-    """Ingest each batch in turn, yielding one report per batch, in order.
+    *,
+    group: int = GROUP_MESSAGES,
+) -> Generator[IngestReport, None, None]:
+    """Ingest each batch in turn, yielding one report per input batch, in order.
 
-    Verification of the next batch overlaps the storing of the current one; at most two batches
-    are held at once. Each batch is checked against ``clock()`` read when its validation starts.
-    If the consumer stops early, a batch being verified is dropped, never stored.
+    Consecutive batches are stored together, in one transaction of at most ``group`` messages
+    (a single larger batch alone); verification runs ahead of the store by up to ``2 * group``
+    messages, so memory stays bounded. Each batch is checked against ``clock()`` read when its
+    validation starts. If the consumer stops early, batches not yet reported are never stored.
     """
-    pending: Future[Validated] | None = None
-    for batch in batches:
-        upcoming = validator.submit(batch, clock())
-        if pending is not None:
-            validated = pending.result()
-            yield merge(validated, store.ingest_verified(validated.messages))
-        pending = upcoming
-    if pending is not None:
-        validated = pending.result()
-        yield merge(validated, store.ingest_verified(validated.messages))
+    if group < 1:
+        raise ValueError("group must be at least 1 message")
+    source = iter(batches)
+    queue: deque[tuple[int, Pending]] = deque()
+    queued = 0
+    exhausted = False
+    while True:
+        while not exhausted and queued < 2 * group:
+            batch = next(source, None)
+            if batch is None:
+                exhausted = True
+                break
+            queue.append((len(batch), validator.submit(batch, clock())))
+            queued += len(batch)
+        if not queue:
+            return
+        parts: list[Validated] = []
+        count = 0
+        while queue and (not parts or count + queue[0][0] <= group):
+            size, pending = queue.popleft()
+            parts.append(pending.result())
+            count += size
+            queued -= size
+        messages = parts[0].messages if len(parts) == 1 else [m for p in parts for m in p.messages]
+        yield from split(parts, store.ingest_verified(messages))
+
+
+def split(parts: Sequence[Validated], report: IngestReport) -> list[IngestReport]:
+    """Per-batch reports from ``report``, the store's report for all of ``parts``' messages
+    stored together (each part's indexes are positions in its own batch)."""
+    if len(parts) == 1:
+        return [merge(parts[0], report)]
+    starts: list[int] = []
+    total = 0
+    for part in parts:
+        starts.append(total)
+        total += len(part.messages)
+    owner = [number for number, part in enumerate(parts) for _ in part.messages]
+    authors = [m.author for part in parts for m in part.messages]
+    rejected: list[list[Rejection]] = [[] for _ in parts]
+    first_fork: dict[bytes, int] = {}  # author -> part holding its first fork rejection
+    for index, reason, detail in sorted(report.rejected, key=lambda item: item[0]):
+        number = owner[index]
+        rejected[number].append((index - starts[number], reason, detail))
+        first_fork.setdefault(authors[index], number)
+    accepted = report.accepted
+    taken = 0  # accepted messages assigned so far (they are in input order)
+    out: list[IngestReport] = []
+    for number, part in enumerate(parts):
+        mine: list[Message] = []
+        for message in part.messages:
+            if taken < len(accepted) and accepted[taken].id == message.id:
+                mine.append(message)
+                taken += 1
+        piece = dataclasses.replace(
+            report,
+            accepted=mine,
+            duplicates=len(part.messages) - len(mine) - len(rejected[number]),
+            rejected=rejected[number],
+            forks=[a for a in report.forks if first_fork.get(a, len(parts) - 1) == number],
+        )
+        out.append(merge(part, piece))
+    return out

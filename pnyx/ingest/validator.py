@@ -16,7 +16,6 @@ Failure modes: ``validate`` never raises for a bad envelope (it lands in ``rejec
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,13 +84,52 @@ def _join(parts: Sequence[Validated]) -> Validated:
     return out
 
 
+class Pending:
+    """The validation of one batch, under way on the pool.
+
+    ``result()`` waits for it, validating in the calling thread every slice no worker has started
+    yet (a waiting thread is a spare core). One thread consumes a ``Pending``.
+    """
+
+    def __init__(
+        self, raws: Sequence[bytes], now_ms: int, parts: list[tuple[int, int, Future[Validated]]]
+    ) -> None:
+        self._raws = raws
+        self._now_ms = now_ms
+        self._parts = parts
+        self._result: Validated | None = None
+
+    @classmethod
+    def finished(cls, result: Validated) -> Pending:
+        pending = cls([], 0, [])
+        pending._result = result
+        return pending
+
+    def result(self) -> Validated:
+        if self._result is None:
+            done: dict[int, Validated] = {}
+            # Steal from the back: the pool takes slices from the front.
+            for number in range(len(self._parts) - 1, -1, -1):
+                start, stop, future = self._parts[number]
+                if future.cancel():
+                    done[number] = validate_slice(self._raws, start, stop, self._now_ms)
+            for number, (_, _, future) in enumerate(self._parts):
+                if number not in done:
+                    done[number] = future.result()  # re-raises a bug in the core
+            self._result = _join([done[number] for number in range(len(self._parts))])
+            self._raws = []
+        return self._result
+
+
 class ParallelValidator:
     """Validates batches of raw envelopes on ``workers`` threads (synchronous API).
 
-    With one worker everything runs in the calling thread (no pool, no hand-off). Thread-safe: any
-    number of threads may call ``validate``/``submit`` at once (they share the pool). Use as a
-    context manager or call ``close()``; async code calls ``validate`` through
-    ``trio.to_thread.run_sync``.
+    ``workers`` counts the calling thread: a pool of ``workers - 1`` threads starts the slices of
+    each batch, and the caller validates whatever slices are still waiting when it asks for the
+    result, so no core idles and no thread more than the cores competes for the GIL. With one
+    worker everything runs in the calling thread. Any number of threads may submit at once (they
+    share the pool). Use as a context manager or call ``close()``; async code calls ``validate``
+    through ``trio.to_thread.run_sync``.
     """
 
     def __init__(self, workers: int | None = None, *, min_slice: int = MIN_SLICE_MESSAGES) -> None:
@@ -104,7 +142,7 @@ class ParallelValidator:
         self._min_slice = min_slice
         self._closed = False
         self._pool = (
-            ThreadPoolExecutor(max_workers=count, thread_name_prefix="pnyx-verify")
+            ThreadPoolExecutor(max_workers=count - 1, thread_name_prefix="pnyx-verify")
             if count > 1
             else None
         )
@@ -124,42 +162,21 @@ class ParallelValidator:
             start = stop
         return bounds
 
-    def submit(self, raws: Sequence[bytes], now_ms: int) -> Future[Validated]:
-        """Start validating ``raws`` on the pool and return at once; the future gives the result.
+    def submit(self, raws: Sequence[bytes], now_ms: int) -> Pending:
+        """Queue ``raws`` for validation and return at once; ``result()`` gives the outcome.
 
-        Lets a caller store one batch while the next is verified. With one worker the work is done
-        before this returns (the future is already resolved).
+        Lets a caller store one batch while later ones are verified. With one worker (or a batch
+        too small to split) the work is done before this returns.
         """
         if self._closed:
             raise RuntimeError("the validator is closed")
         if self._pool is None or len(raws) < 2 * self._min_slice:
-            done: Future[Validated] = Future()
-            done.set_result(validate_slice(raws, 0, len(raws), now_ms))
-            return done
+            return Pending.finished(validate_slice(raws, 0, len(raws), now_ms))
         parts = [
-            self._pool.submit(validate_slice, raws, start, stop, now_ms)
+            (start, stop, self._pool.submit(validate_slice, raws, start, stop, now_ms))
             for start, stop in self._bounds(len(raws))
         ]
-        joined: Future[Validated] = Future()
-        lock = threading.Lock()
-        pending = [len(parts)]
-
-        def finish(_: Future[Validated]) -> None:
-            # Runs in whichever worker finishes a slice; the last one joins the results.
-            with lock:
-                pending[0] -= 1
-                if pending[0]:
-                    return
-            for part in parts:
-                error = part.exception()
-                if error is not None:  # a bug in the core: hand it to the waiter, never lose it
-                    joined.set_exception(error)
-                    return
-            joined.set_result(_join([part.result() for part in parts]))
-
-        for part in parts:
-            part.add_done_callback(finish)
-        return joined
+        return Pending(raws, now_ms, parts)
 
     def validate(self, raws: Sequence[bytes], now_ms: int) -> Validated:
         """Validate every envelope of ``raws`` against the clock ``now_ms`` (ms since the epoch)."""

@@ -1,6 +1,6 @@
 """Node settings: the ``[node]`` table of ``config.toml`` in the home, overridden by flags.
 
-Every setting (docs/config.md has the same list):
+Every setting (docs/architecture.md, "Configuration", has the same list):
 
 ``listen``            addresses to listen on (multiaddrs). Default ``/ip4/0.0.0.0/tcp/4717``:
                       every interface, a fixed port, so followers can reach the node and its

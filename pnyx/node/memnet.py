@@ -118,6 +118,9 @@ class MemoryNetwork:
     def peers(self) -> list[PeerInfo]:
         return [self._info(peer) for peer in sorted(self._links)]
 
+    def topic_peers(self) -> list[str]:
+        return sorted(self._links)
+
     def _info(self, peer: str) -> PeerInfo:
         return PeerInfo(peer, self._links.get(peer, Direction.UNKNOWN), f"/memory/p2p/{peer}")
 

@@ -143,6 +143,10 @@ class Network(Protocol):
         """Connected peers."""
         ...
 
+    def topic_peers(self) -> list[str]:
+        """Peer ids known to be subscribed to the gossip topic (gossip reaches only these)."""
+        ...
+
     async def connect(self, address: str) -> str:
         """Dial ``address`` (which names the peer id) and return the peer id.
 

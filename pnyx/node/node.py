@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,14 +30,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.core import kinds
-from pnyx.core.chain import Neighbours, Placement, place
 from pnyx.core.envelope import Message, decode
-from pnyx.core.limits import KEY_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import PnyxError, StoreError
+from pnyx.node.checks import author_of, chain_conflict
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
 from pnyx.node.network import Network, Received, Verdict, peer_id_of
 from pnyx.node.output import NodeOutput
+from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -56,10 +55,15 @@ INVALID_FRAMES_BEFORE_BAN = 3
 BAN_SECONDS = 600.0
 #: Most messages stored in one transaction by the ingest loop, a count.
 INGEST_BATCH_MESSAGES = 4096
-#: Depth of the queue between validation and storage, in batches (one batch per frame).
-INGEST_QUEUE_BATCHES = 256
-#: Validated frames whose decoded messages are kept until the ingest loop takes them, a count.
-DECODED_CACHE_FRAMES = 1024
+#: Depth of the queue between validation and storage, in batches (one per frame, so at most
+#: 64 x 256 KiB of envelopes wait).
+INGEST_QUEUE_BATCHES = 64
+#: Validated frames are kept decoded until the ingest loop takes them, up to this many frame
+#: bytes (older ones are validated again if they arrive later).
+DECODED_CACHE_BYTES = 16 * 1024 * 1024
+#: Rejection reasons that depend on this node (its clock, its software version), not on the
+#: sender's honesty: such frames are dropped without penalising the peer that forwarded them.
+IGNORED_REASONS = frozenset({Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION})
 #: Ids of messages that came from the network, remembered so they are not published again, a count.
 FROM_NETWORK_MEMORY = 8192
 #: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
@@ -67,22 +71,6 @@ CHANGES_PAGE_ROWS = 1000
 CHANGES_PAGES_PER_ROUND = 10
 #: How often unreachable bootstrap peers are dialled again, in seconds.
 BOOTSTRAP_RETRY_S = 30.0
-
-#: Payload head of every version-1 envelope: fixarray(7), version 1, bin8 marker, 32-byte length.
-_PAYLOAD_HEAD = b"\x97\x01\xc4\x20"
-
-
-def wall_clock_ms() -> int:
-    """Milliseconds since the Unix epoch (the clock messages are checked against)."""
-    return time.time_ns() // 1_000_000
-
-
-def author_of(raw: bytes) -> bytes | None:
-    """The author key of an envelope read straight from its bytes (no decoding), or None."""
-    start = SIGNATURE_BYTES + len(_PAYLOAD_HEAD)
-    if raw[SIGNATURE_BYTES:start] != _PAYLOAD_HEAD or len(raw) < start + KEY_BYTES:
-        return None
-    return raw[start : start + KEY_BYTES]
 
 
 @dataclass
@@ -114,9 +102,11 @@ class Node:
         poll_interval_s: float = POLL_INTERVAL_S,
         bootstrap: Sequence[str] = (),
         output: NodeOutput | None = None,
+        offload: Offload = in_thread,
     ) -> None:
         self.store = store
         self.me = me
+        self.offload = offload
         self.stats = NodeStats()
         self._clock_ms = clock_ms
         self._batch_window_s = batch_window_s
@@ -124,7 +114,10 @@ class Node:
         self._bootstrap = tuple(bootstrap)
         self.output = output if output is not None else NodeOutput()
         self._wanted: frozenset[bytes] = frozenset({me})
-        self._decoded: OrderedDict[bytes, list[Message]] = OrderedDict()
+        self._decoded: OrderedDict[bytes, tuple[int, list[Message]]] = OrderedDict()
+        self._decoded_bytes = 0
+        self._banning: set[str] = set()
+        self._counted_at_ban: dict[str, int] = {}
         self._from_network: OrderedDict[bytes, None] = OrderedDict()
         self._penalties: dict[str, int] = {}
         self._nudge = trio.Event()
@@ -149,14 +142,14 @@ class Node:
         return self._wanted
 
     def penalties(self) -> dict[str, int]:
-        """Invalid frames counted per peer id."""
+        """Invalid frames counted per peer id since the node started."""
         return dict(self._penalties)
 
     async def run(self, network: Network, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run every loop until cancelled. ``task_status.started()`` once the node is live."""
         self._network = network
         await self.refresh_interest()
-        last_rowid = await trio.to_thread.run_sync(self.store.last_rowid)
+        last_rowid = await self.offload(self.store.last_rowid)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._pump_received)
@@ -173,7 +166,7 @@ class Node:
 
     async def refresh_interest(self) -> None:
         """Reload the interest set from the store (after the user follows or unfollows)."""
-        wanted = await trio.to_thread.run_sync(self.store.wanted_authors, self.me)
+        wanted = await self.offload(self.store.wanted_authors, self.me)
         self._wanted = frozenset(wanted) | {self.me}
 
     async def connect(self, address: str) -> str:
@@ -187,9 +180,9 @@ class Node:
     async def validate(self, data: bytes, forwarder: str) -> Verdict:
         """The gossip validator (never raises; see the module docstring)."""
         try:
-            messages = await trio.to_thread.run_sync(validate_frame, data, self._clock_ms())
+            messages = await self.offload(validate_frame, data, self._clock_ms())
         except InvalidMessage as exc:
-            if exc.reason is Reason.FUTURE_TIMESTAMP:
+            if exc.reason in IGNORED_REASONS:
                 self.stats.frames_ignored += 1
                 self.output.rejected(forwarder, exc, penalised=False)
                 return Verdict.IGNORE
@@ -199,7 +192,7 @@ class Node:
         wanted = [m for m in messages if m.author in self._wanted]
         if wanted:
             try:
-                conflict = await trio.to_thread.run_sync(self._chain_conflict, wanted)
+                conflict = await self.offload(chain_conflict, self.store, wanted)
             except StoreError as exc:
                 log.warning("cannot check chains against the store: %s", exc)
                 conflict = None
@@ -209,43 +202,45 @@ class Node:
                 self.output.rejected(forwarder, conflict, penalised=False)
                 self._queue_ingest(wanted)
                 return Verdict.IGNORE
-        self._decoded[frame_id(data)] = messages
-        while len(self._decoded) > DECODED_CACHE_FRAMES:
-            self._decoded.popitem(last=False)
+        self._remember(frame_id(data), len(data), messages)
         return Verdict.ACCEPT
 
-    def _chain_conflict(self, messages: list[Message]) -> InvalidMessage | None:
-        """The first chain rule broken against stored messages, or None (runs in a thread)."""
-        for message in messages:
-            if self.store.get(message.id) is not None:
-                continue
-            held: dict[int, Message] = {}
-            for raw in self.store.range(message.author, max(1, message.seq - 1), message.seq + 1):
-                stored = decode(raw)
-                held[stored.seq] = stored
-            same, before, after = (held.get(message.seq + d) for d in (0, -1, 1))
-            verdict = place(
-                message,
-                Neighbours(
-                    same_id=same.id if same else None,
-                    before_id=before.id if before else None,
-                    after_prev=after.prev if after else None,
-                ),
-            )
-            if verdict.placement is Placement.FORK and verdict.reason is not None:
-                return InvalidMessage(verdict.reason, verdict.detail)
-        return None
+    def _remember(self, fid: bytes, size: int, messages: list[Message]) -> None:
+        previous = self._decoded.pop(fid, None)
+        if previous is not None:
+            self._decoded_bytes -= previous[0]
+        self._decoded[fid] = (size, messages)
+        self._decoded_bytes += size
+        while self._decoded_bytes > DECODED_CACHE_BYTES and self._decoded:
+            self._decoded_bytes -= self._decoded.popitem(last=False)[1][0]
+
+    def _take_decoded(self, fid: bytes) -> list[Message] | None:
+        entry = self._decoded.pop(fid, None)
+        if entry is None:
+            return None
+        self._decoded_bytes -= entry[0]
+        return entry[1]
 
     def _penalise(self, peer: str, exc: InvalidMessage) -> None:
         count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
         self.output.rejected(peer, exc, penalised=True)
-        if count == INVALID_FRAMES_BEFORE_BAN and self._nursery is not None:
+        if (
+            count - self._counted_at_ban.get(peer, 0) >= INVALID_FRAMES_BEFORE_BAN
+            and self._nursery is not None
+            and peer not in self._banning
+            and peer not in self.network.banned()
+        ):
+            self._banning.add(peer)
             self._nursery.start_soon(self._ban, peer, count)
 
     async def _ban(self, peer: str, count: int) -> None:
         self.stats.peers_banned += 1
         self.output.banned(peer, count, BAN_SECONDS)
-        await self.network.ban(peer, BAN_SECONDS)
+        try:
+            await self.network.ban(peer, BAN_SECONDS)
+        finally:
+            self._banning.discard(peer)
+            self._counted_at_ban[peer] = count  # back after its ban, a peer starts afresh
 
     # --- ingest -----------------------------------------------------------------------------
 
@@ -265,14 +260,17 @@ class Node:
                 await self._ingest_send.send(wanted)
 
     async def _messages_of(self, item: Received) -> list[Message]:
-        cached = self._decoded.pop(frame_id(item.data), None)
+        cached = self._take_decoded(frame_id(item.data))
         if cached is not None:
             return cached
         try:  # evicted from the cache under load: check it again
-            return await trio.to_thread.run_sync(validate_frame, item.data, self._clock_ms())
+            messages: list[Message] = await self.offload(
+                validate_frame, item.data, self._clock_ms()
+            )
         except InvalidMessage as exc:
             log.debug("frame from %s no longer valid: %s", item.origin, exc)
             return []
+        return messages
 
     async def _ingest_loop(self) -> None:
         async for first in self._ingest_recv:
@@ -283,7 +281,7 @@ class Node:
                 except trio.WouldBlock:
                     break
             try:
-                report = await trio.to_thread.run_sync(self.store.ingest_verified, batch)
+                report = await self.offload(self.store.ingest_verified, batch)
             except StoreError as exc:
                 log.error("could not store %d received messages: %s", len(batch), exc)
                 continue
@@ -295,7 +293,7 @@ class Node:
             while len(self._from_network) > FROM_NETWORK_MEMORY:
                 self._from_network.popitem(last=False)
             if report.accepted:
-                await self.output.arrived(self.store, report.accepted)
+                await self.output.arrived(self.store, report.accepted, self.offload)
             if any(_changes_interest(m, self.me) for m in report.accepted):
                 await self.refresh_interest()
 
@@ -308,7 +306,7 @@ class Node:
                 await self._nudge.wait()
             self._nudge = trio.Event()
             await trio.sleep_until(last_round + self._batch_window_s)
-            last_rowid, own = await trio.to_thread.run_sync(self._collect_own, last_rowid)
+            last_rowid, own = await self.offload(self._collect_own, last_rowid)
             if not own:
                 continue
             last_round = trio.current_time()
@@ -369,13 +367,14 @@ class Node:
         """What ``pnyx status --json`` prints (JSON-ready)."""
         from pnyx.crypto.keytext import encode_public_key
 
-        counts = await trio.to_thread.run_sync(self.store.counts)
+        counts = await self.offload(self.store.counts)
         network = self.network
         return {
             "peer_id": network.peer_id,
             "public_key": encode_public_key(self.me),
             "listen_addrs": network.listen_addrs(),
             "peers": self.peer_list(),
+            "topic_peers": network.topic_peers(),
             "banned": network.banned(),
             "penalties": self.penalties(),
             "counts": {

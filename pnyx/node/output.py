@@ -8,8 +8,8 @@ and ``REJECTION_LINES_PER_MINUTE`` rejections are shown, then one line says how 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -97,13 +97,16 @@ class NodeOutput:
         )
 
     def published(self, messages: Sequence[Message]) -> None:
-        posts = [m for m in messages if m.kind == kinds.POST]
-        if len(messages) == 1 and posts:
-            log.info("published your post: %s", one_line(posts[0].text or ""))
-        else:
+        if len(messages) != 1:
             log.info("published %d of your messages", len(messages))
+        elif messages[0].kind == kinds.POST:
+            log.info("published your post: %s", one_line(messages[0].text or ""))
+        else:
+            log.info("published your %s message", messages[0].kind)
 
-    async def arrived(self, store: Store, messages: Sequence[Message]) -> None:
+    async def arrived(
+        self, store: Store, messages: Sequence[Message], offload: Callable[..., Awaitable[Any]]
+    ) -> None:
         """Show newly stored posts, naming their authors from their profiles."""
         posts = [m for m in messages if m.kind == kinds.POST]
         if not posts:
@@ -117,7 +120,7 @@ class NodeOutput:
                 shown.append(message)
         if not shown:
             return
-        names = await trio.to_thread.run_sync(_names, store, {m.author for m in shown})
+        names: dict[bytes, str] = await offload(_names, store, {m.author for m in shown})
         for message in shown:
             name = names.get(message.author)
             who = f"{name}/{short_key(message.author)}" if name else short_key(message.author)

@@ -64,8 +64,8 @@ def run_node(
 
     Raises ``UserError`` if another node runs on this home or the network cannot start.
     """
-    configure_logging(config.log_level, out)
     with node_lock(home):
+        configure_logging(config.log_level, out)
         if write_example_config(home):
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
         try:

@@ -24,8 +24,9 @@ from pnyx.errors import UserError
 from pnyx.node.config import NodeConfig
 from pnyx.node.control import serve_control
 from pnyx.node.network import Network, Validator
-from pnyx.node.node import Node, wall_clock_ms
+from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
+from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -55,6 +56,7 @@ async def open_node(
     control_path: Path | None = None,
     clock_ms: Callable[[], int] = wall_clock_ms,
     output: NodeOutput | None = None,
+    offload: Offload = in_thread,
 ) -> AsyncIterator[Node]:
     """Start a node (network, loops, control socket if ``control_path``); stop it on exit.
 
@@ -67,6 +69,7 @@ async def open_node(
         batch_window_s=config.publish_batch_ms / 1000,
         bootstrap=config.bootstrap,
         output=output,
+        offload=offload,
     )
     async with network_factory(node.validate) as network, trio.open_nursery() as nursery:
         await nursery.start(node.run, network)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pnyx.core.envelope import Message
-from pnyx.core.limits import ID_BYTES
+from pnyx.core.limits import ID_BYTES, MAX_TIMESTAMP_MS
 from pnyx.core.reasons import Reason
 from pnyx.errors import UserError
 
@@ -42,9 +42,10 @@ class Cursor:
             packed = base64.urlsafe_b64decode(padded.encode("ascii"))
         except (binascii.Error, UnicodeEncodeError, ValueError):
             raise UserError(f"not a page cursor: {text!r}") from None
-        if len(packed) != _CURSOR_TS_BYTES + ID_BYTES:
+        ts = int.from_bytes(packed[:_CURSOR_TS_BYTES], "big")
+        if len(packed) != _CURSOR_TS_BYTES + ID_BYTES or ts > MAX_TIMESTAMP_MS:
             raise UserError(f"not a page cursor: {text!r}")
-        return cls(int.from_bytes(packed[:_CURSOR_TS_BYTES], "big"), packed[_CURSOR_TS_BYTES:])
+        return cls(ts, packed[_CURSOR_TS_BYTES:])
 
 
 @dataclass(frozen=True, slots=True)

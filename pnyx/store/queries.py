@@ -9,13 +9,12 @@ Timeline strategy (docs/store.md, "Timeline"): two plans, chosen per call from t
 * scan: walk the partial index ``messages_posts_by_time`` (ts DESC, id DESC, author) from the
   cursor and keep rows whose author is in the followed set (an ephemeral index SQLite builds once
   per statement). Cost ~ ``limit / density`` index entries, density = followed posts / all posts.
-* per-author: for each followed author take its newest ``limit + 1`` posts below the cursor from
-  ``messages_posts_by_author`` and merge. Cost ~ ``authors * limit``; wins when density is low.
+* by author: read every message of the followed authors through ``messages_chain`` (aid, seq) and
+  sort them. Cost ~ their message count; wins when they hold few messages among many others.
 """
 
 from __future__ import annotations
 
-import heapq
 import sqlite3
 from typing import Any
 
@@ -27,19 +26,22 @@ from pnyx.core.limits import ID_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import Reason
 from pnyx.errors import NotFoundError, UserError
 from pnyx.store.models import Cursor, ForkEvidence, Page, Profile, StoredMessage
+from pnyx.store.schema import id_key
 
 #: Largest page a caller may ask for, in messages.
 MAX_PAGE_ITEMS = 1000
 #: Shortest id prefix ``resolve_id`` accepts, in hex characters.
 MIN_ID_PREFIX_CHARS = 8
-#: Cost of one per-author index seek, in index entries scanned (timeline planner weight).
-SEEK_COST_ENTRIES = 8
+#: Timeline planner: cost of fetching one table row by rowid, in covering-index entries scanned.
+ROW_FETCH_COST = 4
 
 _POST = kinds.POST
 #: SQL condition: message row ``m`` is not a post its own author deleted.
-_VISIBLE = "NOT EXISTS (SELECT 1 FROM deletions AS d WHERE d.target = m.id AND d.author = m.author)"
-_FOLLOWED = "SELECT followee FROM follows WHERE follower = :me AND state = 1 UNION SELECT :me"
+_VISIBLE = "NOT EXISTS (SELECT 1 FROM deletions AS d WHERE d.target = m.id AND d.aid = m.aid)"
+#: The aids of :me and of every author :me follows (:me is an aid).
+_FOLLOWED = "SELECT followee FROM follows WHERE follower = :me AND state = 1 UNION ALL SELECT :me"
 _COLUMNS = "m.id, m.raw, m.received_ms"
+_BY_ID = "m.idkey = :idkey AND m.id = :id"
 
 
 def stored(row: tuple[Any, ...]) -> StoredMessage:
@@ -62,9 +64,16 @@ def _page(rows: list[tuple[Any, ...]], limit: int) -> Page:
     return Page(items, following)
 
 
+def aid_of(conn: sqlite3.Connection, author: bytes) -> int | None:
+    """The local number of ``author``, or None if no message of theirs is held."""
+    row = conn.execute("SELECT aid FROM authors WHERE author = ?", (author,)).fetchone()
+    return int(row[0]) if row is not None else None
+
+
 def get(conn: sqlite3.Connection, message_id: bytes) -> StoredMessage | None:
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM messages AS m WHERE m.id = ?", (message_id,)
+        f"SELECT {_COLUMNS} FROM messages AS m WHERE {_BY_ID}",
+        {"idkey": id_key(message_id), "id": message_id},
     ).fetchone()
     return stored(row) if row is not None else None
 
@@ -82,7 +91,9 @@ def resolve_id(conn: sqlite3.Connection, text: str) -> bytes:
     low = bytes.fromhex(prefix.ljust(full, "0"))
     high = bytes.fromhex(prefix.ljust(full, "f"))
     rows = conn.execute(
-        "SELECT id FROM messages WHERE id BETWEEN ? AND ? ORDER BY id LIMIT 2", (low, high)
+        """SELECT id FROM messages WHERE idkey BETWEEN ? AND ? AND id BETWEEN ? AND ?
+        LIMIT 2""",
+        (id_key(low), id_key(high), low, high),
     ).fetchall()
     if not rows:
         raise NotFoundError(f"no message with id {prefix} in this store")
@@ -94,7 +105,11 @@ def resolve_id(conn: sqlite3.Connection, text: str) -> bytes:
 
 def following(conn: sqlite3.Connection, me: bytes) -> list[bytes]:
     rows = conn.execute(
-        "SELECT followee FROM follows WHERE follower = ? AND state = 1 ORDER BY followee", (me,)
+        """SELECT b.author FROM authors AS a
+        JOIN follows AS f ON f.follower = a.aid AND f.state = 1
+        JOIN authors AS b ON b.aid = f.followee
+        WHERE a.author = ? ORDER BY b.author""",
+        (me,),
     )
     return [row[0] for row in rows]
 
@@ -108,72 +123,70 @@ def _below(before: Cursor | None) -> tuple[int, bytes]:
 
 def timeline(conn: sqlite3.Connection, me: bytes, limit: int, before: Cursor | None) -> Page:
     check_limit(limit)
+    me_aid = aid_of(conn, me)
+    if me_aid is None:
+        return Page([], None)
     ts, last_id = _below(before)
-    params = {"me": me, "ts": ts, "id": last_id, "n": limit + 1}
-    authors, followed_posts = conn.execute(
-        f"SELECT count(*), coalesce(sum(posts), 0) FROM authors WHERE author IN ({_FOLLOWED})",
+    params = {"me": me_aid, "ts": ts, "id": last_id, "n": limit + 1}
+    followed_held, followed_posts, first, last = conn.execute(
+        f"""SELECT coalesce(sum(held), 0), coalesce(sum(posts), 0), min(first_post),
+        max(last_post) FROM authors WHERE aid IN ({_FOLLOWED})""",
         params,
     ).fetchone()
-    total_row = conn.execute("SELECT value FROM stats WHERE name = 'posts'").fetchone()
-    total_posts = int(total_row[0]) if total_row else 0
     if followed_posts == 0:
         return Page([], None)
+    # Only posts inside the followed authors' ts span can match: bound the walk to it.
+    if last < ts:
+        params.update(ts=last, id=_below(None)[1])
+    params["first"] = first
+    total_row = conn.execute("SELECT value FROM stats WHERE name = 'posts'").fetchone()
+    total_posts = int(total_row[0]) if total_row else 0
     scan_cost = limit * total_posts / followed_posts
-    per_author_cost = authors * SEEK_COST_ENTRIES + min(followed_posts, authors * (limit + 1))
-    if scan_cost <= per_author_cost:
-        rows = conn.execute(
-            f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_posts_by_time
-            WHERE m.kind = '{_POST}' AND (m.ts, m.id) < (:ts, :id)
-              AND +m.author IN ({_FOLLOWED}) AND {_VISIBLE}
-            ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
-            params,
-        ).fetchall()
-        return _page(rows, limit)
-    return _page(_timeline_per_author(conn, params, limit), limit)
-
-
-def _timeline_per_author(
-    conn: sqlite3.Connection, params: dict[str, Any], limit: int
-) -> list[tuple[Any, ...]]:
-    query = f"""SELECT m.ts, m.id, m.n FROM messages AS m INDEXED BY messages_posts_by_author
-        WHERE m.author = :author AND m.kind = '{_POST}' AND (m.ts, m.id) < (:ts, :id)
-          AND {_VISIBLE}
-        ORDER BY m.ts DESC, m.id DESC LIMIT :n"""
-    authors = [row[0] for row in conn.execute(_FOLLOWED, params)]
-    candidates: list[tuple[int, bytes, int]] = []
-    for author in authors:
-        candidates.extend(conn.execute(query, {**params, "author": author}))
-    best = heapq.nlargest(limit + 1, candidates)
-    rows = []
-    for _, _, n in best:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM messages AS m WHERE m.n = ?", (n,)).fetchone()
-        rows.append(row)
-    return rows
+    # "scan" walks every post newest first and keeps the followed authors' ones (~limit/density
+    # index entries); "by author" reads every message of the followed authors and sorts them.
+    index = "messages_posts_by_time"
+    if followed_held * ROW_FETCH_COST < scan_cost:
+        index = "messages_chain"
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY {index}
+        WHERE m.kind = '{_POST}' AND (m.ts, m.id) < (:ts, :id) AND m.ts >= :first
+          AND {"+" if index != "messages_chain" else ""}m.aid IN ({_FOLLOWED}) AND {_VISIBLE}
+        ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
+        params,
+    ).fetchall()
+    return _page(rows, limit)
 
 
 def feed(conn: sqlite3.Connection, author: bytes, limit: int, before: Cursor | None) -> Page:
     """All of one author's messages, newest (highest seq) first; deleted posts hidden."""
     check_limit(limit)
+    aid = aid_of(conn, author)
+    if aid is None:
+        return Page([], None)
     below = 2**63 - 1
     if before is not None:
         row = conn.execute(
-            "SELECT seq FROM messages WHERE id = ? AND author = ?", (before.id, author)
+            f"SELECT m.seq FROM messages AS m WHERE {_BY_ID} AND m.aid = :aid",
+            {"idkey": id_key(before.id), "id": before.id, "aid": aid},
         ).fetchone()
         if row is None:
             raise UserError("this cursor does not belong to this author's feed")
         below = row[0]
     rows = conn.execute(
         f"""SELECT {_COLUMNS} FROM messages AS m
-        WHERE m.author = ? AND m.seq < ? AND (m.kind != '{_POST}' OR {_VISIBLE})
+        WHERE m.aid = ? AND m.seq < ? AND (m.kind != '{_POST}' OR {_VISIBLE})
         ORDER BY m.seq DESC LIMIT ?""",
-        (author, below, limit + 1),
+        (aid, below, limit + 1),
     ).fetchall()
     return _page(rows, limit)
 
 
 def thread(conn: sqlite3.Connection, message_id: bytes) -> list[StoredMessage]:
     """The root post and all replies naming it as root, oldest first; deleted posts hidden."""
-    row = conn.execute("SELECT kind, root FROM messages WHERE id = ?", (message_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT m.kind, m.root FROM messages AS m WHERE {_BY_ID}",
+        {"idkey": id_key(message_id), "id": message_id},
+    ).fetchone()
     if row is None:
         raise NotFoundError(f"no message {message_id.hex()} in this store")
     kind, root = row
@@ -182,11 +195,11 @@ def thread(conn: sqlite3.Connection, message_id: bytes) -> list[StoredMessage]:
     root = root if root is not None else message_id
     rows = conn.execute(
         f"""SELECT {_COLUMNS}, m.ts FROM messages AS m
-        WHERE m.id = :root AND m.kind = '{_POST}' AND {_VISIBLE}
+        WHERE m.idkey = :idkey AND m.id = :root AND m.kind = '{_POST}' AND {_VISIBLE}
         UNION ALL
         SELECT {_COLUMNS}, m.ts FROM messages AS m INDEXED BY messages_replies
         WHERE m.root = :root AND m.kind = '{_POST}' AND {_VISIBLE}""",
-        {"root": root},
+        {"root": root, "idkey": id_key(root)},
     ).fetchall()
     rows.sort(key=lambda r: (r[3], r[0]))
     return [stored(r) for r in rows]
@@ -201,8 +214,9 @@ def profile(conn: sqlite3.Connection, author: bytes) -> Profile | None:
 
 def forks(conn: sqlite3.Connection, author: bytes) -> list[ForkEvidence]:
     rows = conn.execute(
-        """SELECT seq, kept_id, other_raw, reason, seen_ms FROM forks WHERE author = ?
-        ORDER BY seq, seen_ms, other_id""",
+        """SELECT f.seq, f.kept_id, f.other_raw, f.reason, f.seen_ms
+        FROM forks AS f JOIN authors AS a ON a.aid = f.aid WHERE a.author = ?
+        ORDER BY f.seq, f.seen_ms, f.other_id""",
         (author,),
     )
     return [ForkEvidence(author, r[0], r[1], r[2], Reason(r[3]), r[4]) for r in rows]

@@ -21,7 +21,7 @@ def heads(
 ) -> dict[bytes, tuple[int, int]]:
     """author -> (contiguous, highest) for every author held (or those asked that are held)."""
     if authors is None:
-        rows = conn.execute("SELECT author, contiguous, highest FROM authors")
+        rows = conn.execute("SELECT author, contiguous, highest FROM authors WHERE held > 0")
         return {row[0]: (row[1], row[2]) for row in rows}
     wanted = list(dict.fromkeys(authors))
     result: dict[bytes, tuple[int, int]] = {}
@@ -29,7 +29,9 @@ def heads(
         chunk = wanted[start : start + HEADS_CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            f"SELECT author, contiguous, highest FROM authors WHERE author IN ({marks})", chunk
+            "SELECT author, contiguous, highest FROM authors"
+            f" WHERE held > 0 AND author IN ({marks})",
+            chunk,
         )
         result.update((row[0], (row[1], row[2])) for row in rows)
     return result
@@ -42,9 +44,9 @@ def missing(conn: sqlite3.Connection, author: bytes, upto: int | None) -> list[t
     window over the seqs held beyond ``contiguous``, returning only the gaps.
     """
     row = conn.execute(
-        "SELECT contiguous, highest FROM authors WHERE author = ?", (author,)
+        "SELECT aid, contiguous, highest FROM authors WHERE author = ?", (author,)
     ).fetchone()
-    contiguous, highest = (row[0], row[1]) if row is not None else (0, 0)
+    aid, contiguous, highest = (row[0], row[1], row[2]) if row is not None else (0, 0, 0)
     gaps: list[tuple[int, int]] = []
     if contiguous < highest:
         gaps.extend(
@@ -52,9 +54,9 @@ def missing(conn: sqlite3.Connection, author: bytes, upto: int | None) -> list[t
             for row in conn.execute(
                 """SELECT before + 1, seq - 1 FROM (
                     SELECT seq, lag(seq, 1, :c) OVER (ORDER BY seq) AS before
-                    FROM messages WHERE author = :a AND seq > :c)
+                    FROM messages WHERE aid = :a AND seq > :c)
                 WHERE seq > before + 1 ORDER BY seq""",
-                {"a": author, "c": contiguous},
+                {"a": aid, "c": contiguous},
             )
         )
     top = max(highest, upto or 0)
@@ -69,35 +71,46 @@ def seq_range(
     if limit <= 0 or first_seq > last_seq:
         return []
     rows = conn.execute(
-        """SELECT raw FROM messages WHERE author = ? AND seq BETWEEN ? AND ?
-        ORDER BY seq LIMIT ?""",
+        """SELECT m.raw FROM messages AS m JOIN authors AS a ON a.aid = m.aid
+        WHERE a.author = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq LIMIT ?""",
         (author, first_seq, last_seq, limit),
     )
     return [row[0] for row in rows]
 
 
-def export_page_all(
-    conn: sqlite3.Connection, after: tuple[bytes, int] | None
-) -> list[tuple[bytes, int, bytes]]:
-    """Next page of (author, seq, raw) over every author, ordered by (author, seq)."""
-    author, seq = after if after is not None else (b"", 0)
-    rows = conn.execute(
-        """SELECT author, seq, raw FROM messages WHERE (author, seq) > (?, ?)
-        ORDER BY author, seq LIMIT ?""",
-        (author, seq, EXPORT_PAGE),
-    )
+def export_page(
+    conn: sqlite3.Connection, aid: int | None, after: tuple[int, int]
+) -> list[tuple[int, int, bytes]]:
+    """Next page of (aid, seq, raw) after ``after`` = (aid, seq), ordered by (aid, seq).
+
+    ``aid`` None pages over every author; otherwise over that author only.
+    """
+    if aid is None:
+        rows = conn.execute(
+            """SELECT aid, seq, raw FROM messages WHERE (aid, seq) > (?, ?)
+            ORDER BY aid, seq LIMIT ?""",
+            (after[0], after[1], EXPORT_PAGE),
+        )
+    else:
+        rows = conn.execute(
+            "SELECT aid, seq, raw FROM messages WHERE aid = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (aid, after[1], EXPORT_PAGE),
+        )
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-def export_page_author(
-    conn: sqlite3.Connection, author: bytes, after_seq: int
-) -> list[tuple[int, bytes]]:
-    """Next page of (seq, raw) of one author with seq > ``after_seq``, in seq order."""
-    rows = conn.execute(
-        "SELECT seq, raw FROM messages WHERE author = ? AND seq > ? ORDER BY seq LIMIT ?",
-        (author, after_seq, EXPORT_PAGE),
-    )
-    return [(row[0], row[1]) for row in rows]
+def aids(conn: sqlite3.Connection, authors: Iterable[bytes]) -> list[int]:
+    """The local numbers of those ``authors`` held, ascending (unknown authors are skipped)."""
+    found: list[int] = []
+    wanted = list(dict.fromkeys(authors))
+    for start in range(0, len(wanted), HEADS_CHUNK):
+        chunk = wanted[start : start + HEADS_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.extend(
+            row[0]
+            for row in conn.execute(f"SELECT aid FROM authors WHERE author IN ({marks})", chunk)
+        )
+    return sorted(found)
 
 
 def changes_since(conn: sqlite3.Connection, rowid: int, limit: int) -> list[tuple[int, bytes]]:
@@ -116,7 +129,7 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     """{"messages", "authors", "forks"}: forks counts authors flagged forked."""
     messages = conn.execute("SELECT value FROM stats WHERE name = 'messages'").fetchone()
     authors, forked = conn.execute(
-        "SELECT count(*), coalesce(sum(forked), 0) FROM authors"
+        "SELECT count(*), coalesce(sum(forked), 0) FROM authors WHERE held > 0"
     ).fetchone()
     return {
         "messages": int(messages[0]) if messages else 0,

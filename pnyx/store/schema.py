@@ -18,55 +18,63 @@ from pathlib import Path
 from pnyx.errors import StoreError
 
 _V1 = """
+-- One row per author known (held > 0: with messages held; 0: only followed so far). `aid` is a
+-- small local number used in place of the 32-byte key in the other tables and their indexes;
+-- the other columns are the chain summary kept in the ingest transaction (heads() is
+-- O(authors)). `posts` and the ts span of the author's posts (`first_post`..`last_post`) feed
+-- the timeline planner.
+CREATE TABLE authors (
+    aid        INTEGER PRIMARY KEY,
+    author     BLOB    NOT NULL UNIQUE,
+    contiguous INTEGER NOT NULL,
+    highest    INTEGER NOT NULL,
+    held       INTEGER NOT NULL,
+    posts      INTEGER NOT NULL,
+    forked     INTEGER NOT NULL,
+    first_post INTEGER,
+    last_post  INTEGER
+);
+
 -- Every message held that is part of its author's chain (fork evidence lives in `forks`).
 -- `n` is the insertion order: an explicit INTEGER PRIMARY KEY so VACUUM never renumbers it.
+-- `idkey` is the id's first 8 bytes as a signed integer: a small index for lookups by id.
 CREATE TABLE messages (
     n           INTEGER PRIMARY KEY,
     id          BLOB    NOT NULL,
-    author      BLOB    NOT NULL,
+    idkey       INTEGER NOT NULL,
+    aid         INTEGER NOT NULL REFERENCES authors (aid),
     seq         INTEGER NOT NULL,
-    prev        BLOB,
     ts          INTEGER NOT NULL,
     kind        TEXT    NOT NULL,
     text        TEXT,
     root        BLOB,
     parent      BLOB,
     target      BLOB,
-    raw         BLOB    NOT NULL,
-    received_ms INTEGER NOT NULL
+    received_ms INTEGER NOT NULL,
+    raw         BLOB    NOT NULL
 );
-CREATE UNIQUE INDEX messages_id ON messages (id);
-CREATE UNIQUE INDEX messages_author_seq ON messages (author, seq);
-CREATE INDEX messages_posts_by_time ON messages (ts DESC, id DESC, author) WHERE kind = 'post';
-CREATE INDEX messages_posts_by_author ON messages (author, ts DESC, id DESC) WHERE kind = 'post';
+CREATE INDEX messages_idkey ON messages (idkey);
+CREATE UNIQUE INDEX messages_chain ON messages (aid, seq);
+CREATE INDEX messages_posts_by_time ON messages (ts DESC, id DESC, aid) WHERE kind = 'post';
 CREATE INDEX messages_replies ON messages (root, ts, id) WHERE root IS NOT NULL;
-
--- One row per author held: the chain summary that makes heads() O(authors).
-CREATE TABLE authors (
-    author     BLOB    PRIMARY KEY,
-    contiguous INTEGER NOT NULL,
-    highest    INTEGER NOT NULL,
-    held       INTEGER NOT NULL,
-    posts      INTEGER NOT NULL,
-    forked     INTEGER NOT NULL
-) WITHOUT ROWID;
 
 -- Conflicting messages signed by an author: kept as evidence, never served.
 CREATE TABLE forks (
     other_id  BLOB    PRIMARY KEY,
-    author    BLOB    NOT NULL,
+    aid       INTEGER NOT NULL,
     seq       INTEGER NOT NULL,
     kept_id   BLOB    NOT NULL,
     reason    TEXT    NOT NULL,
-    other_raw BLOB    NOT NULL,
-    seen_ms   INTEGER NOT NULL
+    seen_ms   INTEGER NOT NULL,
+    other_raw BLOB    NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX forks_author ON forks (author, seq);
+CREATE INDEX forks_author ON forks (aid, seq);
 
--- Follow state of every (follower, followee) pair: the highest-seq follow/unfollow decides.
+-- Follow state of every (follower, followee) pair of aids: the highest-seq follow/unfollow
+-- decides. A followee never seen gets an `authors` row (held = 0) so it has an aid.
 CREATE TABLE follows (
-    follower BLOB    NOT NULL,
-    followee BLOB    NOT NULL,
+    follower INTEGER NOT NULL,
+    followee INTEGER NOT NULL,
     seq      INTEGER NOT NULL,
     state    INTEGER NOT NULL,
     PRIMARY KEY (follower, followee)
@@ -76,9 +84,9 @@ CREATE TABLE follows (
 -- asked; the row may arrive before the post it names.
 CREATE TABLE deletions (
     target BLOB    NOT NULL,
-    author BLOB    NOT NULL,
+    aid    INTEGER NOT NULL,
     seq    INTEGER NOT NULL,
-    PRIMARY KEY (target, author)
+    PRIMARY KEY (target, aid)
 ) WITHOUT ROWID;
 
 -- Merged profile per author: each field with the seq of the message that last set it.
@@ -98,6 +106,19 @@ CREATE TABLE stats (
 ) WITHOUT ROWID;
 INSERT INTO stats (name, value) VALUES ('messages', 0), ('posts', 0);
 """
+
+
+#: Subtracted from the unsigned first 8 bytes of an id to fit a signed 64-bit ``idkey``.
+ID_KEY_OFFSET = 2**63
+
+
+def id_key(message_id: bytes) -> int:
+    """The ``idkey`` column of a message id: its first 8 bytes as a signed 64-bit integer.
+
+    Order-preserving (unsigned big-endian shifted by 2**63), so an id prefix maps to a range.
+    """
+    return int.from_bytes(message_id[:8].ljust(8, b"\0"), "big") - ID_KEY_OFFSET
+
 
 #: ``MIGRATIONS[i]`` takes the schema from version i to i + 1. Append only.
 MIGRATIONS: list[str] = [_V1]

@@ -29,6 +29,7 @@ from pnyx.store import queries, replication
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile, StoredMessage
+from pnyx.store.schema import id_key
 
 _T = TypeVar("_T")
 
@@ -145,7 +146,7 @@ class Store:
             with transaction(self._conn, self.path, durable=True):
                 row = self._conn.execute(
                     """SELECT a.highest, m.id FROM authors AS a
-                    JOIN messages AS m ON m.author = a.author AND m.seq = a.highest
+                    JOIN messages AS m ON m.aid = a.aid AND m.seq = a.highest
                     WHERE a.author = ?""",
                     (author,),
                 ).fetchone()
@@ -160,7 +161,9 @@ class Store:
 
     def _check_delete_target(self, author: bytes, target: bytes) -> None:
         row = self._conn.execute(
-            "SELECT author, kind FROM messages WHERE id = ?", (target,)
+            """SELECT a.author, m.kind FROM messages AS m JOIN authors AS a ON a.aid = m.aid
+            WHERE m.idkey = ? AND m.id = ?""",
+            (id_key(target), target),
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no message {target.hex()} in this store to delete")
@@ -233,28 +236,25 @@ class Store:
         return self._read(replication.seq_range, author, first_seq, last_seq, limit)
 
     def export(self, authors: Iterable[bytes] | None = None) -> Iterator[bytes]:
-        """Raw envelopes, per author (sorted by key) in seq order, read page by page.
+        """Raw envelopes, author by author, each in seq order, read page by page.
 
         The lock is held per page only, so other calls interleave with a long export.
         """
         if authors is None:
-            after: tuple[bytes, int] | None = None
-            while True:
-                page = self._read(replication.export_page_all, after)
-                for author, seq, raw in page:
-                    after = (author, seq)
-                    yield raw
-                if len(page) < replication.EXPORT_PAGE:
-                    return
-        for author in sorted(set(authors)):
-            last = 0
-            while True:
-                rows = self._read(replication.export_page_author, author, last)
-                for seq, raw in rows:
-                    last = seq
-                    yield raw
-                if len(rows) < replication.EXPORT_PAGE:
-                    break
+            yield from self._export_pages(None)
+            return
+        for aid in self._read(replication.aids, authors):
+            yield from self._export_pages(aid)
+
+    def _export_pages(self, aid: int | None) -> Iterator[bytes]:
+        after = (0, 0)
+        while True:
+            page = self._read(replication.export_page, aid, after)
+            for row_aid, seq, raw in page:
+                after = (row_aid, seq)
+                yield raw
+            if len(page) < replication.EXPORT_PAGE:
+                return
 
     def changes_since(self, rowid: int, *, limit: int = 1000) -> list[tuple[int, bytes]]:
         """(rowid, raw) of chain messages stored after ``rowid``, ascending (0 = from the start)."""

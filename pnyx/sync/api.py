@@ -100,7 +100,8 @@ class SyncSummary:
     """What one requester session did.
 
     ``fetched`` envelopes were newly stored, ``duplicates`` were already held, ``rejected`` failed
-    validation or were fork evidence; ``received`` = their sum. ``authors`` = distinct authors among
+    validation or were fork evidence; ``received`` counts envelopes that arrived (their sum when the
+    ingest callback accounts for each envelope once). ``authors`` = distinct authors among
     received envelopes. ``bytes_received`` counts every byte read from the stream, ``elapsed`` is in
     seconds. ``complete`` is True when the session ended cleanly (BYE) and asked for every gap
     (no author had more than MAX_WANT_RANGES): we now hold all the peer held of what we wanted.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pnyx.core.envelope import Message, decode
+from pnyx.core.limits import KEY_BYTES
 from pnyx.core.reasons import InvalidMessage
 from pnyx.sync.errors import SyncProtocolError, SyncReason, SyncStateError
 from pnyx.sync.frames import (
@@ -147,6 +148,8 @@ class SyncRequester:
         round_ = {entry.author: _Wanted(entry) for entry in entries}
         if len(round_) != len(entries):
             raise ValueError("an author appears twice in one want")
+        if any(len(entry.author) != KEY_BYTES for entry in entries):
+            raise ValueError(f"an author is a {KEY_BYTES}-byte key")
         if any(len(entry.gaps) > MAX_WANT_RANGES for entry in entries):
             raise ValueError(f"at most {MAX_WANT_RANGES} ranges per author")
         self._round = round_

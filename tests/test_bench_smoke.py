@@ -1,0 +1,88 @@
+"""Smoke test of the benchmark suite (bench/): every benchmark runs at tiny sizes and prints the
+documented JSON shape. Measures nothing; the real runs are `make bench` / `make bench-quick`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+NAMES = ("ingest", "timeline", "cli", "footprint")
+#: Longest a tiny run of the whole suite may take, in seconds (it takes about 5).
+SUITE_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench-cache")
+
+
+def _check_shape(result: dict[str, Any]) -> None:
+    assert set(result) >= {"name", "params", "figures", "reference", "ratios", "targets"}
+    assert result["params"]["size"] == "tiny"
+    for section in ("figures", "reference", "ratios"):
+        assert result[section], f"{result['name']}: empty {section}"
+        for key, value in result[section].items():
+            assert isinstance(value, int | float), (result["name"], section, key)
+    assert result["targets"], result["name"]
+    for spec in result["targets"].values():
+        assert set(spec) >= {"target", "op", "value", "unit", "met"}
+        assert spec["op"] in (">=", "<=")
+        assert isinstance(spec["met"], bool)
+        met = (
+            spec["value"] >= spec["target"]
+            if spec["op"] == ">="
+            else spec["value"] <= spec["target"]
+        )
+        assert spec["met"] == met
+
+
+def test_run_all_writes_results_and_a_table(cache: Path, tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "run_all.py"),
+            *("--size", "tiny", "--cache-dir", str(cache)),
+            *("--output", str(output)),
+        ],
+        capture_output=True,
+        timeout=SUITE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = json.loads(output.read_text())
+    assert report["size"] == "tiny"
+    assert report["machine"]["cores"] >= 1
+    assert [r["name"] for r in report["results"]] == list(NAMES)
+    for result in report["results"]:
+        _check_shape(result)
+    table = done.stdout.decode()
+    assert "| bench | what | name | value | target | met |" in table
+    assert "targets missed:" in table
+
+
+def test_one_benchmark_alone_prints_one_json_object(cache: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "timeline.py"),
+            *("--json", "--size", "tiny"),
+            *("--cache-dir", str(cache), "--queries", "5"),
+        ],
+        capture_output=True,
+        timeout=SUITE_TIMEOUT_S,
+        check=True,
+    )
+    lines = done.stdout.decode().strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    _check_shape(result)
+    assert result["params"]["queries"] == 5
+    assert result["figures"]["messages"] == result["params"]["messages"]
