@@ -12,7 +12,7 @@ import pytest
 from pnyx.core import envelope
 from pnyx.core.reasons import Reason
 from pnyx.errors import NotFoundError, StoreError
-from pnyx.store import Store, ingest
+from pnyx.store import Store, writes
 from tests.store_helpers import NOW_MS, Feed, ids, key, open_store
 
 
@@ -73,7 +73,7 @@ def test_a_failing_batch_commits_nothing(store: Store, monkeypatch: pytest.Monke
     def fail(*args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(ingest, "_write_chains", fail)  # after the messages were inserted
+    monkeypatch.setattr(writes, "_write_chains", fail)  # after the messages were inserted
     with pytest.raises(StoreError, match=r"disk I/O error on the store .*pnyx\.db"):
         store.ingest(feed.raws(), NOW_MS)
     monkeypatch.undo()

@@ -138,3 +138,24 @@ def test_two_store_objects_on_one_file_see_each_others_writes(tmp_path: Path) ->
             "from the CLI",
             "from the network",
         ]
+
+
+def test_calls_from_several_threads_are_serialised(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    feeds = [Feed(key(n)) for n in range(1, 5)]
+    for feed in feeds:
+        for i in range(30):
+            feed.post(f"{i}")
+
+    def work(feed: Feed) -> int:
+        for start in range(0, 30, 5):
+            store.ingest(feed.raws()[start : start + 5], NOW_MS)
+            store.heads()
+            store.timeline(feed.author, limit=5)
+        return len(store.feed(feed.author, limit=100).items)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(work, feeds, timeout=60)) == [30, 30, 30, 30]
+    assert store.heads() == {feed.author: (30, 30) for feed in feeds}
+    assert store.counts()["messages"] == 120

@@ -35,7 +35,7 @@ from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import PnyxError, StoreError
 from pnyx.node.checks import author_of, chain_conflict
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
-from pnyx.node.network import Network, Received, Verdict, peer_id_of
+from pnyx.node.network import Network, PeerEvent, Received, Verdict, peer_id_of
 from pnyx.node.output import NodeOutput
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
@@ -127,6 +127,11 @@ class Node:
             INGEST_QUEUE_BATCHES
         )
         self.started_ms = clock_ms()
+        # sync (pnyx.node.syncing): observers of peer events, gossip ingests and interest changes;
+        # each is called synchronously and must not block.
+        self.on_peer_event: list[Callable[[PeerEvent], None]] = []
+        self.on_gossip_stored: list[Callable[[Sequence[Message]], None]] = []
+        self.on_interest_changed: list[Callable[[frozenset[bytes]], None]] = []
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -168,12 +173,21 @@ class Node:
         """Reload the interest set from the store (after the user follows or unfollows)."""
         wanted = await self.offload(self.store.wanted_authors, self.me)
         self._wanted = frozenset(wanted) | {self.me}
+        for observer in self.on_interest_changed:  # sync: a new followed author is fetched
+            observer(self._wanted)
 
     async def connect(self, address: str) -> str:
         """Dial a peer; returns its peer id. Raises UserError / ConnectError."""
         peer = await self.network.connect(address)
         log.debug("connected to %s", peer)
         return peer
+
+    def note_from_network(self, messages: Sequence[Message]) -> None:
+        """Remember that ``messages`` came from the network (by sync): never publish them again."""
+        for message in messages:
+            self._from_network[message.id] = None
+        while len(self._from_network) > FROM_NETWORK_MEMORY:
+            self._from_network.popitem(last=False)
 
     # --- validation -------------------------------------------------------------------------
 
@@ -294,6 +308,8 @@ class Node:
                 self._from_network.popitem(last=False)
             if report.accepted:
                 await self.output.arrived(self.store, report.accepted, self.offload)
+                for observer in self.on_gossip_stored:  # sync: gaps are fetched by sync
+                    observer(report.accepted)
             if any(_changes_interest(m, self.me) for m in report.accepted):
                 await self.refresh_interest()
 
@@ -344,6 +360,8 @@ class Node:
     async def _watch_events(self) -> None:
         async for event in self.network.events:
             self.output.peer(event)
+            for observer in self.on_peer_event:  # sync: catch up with a new peer
+                observer(event)
 
     async def _bootstrap_loop(self) -> None:
         failed: set[str] = set()

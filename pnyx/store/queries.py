@@ -6,7 +6,7 @@ author (``_VISIBLE``).
 
 Timeline strategy (docs/store.md, "Timeline"): two plans, chosen per call from the running totals.
 
-* scan: walk the partial index ``messages_posts_by_time`` (ts DESC, id DESC, author) from the
+* scan: walk the partial index ``messages_posts_by_time`` (ts DESC, id DESC, aid) from the
   cursor and keep rows whose author is in the followed set (an ephemeral index SQLite builds once
   per statement). Cost ~ ``limit / density`` index entries, density = followed posts / all posts.
 * by author: read every message of the followed authors through ``messages_chain`` (aid, seq) and

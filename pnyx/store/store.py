@@ -12,6 +12,7 @@ nothing committed earlier is lost. Bad messages never raise (they are reported i
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,7 +42,8 @@ def _wall_ms() -> int:
 class Store:
     """The local store. Open with ``Store.open(path)``; use as a context manager or ``close()``."""
 
-    def __init__(self, conn: Any, path: Path, readonly: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+        """Wrap an open connection (use ``Store.open``, which also sets it up and migrates)."""
         self._conn = conn
         self.path = path
         self.readonly = readonly
