@@ -37,6 +37,23 @@ test-fast: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
 
+## make fuzz: the long fuzz run, outside `make test`: the property tests under the "fuzz"
+## hypothesis profile (50,000 examples each, no per-test timeout), then each atheris target
+## (tests/fuzz/atheris_targets.py) for FUZZ_SECONDS; atheris is skipped where it is not installed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= envelope frame sync bundle
+FUZZ_TESTS   ?= tests/test_core_properties.py tests/test_fuzz_inputs.py tests/test_sync_wire.py \
+                tests/test_export_format.py
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q --timeout=0 $(FUZZ_TESTS) $(ARGS)
+	@if $(BIN)/python -c 'import atheris' 2>/dev/null; then \
+		for target in $(FUZZ_TARGETS); do \
+			echo "atheris: $$target for $(FUZZ_SECONDS) s"; \
+			$(BIN)/python -m tests.fuzz.atheris_targets $$target -max_total_time=$(FUZZ_SECONDS) \
+				-rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+		done; \
+	else echo "atheris is not installed: coverage-guided fuzzing skipped"; fi
+
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(ARGS)
 

@@ -88,6 +88,38 @@ def rounded(value: Number) -> Number:
     return round(value, max(0, digits))
 
 
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, idle) jiffies of all CPUs since boot, from /proc/stat (None where there is none)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, idle
+
+
+def idle_fraction(seconds: float = 2.0) -> float | None:
+    """Share of all cores left idle over the next ``seconds`` (None if unknown)."""
+    before = _cpu_times()
+    time.sleep(seconds)
+    after = _cpu_times()
+    if before is None or after is None:
+        return None
+    busy, idle = after[0] - before[0], after[1] - before[1]
+    return idle / (busy + idle) if busy + idle else None
+
+
+def wait_for_idle(max_seconds: float, threshold: float = 0.9) -> float | None:
+    """Wait (at most ``max_seconds``) until other processes leave ``threshold`` of the cores idle;
+    return the last idle share seen. Numbers taken while the machine is busy mean little."""
+    deadline = time.monotonic() + max_seconds
+    idle = idle_fraction()
+    while idle is not None and idle < threshold and time.monotonic() < deadline:
+        idle = idle_fraction()
+    return idle
+
+
 def log(text: str) -> None:
     """Progress line on stderr (stdout carries the result)."""
     print(f"[bench] {text}", file=sys.stderr, flush=True)

@@ -38,7 +38,7 @@ from pnyx.core.envelope import decode, message_id
 from pnyx.core.limits import PROTOCOL_VERSION, SIGNATURE_BYTES, SIGNATURE_DOMAIN
 
 #: Bump when the generator's output changes, so stale caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: First line of every envelope cache file.
 MAGIC = b"pnyx-bench-envelopes/1\n"
 #: Timestamp of the first generated message, in ms since the epoch (2025-01-01T00:00:00Z).
@@ -114,7 +114,7 @@ class _Planner:
         return " ".join(words).capitalize() + "."
 
     def make(
-        self, author: int, kind: str, body: dict[str, Any], *, deletable: bool = True
+        self, author: int, kind: str, body: dict[str, Any], *, in_thread: bool = False
     ) -> tuple[bytes, bytes]:
         public, secret = self.keys[author]
         self.seq[author] += 1
@@ -124,12 +124,11 @@ class _Planner:
         ident = message_id(payload)
         self.prev[author] = ident
         self.count += 1
-        if kind == "post":
+        if kind == "post" and not in_thread:  # the benchmark thread keeps its exact size
             self.recent.append((ident, public, body.get("root", ident)))
             if len(self.recent) > RECENT_POSTS:
                 del self.recent[: RECENT_POSTS // 2]
-            if deletable:
-                self.own_post[author] = ident
+            self.own_post[author] = ident
         return secret, payload
 
     def _random_message(self, author: int) -> tuple[bytes, bytes]:
@@ -170,7 +169,7 @@ class _Planner:
             if spec.thread and self.count == thread_at:
                 starter = self.followed[0] if self.followed else 1
                 body: dict[str, Any] = {"text": "A question for the assembly."}
-                yield self.make(starter, "post", body, deletable=False)
+                yield self.make(starter, "post", body, in_thread=True)
                 self.thread_root = self.prev[starter]
                 assert self.thread_root is not None
                 self.thread_posts.append(self.thread_root)
@@ -180,7 +179,7 @@ class _Planner:
                 author = rng.randrange(spec.authors)
                 parent = rng.choice(self.thread_posts)
                 body = {"text": self._text(), "root": self.thread_root, "parent": parent}
-                yield self.make(author, "post", body, deletable=False)
+                yield self.make(author, "post", body, in_thread=True)
                 ident = self.prev[author]
                 assert ident is not None
                 self.thread_posts.append(ident)
@@ -243,6 +242,9 @@ def dataset(spec: Spec, cache: Path) -> tuple[Path, dict[str, Any]]:
     if path.exists() and meta_path.exists():
         meta: dict[str, Any] = json.loads(meta_path.read_text())
         return path, meta
+    stem = spec.key().rsplit("-g", 1)[0]
+    for stale in cache.glob(f"{stem}-g*"):  # from an older generator: never reused
+        stale.unlink()
     log(f"generating {spec.messages:,} signed messages ({spec.key()}), cached for later runs")
     return path, _write_dataset(spec, path)
 
@@ -297,6 +299,9 @@ def timeline_home(spec: Spec, cache: Path) -> tuple[Path, dict[str, Any]]:
     if (home / "pnyx.db").exists() and (home / "meta.json").exists():
         stored: dict[str, Any] = json.loads((home / "meta.json").read_text())
         return home, stored
+    stem = spec.key().rsplit("-g", 1)[0]
+    for stale in cache.glob(f"home-{stem}-g*"):  # older store code or generator: never reused
+        shutil.rmtree(stale, ignore_errors=True)
     log(f"building a store of {spec.messages:,} messages in {home.name} (once)")
     building = home.with_name(home.name + ".tmp")
     shutil.rmtree(building, ignore_errors=True)

@@ -14,6 +14,7 @@ Usage: ``python bench/footprint.py [--json] [--quick | --size tiny|quick|full] [
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,16 +41,19 @@ READY_TIMEOUT_S = 120.0
 MB = 1_000_000
 
 # ---------------------------------------------------------------------------------------------
-# NODE HOOK (for the lead): when `pnyx run` exists, set NODE_COMMAND to the argv that starts an
-# idle node on a home ({home} is replaced), and NODE_READY to the argv that exits 0 once it is up
-# (e.g. `pnyx status`). `node_rss_mb` then measures the real node (empty home and full store)
-# and the figures "idle_node_rss_mb" / "node_full_rss_mb" are reported and targeted instead of
-# the store-holding stand-ins. Left off: until then the stand-in is a process holding the store.
+# NODE HOOK (for the lead): set NODE_COMMAND to the argv that starts an idle node on a home
+# ({home} is replaced) and NODE_READY to the argv that exits 0 once it is up. `node_rss_mb` then
+# measures the real node, on a new home (made with `pnyx init`) and on a copy of the full store's
+# home, and "idle_node_rss_mb" / "node_full_rss_mb" are reported and targeted instead of the
+# store-holding stand-ins. Tried with the values in the comments (idle node: about 93 MB RSS), left
+# off until the node is final: until then the stand-in is a process holding the store open.
 NODE_COMMAND: list[str] | None = None
 # e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "run",
 #       "--listen", "/ip4/127.0.0.1/tcp/0", "--log-level", "warning"]
 NODE_READY: list[str] | None = None
 # e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "status", "--json"]
+#: Creates the identity of a new home for the idle node ({home} is replaced).
+NODE_INIT = [sys.executable, "-m", "pnyx", "--home", "{home}", "init"]
 #: How long the node runs idle before it is measured, in seconds.
 NODE_SETTLE_S = 5.0
 # ---------------------------------------------------------------------------------------------
@@ -166,10 +170,16 @@ def run(params: dict[str, Any], cache: Path) -> Result:
     }
     idle, idle_name = empty_rss, "empty_store_process_rss"
     full, full_name = full_rss, "full_store_process_rss"
-    node_idle = node_rss_mb(Path(tempfile.mkdtemp(prefix="pnyx-bench-node-")))
-    if node_idle is not None:
-        node_full = node_rss_mb(home)
-        assert node_full is not None
+    node_idle = node_full = None
+    if NODE_COMMAND is not None:
+        with tempfile.TemporaryDirectory(prefix="pnyx-bench-node-", dir=cache) as tmp:
+            fresh, copy = Path(tmp) / "fresh", Path(tmp) / "full"
+            init = [part.replace("{home}", str(fresh)) for part in NODE_INIT]
+            subprocess.run(init, capture_output=True, check=True)
+            node_idle = node_rss_mb(fresh)
+            shutil.copytree(home, copy)  # the node writes to its home: never to the cache
+            node_full = node_rss_mb(copy)
+    if node_idle is not None and node_full is not None:
         result.figures["idle_node_rss_mb"] = node_idle
         result.figures["node_full_rss_mb"] = node_full
         idle, idle_name = node_idle, "idle_node_rss"

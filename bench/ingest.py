@@ -11,7 +11,8 @@ message). Every figure is the best of ``rounds`` runs (the least disturbed by ot
 each run ingests into a new, empty store.
 
 Usage: ``python bench/ingest.py [--json] [--quick | --size tiny|quick|full] [--messages N]
-[--authors N] [--batch N] [--group N] [--workers N] [--rounds N]``
+[--authors N] [--batch N] [--group N] [--workers N] [--rounds N]
+[--wait_idle SECONDS]`` (at full size each round first waits for an idle machine).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "group": 500,
         "workers": 2,
         "rounds": 1,
+        "wait_idle": 0,
     },
     "quick": {
         "messages": 20_000,
@@ -50,6 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "group": GROUP_MESSAGES,
         "workers": 2,
         "rounds": 2,
+        "wait_idle": 0,
     },
     "full": {
         "messages": 200_000,
@@ -57,7 +60,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch": 1_000,
         "group": GROUP_MESSAGES,
         "workers": 2,
-        "rounds": 2,
+        "rounds": 3,
+        "wait_idle": 60,
     },
 }
 #: Messages used to compare ways of threading validation (no store involved), at most.
@@ -207,7 +211,11 @@ def run(params: dict[str, Any], cache: Path) -> Result:
     with tempfile.TemporaryDirectory(prefix="pnyx-bench-ingest-") as tmp:
         workdir = Path(tmp)
         for round_ in range(params["rounds"]):
-            log(f"ingest round {round_ + 1}/{params['rounds']}: {len(raws):,} messages")
+            idle = common.wait_for_idle(params["wait_idle"]) if params["wait_idle"] else None
+            log(
+                f"ingest round {round_ + 1}/{params['rounds']}: {len(raws):,} messages"
+                + (f" (machine {idle:.0%} idle)" if idle is not None else "")
+            )
             keep("reference", reference_rate(raws, authors))
             keep("one_core", ingest_rate(raws, params, 1, workdir, "grouped"))
             keep("two_core", ingest_rate(raws, params, workers, workdir, "grouped"))

@@ -5,8 +5,11 @@ and caches do not leak between them; its JSON line is collected. A benchmark tha
 recorded with its error and the others still run; the exit status is then 1. A missed target is
 a result, not a crash: the exit status stays 0.
 
+Other processes on a small machine distort every figure: at full size each benchmark first waits
+(up to ``WAIT_IDLE_S``) for the cores to be 90 % idle, and the idle share seen is recorded.
+
 Usage: ``python bench/run_all.py [--quick | --size tiny|quick|full] [--only NAME ...]
-[--cache-dir DIR] [--output FILE]``
+[--cache-dir DIR] [--output FILE] [--wait-idle SECONDS]``
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, SIZES, log, table
+from common import ROOT, SIZES, log, table, wait_for_idle
 
 #: The benchmarks, in the order they run (sync and gossip join when the network node exists).
 BENCHMARKS = ("ingest", "timeline", "cli", "footprint")
+#: Longest wait for an idle machine before each full-size benchmark, in seconds.
+WAIT_IDLE_S = 120.0
 #: Where results go by default.
 DEFAULT_OUTPUT = ROOT / "bench" / "results.json"
 
@@ -80,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
     p.add_argument("--cache-dir", help="dataset cache directory (default: bench/.cache)")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results file")
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        metavar="SECONDS",
+        help="before each benchmark, wait up to this long for the machine to be 90%% idle "
+        f"(default {WAIT_IDLE_S:.0f} s at full size, 0 otherwise)",
+    )
     args = p.parse_args(argv)
     size = args.size or ("quick" if args.quick else "full")
     extra = ["--size", size]
@@ -87,9 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra += ["--cache-dir", args.cache_dir]
     report: dict[str, Any] = {"size": size, "machine": machine(), "results": []}
     start = time.monotonic()
+    wait = args.wait_idle if args.wait_idle is not None else (WAIT_IDLE_S if size == "full" else 0)
     for name in args.only or BENCHMARKS:
-        log(f"=== {name} ({size}) ===")
-        report["results"].append(run_one(name, extra))
+        idle = None
+        if wait > 0:
+            log(f"waiting up to {wait:.0f} s for an idle machine")
+            idle = wait_for_idle(wait)
+        log(f"=== {name} ({size}) ===" + (f" idle {idle:.0%}" if idle is not None else ""))
+        result = run_one(name, extra)
+        result["idle_before"] = None if idle is None else round(idle, 2)
+        report["results"].append(result)
     report["seconds"] = round(time.monotonic() - start, 1)
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.output.write_text(json.dumps(report, indent=1) + "\n")

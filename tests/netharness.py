@@ -83,6 +83,8 @@ class NodeProcess:
     def spawn(cls, name: str, home: Path, logs: Path, *extra: str) -> NodeProcess:
         """Start ``pnyx run`` (listening on ``LOCAL_LISTEN`` unless ``extra`` says otherwise)."""
         listen = [] if "--listen" in extra else ["--listen", LOCAL_LISTEN]
+        if "--mdns" not in extra:  # discovery: tests never bind UDP 5353 unless asked to
+            listen.append("--no-mdns")
         argv = [sys.executable, "-m", "pnyx", "--home", str(home), "run", *listen, *extra]
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.out", "wb") as out, open(logs / f"{name}.err", "wb") as err:

@@ -50,6 +50,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="batch window for your own new messages, 0..1000 ms (default 20)",
     )
     p.add_argument("--log-level", choices=_LOG_LEVELS, help="default info")
+    p.add_argument(  # discovery
+        "--target-connections",
+        type=int,
+        metavar="N",
+        help="connections to keep, 0..64 (default 8)",
+    )
+    p.add_argument(  # discovery
+        "--mdns",
+        action=argparse.BooleanOptionalAction,
+        help="LAN discovery with mDNS on the listen interfaces (default on)",
+    )
+    p.add_argument(  # discovery
+        "--dht",
+        action=argparse.BooleanOptionalAction,
+        help="DHT: announce your feeds, find who holds those you follow (default on)",
+    )
     p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
     p.set_defaults(handler=cmd_run)
 
@@ -59,6 +75,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("peers", help="peers the running node is connected to")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(  # discovery
+        "--all", action="store_true", help="also the peer book's other peers and their state"
+    )
     p.set_defaults(handler=cmd_peers)
 
     p = sub.add_parser("connect", help="ask the running node to connect to a peer")
@@ -80,6 +99,9 @@ def cmd_run(ctx: Context) -> int:
             "node_key": args.node_key,
             "publish_batch_ms": args.publish_batch_ms,
             "log_level": args.log_level,
+            "target_connections": args.target_connections,  # discovery
+            "mdns": args.mdns,  # discovery
+            "dht": args.dht,  # discovery
         },
     )
     me = ctx.public_key()
@@ -123,6 +145,13 @@ def cmd_status(ctx: Context) -> int:
         f"{counts['frames_rejected']} rejected, {counts['frames_ignored']} dropped; "
         f"{counts['messages_stored']} messages stored from the network"
     )
+    found = status.get("discovery")
+    if found:  # discovery
+        ctx.print(
+            f"discovery: {found['peerbook']} peers known, "
+            f"{found.get('dht_routing_table', 0)} in the DHT routing table, "
+            f"{found['feeds_announced']} feeds announced"
+        )
     if status["banned"]:
         ctx.print(f"banned:    {', '.join(status['banned'])}")
     ctx.print(f"uptime:    {_duration(status['uptime_s'])}")
@@ -137,7 +166,7 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_peers(ctx: Context) -> int:
-    peers = _ask(ctx, "peers")
+    peers = _ask(ctx, "peers", detail=True, all=ctx.args.all)  # discovery: found_by, state
     if ctx.args.json:
         for peer in peers:
             ctx.print(json.dumps(peer))
@@ -145,7 +174,12 @@ def cmd_peers(ctx: Context) -> int:
     if not peers:
         ctx.print("no peers connected")
     for peer in peers:
-        ctx.print(f"{peer['peer_id']}  {peer['direction']:<8}  {peer['address'] or ''}".rstrip())
+        found_by = peer.get("found_by") or "-"
+        state = peer.get("state") or "connected"
+        ctx.print(
+            f"{peer['peer_id']}  {peer['direction'] or '-':<8}  {found_by:<9}  {state:<10}  "
+            f"{peer['address'] or ''}".rstrip()
+        )
     return 0
 
 

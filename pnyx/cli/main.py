@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from pnyx import __version__
-from pnyx.cli import cmd_files, cmd_identity, cmd_node, cmd_read, cmd_write
+from pnyx.cli import cmd_files, cmd_identity, cmd_node, cmd_read, cmd_sync, cmd_write
 from pnyx.cli.context import Context, Handler
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError
 from pnyx.home import Home
 
-_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_files, cmd_node)
+_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_files, cmd_node, cmd_sync)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -37,7 +37,6 @@ from libp2p.exceptions import BaseLibp2pError
 from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
-from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.score import ScoreParams, TopicScoreParams
@@ -55,7 +54,10 @@ from pnyx.gossip.addresses import (
     remote_address,
     shown_addresses,
 )
+from pnyx.gossip.dht import announced_addrs  # discovery
+from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.identity import key_pair_from_seed
+from pnyx.gossip.px import PxGossipSub  # discovery
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.node.gossipframe import MAX_GOSSIP_FRAME_BYTES
 from pnyx.node.network import (
@@ -146,7 +148,7 @@ class _Notifee(INotifee):
         await trio.lowlevel.checkpoint()
 
 
-class Libp2pNetwork:
+class Libp2pNetwork(FindingMixin):  # discovery: DHT, mDNS, PX (pnyx.gossip.finding)
     """``pnyx.node.network.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
 
     def __init__(self, host: IHost, pubsub: Pubsub, validator: Validator, topic: str) -> None:
@@ -162,6 +164,7 @@ class Libp2pNetwork:
         self._events_send, self._events = trio.open_memory_channel[PeerEvent](CHANNEL_DEPTH)
         self._nursery: trio.Nursery | None = None
         self.dropped_events = 0
+        self._init_finding()  # discovery
 
     # --- Network interface ------------------------------------------------------------------
 
@@ -292,6 +295,7 @@ class Libp2pNetwork:
             return
         info = PeerInfo(peer, direction_of(conn), remote_address(conn))
         self._connected[peer] = info
+        self._finding_peer_connected(self._nursery, conn.muxed_conn.peer_id)  # discovery
         self._emit(PeerEvent(info, connected=True))
 
     def _on_disconnected(self, conn: INetConn) -> None:
@@ -328,12 +332,19 @@ class Libp2pNetwork:
 
 @asynccontextmanager
 async def open_libp2p_network(
-    *, seed: bytes, listen: Sequence[str], validator: Validator, topic: str = POSTS_TOPIC
+    *,
+    seed: bytes,
+    listen: Sequence[str],
+    validator: Validator,
+    topic: str = POSTS_TOPIC,
+    dht: bool = False,
+    mdns: bool = False,
 ) -> AsyncIterator[Libp2pNetwork]:
     """Start a libp2p host on ``listen`` with the identity of the Ed25519 ``seed``, joined to the
     gossip topic with ``validator``; stop it (network first) when the block exits.
 
-    Raises ``UserError`` for bad listen addresses or a port already in use.
+    Raises ``UserError`` for bad listen addresses or a port already in use. ``dht`` and ``mdns``
+    turn on discovery (``pnyx.gossip.finding``).
     """
     listen_addrs = parse_listen(listen)
     key_pair = key_pair_from_seed(seed)
@@ -344,8 +355,9 @@ async def open_libp2p_network(
         connection_config=ConnectionConfig(
             max_connections_per_peer=1, min_connections=4, low_watermark=16, high_watermark=64
         ),
+        addrs_factory=announced_addrs,  # discovery: never announce 0.0.0.0
     )
-    gossipsub = GossipSub(
+    gossipsub = PxGossipSub(  # discovery: peer exchange goes to the dialer
         protocols=[TProtocol(p) for p in GOSSIP_PROTOCOLS],
         degree=MESH_DEGREE,
         degree_low=MESH_DEGREE_LOW,
@@ -353,6 +365,7 @@ async def open_libp2p_network(
         heartbeat_interval=HEARTBEAT_INTERVAL_S,
         spam_protection_enabled=False,
         score_params=SCORE_PARAMS,
+        do_px=True,  # discovery
     )
     pubsub = Pubsub(
         host,
@@ -375,6 +388,17 @@ async def open_libp2p_network(
             raise UserError(
                 f"cannot listen on {', '.join(listen)}: {innermost_reason(exc)}"
             ) from None
+        await stack.enter_async_context(  # discovery
+            start_finding(
+                network,
+                host,
+                gossipsub,
+                listen=listen,
+                announce=network.listen_addrs(),
+                dht=dht,
+                mdns=mdns,
+            )
+        )
         async with trio.open_nursery() as nursery:
             network._nursery = nursery
             await pubsub.wait_until_ready()

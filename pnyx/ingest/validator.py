@@ -6,8 +6,10 @@ decoding (pure Python) still holds the GIL, about a tenth of each message's cost
 
 Each envelope goes through ``pnyx.core.envelope.validate`` (the same function, so exactly as strict:
 structure, clock, signature). A batch is cut into contiguous slices, one task per slice: one task
-per message costs a future, a lock and a thread wake-up each (measured: it loses every gain of the
-second core, see docs/performance.md). Results keep the input order.
+per message costs a future, a lock and a thread wake-up each (measured: it loses the gain of the
+second core, see docs/performance.md). The calling thread counts as a worker: it validates the
+slices no pool thread has started when it asks for the result, so a validator of N workers keeps
+N threads busy, not N + 1 fighting over the GIL. Results keep the input order.
 
 Failure modes: ``validate`` never raises for a bad envelope (it lands in ``rejected``); it raises
 ``RuntimeError`` after ``close()``; a bug inside the core (any other exception) propagates.

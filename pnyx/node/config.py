@@ -14,6 +14,17 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
 ``publish_batch_ms``  batch window for the user's own messages, in milliseconds (0..1000, default
                       20): heavy posting goes out in few frames, a lone post at once.
 ``log_level``         ``"debug"``, ``"info"`` (default), ``"warning"`` or ``"error"``.
+``rate_limits``       table ``[node.rate_limits]``: per-author and per-peer token buckets
+                      (``pnyx.node.ratelimit.RateLimits``; docs/security.md, "Rate limits").
+``sync_on_connect``   catch-up sync with every peer as soon as it connects (default true).
+``sync_interval_s``   seconds between periodic catch-up syncs with each connected peer
+                      (1..86400, default 60; docs/architecture.md, "Offline-first").
+``target_connections`` connections the node keeps, dialling known peers to replace lost ones
+                      (0..64, default 8; docs/architecture.md, "Discovery").
+``mdns``              LAN discovery with mDNS on the listen interfaces (default true; tests and
+                      nodes that must not touch UDP port 5353 set false).
+``dht``               Kademlia DHT: announce held feeds, find who holds followed ones (default
+                      true).
 
 Flags replace the matching file value (``--listen`` / ``--bootstrap`` replace the whole list).
 Invalid values raise ``ConfigError`` naming the file and the key. This module imports no libp2p;
@@ -30,6 +41,7 @@ from typing import Any
 
 from pnyx.errors import ConfigError
 from pnyx.home import Home
+from pnyx.node.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
 
 #: Default listen address: every IPv4 interface, TCP port 4717.
 DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4717",)
@@ -43,6 +55,11 @@ MAX_PUBLISH_BATCH_MS = 1000
 MAX_CONFIG_BYTES = 1024 * 1024
 #: Most addresses in ``listen`` or ``bootstrap``, a count.
 MAX_ADDRESSES = 64
+#: sync: default and bounds of ``sync_interval_s``, in seconds.
+DEFAULT_SYNC_INTERVAL_S = 60
+MIN_SYNC_INTERVAL_S, MAX_SYNC_INTERVAL_S = 1, 86400
+#: discovery: default and largest ``target_connections``, counts (64 is libp2p's high watermark).
+DEFAULT_TARGET_CONNECTIONS, MAX_TARGET_CONNECTIONS = 8, 64
 
 EXAMPLE_CONFIG = """\
 # pnyx settings. Every line is commented out: the values shown are the defaults.
@@ -64,6 +81,22 @@ EXAMPLE_CONFIG = """\
 
 # debug, info, warning or error.
 # log_level = "info"
+
+# Catch-up sync: with each peer when it connects, and again every sync_interval_s seconds.
+# sync_on_connect = true
+# sync_interval_s = 60
+
+# Discovery: connections to keep, LAN discovery (mDNS), the DHT (who holds which feed).
+# target_connections = 8
+# mdns = true
+# dht = true
+
+# Rate limits (messages per second, bucket sizes in messages) applied before signatures are checked.
+# [node.rate_limits]
+# author_per_s = 5.0
+# author_burst = 600
+# peer_per_s = 200.0
+# peer_burst = 4096
 """
 
 
@@ -76,6 +109,12 @@ class NodeConfig:
     node_key: str = "identity"
     publish_batch_ms: int = 20
     log_level: str = "info"
+    sync_on_connect: bool = True  # sync
+    sync_interval_s: int = DEFAULT_SYNC_INTERVAL_S  # sync
+    rate_limits: RateLimits = DEFAULT_RATE_LIMITS  # robustness: [node.rate_limits]
+    target_connections: int = DEFAULT_TARGET_CONNECTIONS  # discovery
+    mdns: bool = True  # discovery
+    dht: bool = True  # discovery
 
 
 def _addresses(value: object, where: str) -> tuple[str, ...]:
@@ -116,6 +155,27 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
             changes[key] = _choice(value, LOG_LEVELS, name)
         elif key == "publish_batch_ms":
             changes[key] = _batch_ms(value, name)
+        elif key == "rate_limits":  # robustness: rate limits
+            changes[key] = parse_rate_limits(value, name, config.rate_limits)
+        elif key in ("mdns", "dht"):  # discovery
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false; got {value!r}")
+            changes[key] = value
+        elif key == "target_connections":  # discovery
+            if type(value) is not int or not 0 <= value <= MAX_TARGET_CONNECTIONS:
+                raise ConfigError(
+                    f"{name} must be an integer 0..{MAX_TARGET_CONNECTIONS}; got {value!r}"
+                )
+            changes[key] = value
+        elif key == "sync_on_connect":  # sync
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false; got {value!r}")
+            changes[key] = value
+        elif key == "sync_interval_s":  # sync
+            low, high = MIN_SYNC_INTERVAL_S, MAX_SYNC_INTERVAL_S
+            if type(value) is not int or not low <= value <= high:
+                raise ConfigError(f"{name} must be an integer {low}..{high}; got {value!r}")
+            changes[key] = value
         else:
             raise ConfigError(f"{where}: unknown setting {key!r}")
     return replace(config, **changes)

@@ -26,6 +26,8 @@ from pnyx.node.network import (
     ByteStream,
     ConnectError,
     Direction,
+    FoundBy,
+    FoundPeer,
     PeerEvent,
     PeerInfo,
     Received,
@@ -49,6 +51,11 @@ class MemoryHub:
     """The registry that lets in-memory networks find each other by peer id."""
 
     nodes: dict[str, MemoryNetwork] = field(default_factory=dict)
+    # discovery: a stand-in for the DHT. Off unless a test turns it on; provider records stay
+    # after their node leaves (as in a real DHT); ``authors`` maps an author key to its node.
+    dht: bool = False
+    providers: dict[bytes, list[str]] = field(default_factory=dict)
+    authors: dict[bytes, str] = field(default_factory=dict)
 
 
 class MemoryStream:
@@ -95,6 +102,7 @@ class MemoryNetwork:
         )
         self._received_send, self._received = trio.open_memory_channel[Received](CHANNEL_DEPTH)
         self._events_send, self._events = trio.open_memory_channel[PeerEvent](CHANNEL_DEPTH)
+        self.found_send, self._found = trio.open_memory_channel[FoundPeer](CHANNEL_DEPTH)
         self._nursery: trio.Nursery | None = None
         self.dropped = 0
         """Frames dropped because an inbox was full (a count)."""
@@ -221,6 +229,54 @@ class MemoryNetwork:
 
     def set_stream_handler(self, protocol: str, handler: StreamHandler) -> None:
         self._handlers[protocol] = handler
+
+    # --- discovery: the hub's stand-in DHT (``MemoryHub.dht``); ``found_send`` feeds ``found`` ---
+
+    @property
+    def found(self) -> trio.MemoryReceiveChannel[FoundPeer]:
+        return self._found
+
+    def peer_addresses(self, peer_id: str) -> list[str]:
+        return [f"/memory/p2p/{peer_id}"] if peer_id in self._hub.nodes else []
+
+    def author_peer_id(self, author: bytes) -> str | None:
+        return self._hub.authors.get(author)
+
+    async def provide(self, author: bytes) -> bool:
+        await trio.lowlevel.checkpoint()
+        if not self._hub.dht or not self._links:
+            return False
+        holders = self._hub.providers.setdefault(author, [])
+        if self._peer_id not in holders:
+            holders.append(self._peer_id)
+        return True
+
+    async def find_providers(self, author: bytes, limit: int) -> list[FoundPeer]:
+        await trio.lowlevel.checkpoint()
+        if not self._hub.dht or not self._links:
+            return []
+        holders = [p for p in self._hub.providers.get(author, []) if p != self._peer_id]
+        return [self._found_peer(p) for p in holders[:limit]]
+
+    async def find_peer(self, peer_id: str) -> FoundPeer | None:
+        await trio.lowlevel.checkpoint()
+        if not self._hub.dht or not self._links or peer_id not in self._hub.nodes:
+            return None
+        return self._found_peer(peer_id)
+
+    async def sample_peers(self, limit: int) -> list[FoundPeer]:
+        await trio.lowlevel.checkpoint()
+        if not self._hub.dht or not self._links:
+            return []
+        others = sorted(p for p in self._hub.nodes if p != self._peer_id)
+        return [self._found_peer(p) for p in others[:limit]]
+
+    def discovery_stats(self) -> dict[str, int]:
+        return {"dht_routing_table": len(self._hub.nodes) - 1 if self._hub.dht else 0}
+
+    @staticmethod
+    def _found_peer(peer_id: str) -> FoundPeer:
+        return FoundPeer(peer_id, (f"/memory/p2p/{peer_id}",), FoundBy.DHT)
 
     async def open_stream(self, peer_id: str, protocol: str) -> ByteStream:
         await trio.lowlevel.checkpoint()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Protocol
 
 import trio
@@ -32,6 +32,8 @@ __all__ = [
     "ByteStream",
     "ConnectError",
     "Direction",
+    "FoundBy",
+    "FoundPeer",
     "Network",
     "PeerEvent",
     "PeerInfo",
@@ -84,6 +86,28 @@ class PeerEvent:
 
     peer: PeerInfo
     connected: bool
+
+
+class FoundBy(StrEnum):
+    """How a peer was found (discovery; docs/architecture.md, "Discovery")."""
+
+    BOOTSTRAP = "bootstrap"
+    PEERBOOK = "peerbook"
+    MDNS = "mdns"
+    DHT = "dht"
+    PX = "px"
+    INBOUND = "inbound"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPeer:
+    """A peer learned by discovery: its id, where to dial it (multiaddrs ending in
+    ``/p2p/<peer_id>``, best first) and how it was found."""
+
+    peer_id: str
+    addresses: tuple[str, ...]
+    source: FoundBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +195,42 @@ class Network(Protocol):
         ...
 
     def set_stream_handler(self, protocol: str, handler: StreamHandler) -> None: ...
+
+    # --- discovery (pnyx.node.discovery; docs/architecture.md, "Discovery") ------------------
+
+    @property
+    def found(self) -> trio.MemoryReceiveChannel[FoundPeer]:
+        """Peers the network learned by itself (mDNS on the LAN, gossipsub peer exchange)."""
+        ...
+
+    def peer_addresses(self, peer_id: str) -> list[str]:
+        """Dialable addresses known for a peer (identify, DHT), each ending in ``/p2p/ID``."""
+        ...
+
+    def author_peer_id(self, author: bytes) -> str | None:
+        """The peer id of the node whose node key is ``author``'s key, if there can be one."""
+        ...
+
+    async def provide(self, author: bytes) -> bool:
+        """Announce in the DHT that this node holds ``author``'s feed. False when no peer took
+        the announcement (or there is no DHT). Never raises for network failures."""
+        ...
+
+    async def find_providers(self, author: bytes, limit: int) -> list[FoundPeer]:
+        """Other nodes that announced ``author``'s feed: de-duplicated, at most ``limit``."""
+        ...
+
+    async def find_peer(self, peer_id: str) -> FoundPeer | None:
+        """Addresses of a peer by its id (routing table, peer store, then a DHT lookup)."""
+        ...
+
+    async def sample_peers(self, limit: int) -> list[FoundPeer]:
+        """Peers met walking the DHT (a lookup of a random key), at most ``limit``."""
+        ...
+
+    def discovery_stats(self) -> dict[str, int]:
+        """Counters of the network's discovery parts (routing table size, mDNS finds, ...)."""
+        ...
 
     async def open_stream(self, peer_id: str, protocol: str) -> ByteStream:
         """Open a stream of ``protocol`` to a connected (or dialable) peer.

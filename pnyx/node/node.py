@@ -34,9 +34,11 @@ from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import PnyxError, StoreError
 from pnyx.node.checks import author_of, chain_conflict
+from pnyx.node.clockskew import ClockWatch
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
 from pnyx.node.network import Network, PeerEvent, Received, Verdict, peer_id_of
 from pnyx.node.output import NodeOutput
+from pnyx.node.ratelimit import RateLimited, RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -103,8 +105,11 @@ class Node:
         bootstrap: Sequence[str] = (),
         output: NodeOutput | None = None,
         offload: Offload = in_thread,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.store = store
+        self.limiter = RateLimiter(rate_limits)  # robustness: rate limits before verification
+        self.clock = ClockWatch(me)  # robustness: is our clock wrong? (pnyx.node.clockskew)
         self.me = me
         self.offload = offload
         self.stats = NodeStats()
@@ -193,16 +198,27 @@ class Node:
 
     async def validate(self, data: bytes, forwarder: str) -> Verdict:
         """The gossip validator (never raises; see the module docstring)."""
+        refused = self.limiter.admit_frame(data, forwarder, trio.current_time())  # robustness
+        if refused is not None:
+            if refused.penalise:
+                self._penalise(forwarder, refused)
+            else:
+                self.output.rejected(forwarder, refused, penalised=False)
+            return Verdict.IGNORE
         try:
             messages = await self.offload(validate_frame, data, self._clock_ms())
         except InvalidMessage as exc:
             if exc.reason in IGNORED_REASONS:
+                if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
+                    self.clock.saw_future(data, trio.current_time())
                 self.stats.frames_ignored += 1
                 self.output.rejected(forwarder, exc, penalised=False)
                 return Verdict.IGNORE
             self.stats.frames_rejected += 1
             self._penalise(forwarder, exc)
             return Verdict.REJECT
+        self.limiter.charge_authors((m.author for m in messages), trio.current_time())
+        self.clock.observe(messages, self._clock_ms(), trio.current_time())  # robustness
         wanted = [m for m in messages if m.author in self._wanted]
         if wanted:
             try:
@@ -235,7 +251,7 @@ class Node:
         self._decoded_bytes -= entry[0]
         return entry[1]
 
-    def _penalise(self, peer: str, exc: InvalidMessage) -> None:
+    def _penalise(self, peer: str, exc: InvalidMessage | RateLimited) -> None:
         count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
         self.output.rejected(peer, exc, penalised=True)
         if (
@@ -331,6 +347,7 @@ class Node:
                 self.stats.frames_published += 1
             self.stats.messages_published += len(own)
             self.output.published(own)
+            self.clock.published(own, trio.current_time())  # robustness: warn if clock ahead
             if any(_changes_interest(m, self.me) for m in own):
                 await self.refresh_interest()
 
@@ -400,7 +417,9 @@ class Node:
                 "following": len(self._wanted) - 1,
                 "peers": len(network.peers()),
                 **asdict(self.stats),
+                **asdict(self.limiter.counters),  # robustness: rate limits
             },
+            "clock": asdict(self.clock.estimate(trio.current_time())),  # robustness: clock skew
             "uptime_s": round((self._clock_ms() - self.started_ms) / 1000, 1),
         }
 

@@ -15,7 +15,7 @@ import trio
 
 from pnyx.core import kinds
 from pnyx.core.envelope import Message
-from pnyx.core.reasons import InvalidMessage
+from pnyx.errors import RemoteError
 from pnyx.node.network import PeerEvent
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ class NodeOutput:
         else:
             log.info("peer disconnected: %s", info.peer_id)
 
-    def rejected(self, peer: str, exc: InvalidMessage, *, penalised: bool) -> None:
+    def rejected(self, peer: str, exc: RemoteError, *, penalised: bool) -> None:
+        """A frame refused: an ``InvalidMessage`` or a rate-limit refusal (robustness)."""
         shown, refused = self._rejections.allow()
         if not shown:
             return

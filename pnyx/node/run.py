@@ -21,6 +21,7 @@ from pnyx.errors import PnyxError
 from pnyx.home import Home
 from pnyx.node.config import NodeConfig, write_example_config
 from pnyx.node.lock import node_lock
+from pnyx.node.peerbook import PEERBOOK_FILE
 from pnyx.node.service import libp2p_factory, open_node
 
 if TYPE_CHECKING:
@@ -97,8 +98,14 @@ async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: 
             config,
             store=store,
             me=me,
-            network_factory=libp2p_factory(seed, config.listen),
+            network_factory=libp2p_factory(
+                seed,
+                config.listen,
+                dht=config.dht,
+                mdns=config.mdns,  # discovery
+            ),
             control_path=home.control_socket_path,
+            peerbook_path=home.path / PEERBOOK_FILE,  # discovery
         ) as node:
             _announce(home, config, node)
             async for signum in signals:
@@ -132,4 +139,10 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
         log.info("node key:  a separate key (%s)", home.node_key_path)
     for address in network.listen_addrs():
         log.info("listening: %s", address)
+    log.info(  # discovery
+        "discovery: keeping %d connections; DHT %s; LAN (mDNS) %s",
+        config.target_connections,
+        "on" if config.dht else "off",
+        "on" if config.mdns else "off",
+    )
     log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)

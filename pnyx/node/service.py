@@ -23,10 +23,12 @@ import trio
 from pnyx.errors import UserError
 from pnyx.node.config import NodeConfig
 from pnyx.node.control import serve_control
+from pnyx.node.discovery import Discovery
 from pnyx.node.network import Network, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
+from pnyx.node.syncing import SyncScheduler
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -35,13 +37,18 @@ if TYPE_CHECKING:
 NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 
 
-def libp2p_factory(seed: bytes, listen: Sequence[str]) -> NetworkFactory:
-    """A factory for the real network: py-libp2p listening on ``listen`` with key ``seed``."""
+def libp2p_factory(
+    seed: bytes, listen: Sequence[str], *, dht: bool = False, mdns: bool = False
+) -> NetworkFactory:
+    """A factory for the real network: py-libp2p listening on ``listen`` with key ``seed``
+    (``dht`` / ``mdns``: discovery, docs/architecture.md "Discovery")."""
 
     def factory(validator: Validator) -> AbstractAsyncContextManager[Network]:
         from pnyx.gossip.adapter import open_libp2p_network
 
-        return open_libp2p_network(seed=seed, listen=listen, validator=validator)
+        return open_libp2p_network(
+            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns
+        )
 
     return factory
 
@@ -57,8 +64,10 @@ async def open_node(
     clock_ms: Callable[[], int] = wall_clock_ms,
     output: NodeOutput | None = None,
     offload: Offload = in_thread,
+    peerbook_path: Path | None = None,
 ) -> AsyncIterator[Node]:
     """Start a node (network, loops, control socket if ``control_path``); stop it on exit.
+    ``peerbook_path``: the peer book file (``pnyx.node.peerbook``; None keeps it in memory).
 
     Raises ``UserError`` if the network cannot start (bad or busy listen address).
     """
@@ -67,17 +76,31 @@ async def open_node(
         me=me,
         clock_ms=clock_ms,
         batch_window_s=config.publish_batch_ms / 1000,
-        bootstrap=config.bootstrap,
+        bootstrap=(),  # discovery: the dialer (pnyx.node.dialer) dials bootstrap peers
         output=output,
         offload=offload,
+        rate_limits=config.rate_limits,  # robustness: rate limits
+    )
+    syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.node.syncing)
+        node, on_connect=config.sync_on_connect, interval_s=config.sync_interval_s
+    )
+    discovery = Discovery(  # discovery: peer book, dialer, DHT (pnyx.node.discovery)
+        node,
+        peerbook_path=peerbook_path,
+        bootstrap=config.bootstrap,
+        target_connections=config.target_connections,
+        dht=config.dht,
     )
     async with network_factory(node.validate) as network, trio.open_nursery() as nursery:
         await nursery.start(node.run, network)
+        await nursery.start(syncer.run)  # sync
+        await nursery.start(discovery.run)  # discovery
         try:
             if control_path is None:
                 yield node
             else:
-                async with serve_control(control_path, ControlApi(node)):
+                api = ControlApi(node, syncer, discovery)
+                async with serve_control(control_path, api):
                     yield node
         finally:
             nursery.cancel_scope.cancel()
@@ -86,13 +109,29 @@ async def open_node(
 class ControlApi:
     """Answers control-socket requests for one node (see ``pnyx.node.control_client``)."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self,
+        node: Node,
+        syncer: SyncScheduler | None = None,
+        discovery: Discovery | None = None,
+    ) -> None:
         self._node = node
+        self._syncer = syncer  # sync
+        self._discovery = discovery  # discovery
 
     async def __call__(self, request: dict[str, Any]) -> Any:
         op = request["op"]
         if op == "status":
-            return await self._node.status()
+            status = await self._node.status()
+            if self._syncer is not None:  # sync: counters of catch-up sessions
+                status["sync"] = self._syncer.status()
+            if self._discovery is not None:  # discovery: peer book, dials, DHT counters
+                status["discovery"] = self._discovery.status()
+            return status
+        if op == "sync" and self._syncer is not None:  # sync: `pnyx sync` while the node runs
+            return await self._syncer.control(request)
+        if op == "peers" and request.get("detail") and self._discovery is not None:  # discovery
+            return self._discovery.dialer.peer_rows(everyone=bool(request.get("all")))
         if op == "peers":
             return self._node.peer_list()
         if op == "notify":
@@ -102,5 +141,7 @@ class ControlApi:
             address = request.get("addr")
             if not isinstance(address, str) or not address:
                 raise UserError('connect needs "addr", a multiaddr ending in /p2p/PEER_ID')
+            if self._discovery is not None:  # discovery: remembered in the peer book
+                return {"peer_id": await self._discovery.dialer.connect(address)}
             return {"peer_id": await self._node.connect(address)}
         raise UserError(f"unknown control operation {op!r}")

@@ -1,0 +1,381 @@
+"""The running node's catch-up sync: when to sync with whom, and serving ``/pnyx/sync/1.0.0``.
+
+A ``SyncScheduler`` is built next to a ``Node`` (``pnyx.node.service.open_node``) and hooks into it
+(``node.on_peer_event``, ``on_gossip_stored``, ``on_interest_changed``). It asks a peer for what
+this node lacks of its interest set (the user and whom they follow) when:
+
+* **connect**: a peer connects (``sync_on_connect``). Both sides do it, each for its own interest
+  set, so two nodes that meet exchange in both directions what each follows;
+* **periodic**: every ``interval_s`` seconds with each connected peer not synced that recently;
+* **gap**: gossip stored a message whose predecessors are missing (the store's heads show
+  contiguous < highest): the gapped authors are fetched from every connected peer, at most once per
+  ``GAP_SPACING_S`` per author;
+* **follow**: the interest set gained authors (``pnyx follow``): their history is fetched from
+  every connected peer;
+* **request**: ``sync_now`` (the control socket's ``sync`` op, used by ``pnyx sync``).
+
+At most ``max_sessions`` requester sessions run at once and never two with one peer; requests for a
+busy peer are merged and run after it. A failed session (the peer broke the protocol, stalled past
+the idle timeout, went away) is retried after ``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``, at
+most ``MAX_RETRIES`` times in a row; each new session resumes from what the store holds.
+Incoming sessions are served by ``pnyx.node.syncsession.Server`` (every feed held).
+
+Every received envelope is validated and placed by ``Store.ingest`` exactly like gossip; newly
+stored messages are shown (``NodeOutput.arrived``), never re-published as own messages, and a
+follow/unfollow of the user's own updates the interest set.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from pnyx.core import kinds
+from pnyx.core.envelope import Message
+from pnyx.errors import StoreError, UserError
+from pnyx.node.network import PeerEvent
+from pnyx.node.republish import OwnRepublisher
+from pnyx.node.syncsession import MAX_SERVED_SESSIONS, Server, SessionResult, fetch_from_peer
+from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from pnyx.node.node import Node
+
+log = logging.getLogger(__name__)
+
+#: Requester sessions running at once (each with a different peer), a count.
+MAX_SYNC_SESSIONS = 2
+#: Default seconds between periodic syncs with each peer (``sync_interval_s`` in config.toml).
+DEFAULT_INTERVAL_S = 60.0
+#: First wait before a failed session with a peer is retried, in seconds (doubles per failure).
+RETRY_BASE_S = 2.0
+#: Longest wait before a retry, in seconds.
+RETRY_MAX_S = 60.0
+#: Failed sessions in a row after which a peer is left until the next trigger, a count.
+MAX_RETRIES = 5
+#: Shortest time between two gap-triggered syncs of one author, in seconds.
+GAP_SPACING_S = 5.0
+#: Most authors remembered for gap spacing, a count (the oldest are forgotten first).
+MAX_GAP_MEMORY = 10_000
+#: Most authors named in one control-socket ``sync`` request, a count.
+MAX_REQUEST_AUTHORS = 10_000
+
+
+@dataclass
+class SyncStats:
+    """Counters since the node started (all counts), shown by ``pnyx status --json``."""
+
+    sessions: int = 0
+    sessions_failed: int = 0
+    sessions_peak: int = 0
+    """Most requester sessions that ran at the same time."""
+    messages_fetched: int = 0
+    messages_duplicate: int = 0
+    messages_rejected: int = 0
+    triggers_connect: int = 0
+    triggers_periodic: int = 0
+    triggers_gap: int = 0
+    triggers_follow: int = 0
+    triggers_request: int = 0
+
+
+@dataclass
+class _Want:
+    """What a peer will be asked next: everything the node wants, or these authors."""
+
+    everything: bool = False
+    authors: set[bytes] = field(default_factory=set)
+
+    def merge(self, other: _Want) -> None:
+        self.everything = self.everything or other.everything
+        self.authors |= other.authors
+
+
+class SyncScheduler:
+    """Decides when to sync with which peer; see the module docstring. Build it before the node
+    runs (it registers its hooks), then ``await nursery.start(scheduler.run)``."""
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        on_connect: bool = True,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        max_sessions: int = MAX_SYNC_SESSIONS,
+        max_served: int = MAX_SERVED_SESSIONS,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        session_timeout: float = SESSION_TIMEOUT_S,
+    ) -> None:
+        self.node = node
+        self.on_connect = on_connect
+        self.interval_s = interval_s
+        self.idle_timeout = idle_timeout
+        self.session_timeout = session_timeout
+        self.stats = SyncStats()
+        self.server = Server(
+            node.store,
+            node.offload,
+            max_sessions=max_served,
+            idle_timeout=idle_timeout,
+            session_timeout=session_timeout,
+        )
+        self._limiter = trio.CapacityLimiter(max_sessions)
+        self._running = 0
+        self._pending: dict[str, _Want] = {}
+        self._busy: dict[str, trio.Event] = {}
+        self._retry_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._last_full: dict[str, float] = {}
+        self._wake = trio.Event()
+        self._gap_candidates: set[bytes] = set()
+        self._gap_last: dict[bytes, float] = {}
+        self._gap_wake = trio.Event()
+        self._interest: frozenset[bytes] | None = None
+        self.republisher = OwnRepublisher(node)
+        node.on_peer_event.append(self._peer_event)
+        node.on_gossip_stored.append(self._gossip_stored)
+        node.on_interest_changed.append(self._interest_changed)
+
+    # --- running ----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve sync streams and run the triggers until cancelled (inside ``node.run``)."""
+        self.node.network.set_stream_handler(PROTOCOL_ID, self.server.serve)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._dispatch, nursery)
+            nursery.start_soon(self._gap_loop)
+            nursery.start_soon(self._periodic)
+            nursery.start_soon(self.republisher.run)
+            if self.on_connect:  # peers that connected before the hooks could see them
+                for peer in self._connected():
+                    self._enqueue(peer, _Want(everything=True))
+            task_status.started()
+
+    def status(self) -> dict[str, Any]:
+        """Counters for ``pnyx status --json`` (JSON-ready)."""
+        return {
+            **asdict(self.stats),
+            **asdict(self.server.stats),
+            "sessions_running": len(self._busy),
+            "peers_waiting": len(self._pending),
+            "own_republished": self.republisher.republished,
+        }
+
+    async def control(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The control socket's ``sync`` op: ``{"addr": MULTIADDR, "authors": [KEY, ...]}``
+        (authors optional, default the interest set): connect, sync once, return the summary
+        (``SessionResult.to_json``). Raises ``UserError`` / ``ConnectError``."""
+        from pnyx.crypto.keytext import parse_public_key
+
+        address = request.get("addr")
+        if not isinstance(address, str) or not address:
+            raise UserError('sync needs "addr", a multiaddr ending in /p2p/PEER_ID')
+        texts = request.get("authors")
+        authors: set[bytes] | None = None
+        if texts is not None:
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise UserError('sync: "authors" must be a list of public keys')
+            if len(texts) > MAX_REQUEST_AUTHORS:
+                raise UserError(f"sync: at most {MAX_REQUEST_AUTHORS} authors at once")
+            authors = {parse_public_key(text) for text in texts}
+        peer = await self.node.connect(address)
+        result = await self.sync_now(peer, authors)
+        return result.to_json()
+
+    async def sync_now(self, peer: str, authors: Collection[bytes] | None = None) -> SessionResult:
+        """Run a session with the connected ``peer`` now (after any session already running with
+        it) for ``authors`` (default: the interest set). Never raises for the peer's failures."""
+        self.stats.triggers_request += 1
+        while peer in self._busy:
+            await self._busy[peer].wait()
+        wanted = self.node.wanted_authors() if authors is None else frozenset(authors)
+        return await self._run_session(peer, wanted)
+
+    # --- triggers (hooks called by the node: synchronous, never blocking) ---------------------
+
+    def _peer_event(self, event: PeerEvent) -> None:
+        peer = event.peer.peer_id
+        if not event.connected:
+            self._pending.pop(peer, None)
+            self._retry_at.pop(peer, None)
+            self._failures.pop(peer, None)
+            self._last_full.pop(peer, None)
+            return
+        if self.on_connect:
+            self.stats.triggers_connect += 1
+            self._enqueue(peer, _Want(everything=True))
+
+    def _gossip_stored(self, messages: Sequence[Message]) -> None:
+        self._gap_candidates.update(m.author for m in messages)
+        self._gap_wake.set()
+
+    def _interest_changed(self, wanted: frozenset[bytes]) -> None:
+        previous, self._interest = self._interest, wanted
+        if previous is None:
+            return  # the first load at start: connect and periodic syncs cover it
+        added = wanted - previous
+        if added:
+            self.stats.triggers_follow += 1
+            log.info("fetching the history of %d newly followed author(s)", len(added))
+            for peer in self._connected():
+                self._enqueue(peer, _Want(authors=set(added)))
+
+    # --- scheduling -------------------------------------------------------------------------
+
+    def _connected(self) -> list[str]:
+        return [p.peer_id for p in self.node.network.peers()]
+
+    def _enqueue(self, peer: str, want: _Want) -> None:
+        pending = self._pending.get(peer)
+        if pending is None:
+            self._pending[peer] = want
+        else:
+            pending.merge(want)
+        self._wake.set()
+
+    async def _dispatch(self, nursery: trio.Nursery) -> None:
+        """Start queued sessions: one per peer, at most ``max_sessions`` at once."""
+        while True:
+            self._wake = trio.Event()
+            now = trio.current_time()
+            next_due = math.inf
+            for peer in list(self._pending):
+                if peer in self._busy:
+                    continue
+                due = self._retry_at.get(peer, -math.inf)
+                if due > now:
+                    next_due = min(next_due, due)
+                    continue
+                if len(self._busy) >= self._limiter.total_tokens:
+                    break
+                want = self._pending.pop(peer)
+                self._busy[peer] = trio.Event()
+                nursery.start_soon(self._queued_session, peer, want)
+            with trio.move_on_at(next_due):
+                await self._wake.wait()
+
+    async def _queued_session(self, peer: str, want: _Want) -> None:
+        busy = self._busy[peer]
+        try:
+            wanted = self.node.wanted_authors()
+            authors = wanted if want.everything else frozenset(want.authors & wanted)
+            if not authors or peer not in self._connected():
+                return
+            result = await self._session(peer, authors)
+        finally:
+            del self._busy[peer]
+            busy.set()
+            self._wake.set()
+        self._after(peer, want, result)
+
+    async def _run_session(self, peer: str, authors: frozenset[bytes]) -> SessionResult:
+        busy = self._busy[peer] = trio.Event()
+        try:
+            return await self._session(peer, authors)
+        finally:
+            del self._busy[peer]
+            busy.set()
+            self._wake.set()
+
+    async def _session(self, peer: str, authors: frozenset[bytes]) -> SessionResult:
+        async with self._limiter:
+            self.stats.sessions += 1
+            self._running += 1
+            self.stats.sessions_peak = max(self.stats.sessions_peak, self._running)
+            try:
+                result = await fetch_from_peer(
+                    self.node.network,
+                    peer,
+                    self.node.store,
+                    authors=authors,
+                    offload=self.node.offload,
+                    after_ingest=self._arrived,
+                    idle_timeout=self.idle_timeout,
+                    session_timeout=self.session_timeout,
+                )
+            except StoreError as exc:
+                log.error("sync with %s stopped: the store failed: %s", peer, exc)
+                result = SessionResult(peer, error=f"store error: {exc}")
+            finally:
+                self._running -= 1
+        summary = result.summary
+        if summary is not None:
+            self.stats.messages_fetched += summary.fetched
+            self.stats.messages_duplicate += summary.duplicates
+            self.stats.messages_rejected += summary.rejected
+        if result.failed:
+            self.stats.sessions_failed += 1
+            log.debug("sync with %s stopped early: %s", peer, result.failure_text())
+        if result.fetched:
+            log.info(
+                "synced %d new messages of %d authors from %s",
+                result.fetched,
+                len(result.new_authors),
+                peer,
+            )
+        return result
+
+    def _after(self, peer: str, want: _Want, result: SessionResult) -> None:
+        """Retry a failed session later; continue an incomplete one (more gaps) at once."""
+        if result.failed:
+            failures = self._failures[peer] = self._failures.get(peer, 0) + 1
+            if failures <= MAX_RETRIES and peer in self._connected():
+                delay = min(RETRY_BASE_S * 2 ** (failures - 1), RETRY_MAX_S)
+                self._retry_at[peer] = trio.current_time() + delay
+                self._enqueue(peer, want)
+            return
+        self._failures.pop(peer, None)
+        self._retry_at.pop(peer, None)
+        if want.everything:
+            self._last_full[peer] = trio.current_time()
+        summary = result.summary
+        if summary is not None and not summary.complete and summary.fetched:
+            self._enqueue(peer, want)  # more than MAX_WANT_RANGES gaps: ask for the rest
+
+    async def _arrived(self, messages: Sequence[Message]) -> None:
+        """After each stored batch: as for gossip, show posts, never re-publish, update interest."""
+        node = self.node
+        node.note_from_network(messages)
+        await node.output.arrived(node.store, messages, node.offload)
+        if any(m.author == node.me and m.kind in (kinds.FOLLOW, kinds.UNFOLLOW) for m in messages):
+            await node.refresh_interest()
+
+    async def _periodic(self) -> None:
+        while True:
+            await trio.sleep(self.interval_s)
+            now = trio.current_time()
+            for peer in self._connected():
+                if now - self._last_full.get(peer, -math.inf) >= self.interval_s / 2:
+                    self.stats.triggers_periodic += 1
+                    self._enqueue(peer, _Want(everything=True))
+
+    async def _gap_loop(self) -> None:
+        """Fetch the authors whose stored feed has holes (seen when gossip stores a message)."""
+        while True:
+            with trio.move_on_after(GAP_SPACING_S if self._gap_candidates else math.inf):
+                await self._gap_wake.wait()
+            self._gap_wake = trio.Event()
+            candidates, self._gap_candidates = self._gap_candidates, set()
+            if not candidates:
+                continue
+            heads = await self.node.offload(self.node.store.heads, candidates)
+            gapped = {author for author, (low, high) in heads.items() if low < high}
+            now = trio.current_time()
+            due = {a for a in gapped if now - self._gap_last.get(a, -math.inf) >= GAP_SPACING_S}
+            self._gap_candidates |= gapped - due  # checked again once their spacing is over
+            if not due:
+                continue
+            for author in due:
+                self._gap_last.pop(author, None)
+                self._gap_last[author] = now
+            while len(self._gap_last) > MAX_GAP_MEMORY:
+                del self._gap_last[next(iter(self._gap_last))]
+            self.stats.triggers_gap += 1
+            log.info("missing messages in %d followed feed(s): fetching them by sync", len(due))
+            for peer in self._connected():
+                self._enqueue(peer, _Want(authors=set(due)))

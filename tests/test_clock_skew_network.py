@@ -1,0 +1,99 @@
+"""Clock skew between real node processes: ``fast`` runs with its wall clock 15 minutes ahead
+(``time.time_ns`` shifted in its process; monotonic time is untouched).
+
+Its post reaches b, which drops it as ``future-timestamp`` (b's output names the reason, b's status
+counts it, no penalty) so c, which follows fast, never gets it by gossip. As soon as posts of three
+other authors have reached fast, ``pnyx run`` on fast prints a warning that its clock runs about 15
+minutes ahead and that peers reject its new posts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pnyx.node.clockskew import MIN_SAMPLE_AUTHORS
+from tests.netharness import Cluster, NodeProcess, node_env, wait_until
+
+pytestmark = [pytest.mark.network, pytest.mark.timeout(90)]
+
+#: How far fast's clock runs ahead, in nanoseconds (15 minutes).
+AHEAD_NS = 15 * 60 * 10**9
+
+#: Runs ``python -m pnyx ARGS`` with the wall clock shifted by AHEAD_NS.
+SHIFTED = (
+    "import runpy, sys, time\n"
+    "_real = time.time_ns\n"
+    f"time.time_ns = lambda: _real() + {AHEAD_NS}\n"
+    "sys.argv = ['pnyx', *sys.argv[1:]]\n"
+    "runpy.run_module('pnyx', run_name='__main__')\n"
+)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with Cluster(tmp_path) as cluster:
+        yield cluster
+
+
+def shifted(cluster: Cluster, name: str, *argv: str) -> list[str]:
+    return [sys.executable, "-c", SHIFTED, "--home", str(cluster.home(name)), *argv]
+
+
+def test_a_node_whose_clock_runs_ahead_is_refused_and_warns_its_user(cluster: Cluster) -> None:
+    fast_key = cluster.key("fast")
+    cluster.cli("c", "follow", fast_key)
+    b, c = cluster.start_many("b", "c")
+    c.connect(b)
+    logs = cluster.base / "logs"
+    with open(logs / "fast.out", "wb") as out, open(logs / "fast.err", "wb") as err:
+        proc = subprocess.Popen(
+            shifted(cluster, "fast", "run", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"),
+            stdout=out,
+            stderr=err,
+            env=node_env(),
+        )
+    fast = NodeProcess("fast", cluster.home("fast"), proc, logs)
+    cluster.nodes.append(fast)
+    fast.wait_ready()
+    fast.connect(b)
+    wait_until(lambda: len(b.status()["topic_peers"]) >= 2, timeout=15, what="b meshed")
+
+    posted = subprocess.run(
+        shifted(cluster, "fast", "post", "from the future"),
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert posted.returncode == 0, posted.stderr
+    wait_until(
+        lambda: b.status()["counts"]["frames_ignored"] >= 1, timeout=10, what="b drops the post"
+    )
+    assert fast.status()["counts"]["messages_published"] == 1
+    assert "future-timestamp" in b.stdout()
+    assert b.status()["penalties"] == {}
+    assert c.status()["counts"]["frames_received"] == 0
+
+    d = cluster.start("d")
+    d.connect(b)
+    wait_until(lambda: len(d.status()["topic_peers"]) >= 1, timeout=15, what="d meshed")
+    time.sleep(1.0)  # let the mesh settle so the posts below reach fast
+    for name in ("b", "c", "d"):
+        cluster.cli(name, "post", f"{name}: the time is right")
+    wait_until(
+        lambda: "clock seems to run about 15 minutes ahead" in fast.stdout(),
+        timeout=15,
+        what="fast warns its user",
+    )
+    clock = fast.status()["clock"]
+    assert clock["authors"] >= MIN_SAMPLE_AUTHORS
+    assert clock["ahead_ms"] >= AHEAD_NS // 10**6 - 60_000
+    assert "peers reject your new posts" in fast.stdout()
+    assert "clock seems" not in b.stdout()  # one future-dated author proves nothing about b

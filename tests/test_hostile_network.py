@@ -1,0 +1,445 @@
+"""A real hostile libp2p peer (tests/hostile.py) against real node processes on 127.0.0.1.
+
+One line of honest nodes for the whole module: ``a`` (an author) - ``b`` (the relay every attack
+targets) - ``c`` (follows a). Each test brings a fresh hostile identity, attacks b, then checks that
+b is still up, that a's next post still reaches c through b, that b's memory stayed bounded, and
+what b did to the attacker (penalised, banned, disconnected, or, for what is not the sender's
+fault, nothing).
+
+Run alone with ``pytest -m network tests/test_hostile_network.py -s`` to see the measured figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import trio
+
+from pnyx.core import canonical
+from pnyx.core.envelope import sign
+from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MIN_TIMESTAMP_MS
+from pnyx.core.varint import encode_uvarint
+from pnyx.crypto.keytext import encode_public_key, parse_public_key
+from pnyx.node.gossipframe import (
+    FRAME_VERSION,
+    MAX_GOSSIP_BATCH_MESSAGES,
+    MAX_GOSSIP_FRAME_BYTES,
+    encode_frame,
+)
+from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
+from pnyx.node.ratelimit import (
+    FLOOD_FRAMES_PER_PENALTY,
+    PEER_BURST_MESSAGES,
+    PEER_MESSAGES_PER_S,
+)
+from pnyx.store import Store
+from tests.hostile import HostilePeer, key, now_ms, read_until_closed, signed_anyway
+from tests.netharness import Cluster, NodeProcess, cli, wait_until
+
+pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
+
+#: Most b's resident memory may grow over the whole module's attacks, in bytes.
+MAX_RSS_GROWTH_BYTES = 160 * 1024 * 1024
+#: Longest an honest post may take from `pnyx post` on a to c's store, in seconds.
+HONEST_DELIVERY_S = 15.0
+
+
+@dataclass
+class Line:
+    cluster: Cluster
+    a: NodeProcess
+    b: NodeProcess
+    c: NodeProcess
+    author: str
+    rss_start: int
+    posts: int = 0
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.b.proc.pid).memory_info().rss)
+
+    def honest_post_arrives(self, what: str) -> float:
+        """a posts; wait until c stores it; returns the delay in seconds."""
+        self.posts += 1
+        text = f"honest {self.posts} after {what}"
+        started = time.monotonic()
+        self.cluster.cli("a", "post", text)
+        wait_until(
+            lambda: text in texts_by(self.c.home, self.author),
+            timeout=HONEST_DELIVERY_S,
+            what=f"a's post reaches c after {what}",
+        )
+        return time.monotonic() - started
+
+    def status(self) -> dict[str, Any]:
+        return self.b.status()
+
+
+def texts_by(home: Path, author: str) -> list[str]:
+    with Store.open(home / "pnyx.db", readonly=True) as store:
+        page = store.feed(parse_public_key(author), limit=1000)
+    return [s.message.text or "" for s in page.items if s.message.kind == "post"]
+
+
+def meshed(node: NodeProcess, count: int) -> bool:
+    status = node.status()
+    return len(status["topic_peers"]) >= count and len(status["peers"]) >= count
+
+
+@pytest.fixture(scope="module")
+def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
+    with Cluster(tmp_path_factory.mktemp("hostile")) as cluster:
+        author = cluster.key("a")
+        cluster.cli("c", "follow", author)
+        for name in "abc":  # keep the line a - b - c: no discovery dials, no DHT
+            (cluster.home(name) / "config.toml").write_text(
+                "[node]\ntarget_connections = 0\ndht = false\n"
+            )
+        a, b, c = cluster.start_many("a", "b", "c")
+        b.connect(a)
+        c.connect(b)
+        for node, count in ((a, 1), (b, 2), (c, 1)):
+            wait_until(partial(meshed, node, count), timeout=15, what=f"{node.name} meshed")
+        state = Line(cluster, a, b, c, author, 0)
+        state.honest_post_arrives("start")
+        state.rss_start = state.rss()
+        yield state
+        growth = state.rss() - state.rss_start
+        print(f"b RSS: {state.rss_start / 2**20:.0f} MiB at start, growth {growth / 2**20:.1f} MiB")
+
+
+def attack(line: Line, seed: bytes, run: Callable[[HostilePeer, str], Awaitable[None]]) -> str:
+    """Start a hostile peer with ``seed``, join b, run the attack; returns the peer's id."""
+
+    async def session() -> str:
+        address = await trio.to_thread.run_sync(lambda: line.b.address)
+        with trio.fail_after(90):
+            async with HostilePeer.open(seed) as hostile:
+                target = await hostile.join(address)
+                await run(hostile, target)
+                return hostile.peer_id
+
+    return trio.run(session)
+
+
+async def status_of(node: NodeProcess) -> dict[str, Any]:
+    return await trio.to_thread.run_sync(node.status)
+
+
+def counted(name: str, at_least: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda status: bool(status["counts"][name] >= at_least)
+
+
+async def until(
+    node: NodeProcess, check: Callable[[dict[str, Any]], bool], what: str, limit_s: float = 20
+) -> dict[str, Any]:
+    with trio.move_on_after(limit_s):
+        while True:
+            status = await status_of(node)
+            if check(status):
+                return status
+            await trio.sleep(0.05)
+    raise AssertionError(f"timed out after {limit_s:g} s waiting until {what}")
+
+
+def test_forged_oversized_and_ancient_frames_are_penalised_and_the_peer_banned(line: Line) -> None:
+    """A frame over 256 KiB (under libp2p's 1 MiB), a frame holding an envelope over 8256 bytes,
+    and a message dated before 2020: each is rejected with its reason; the third gets the peer
+    banned and disconnected."""
+    victim = key(1)
+    big_text_frame = canonical.pack(
+        [FRAME_VERSION, [b"\x00" * 8000] * (MAX_GOSSIP_FRAME_BYTES // 8000 + 2)]
+    )
+    assert len(big_text_frame) > MAX_GOSSIP_FRAME_BYTES
+    oversized_envelope = canonical.pack([FRAME_VERSION, [b"\x01" * (MAX_ENVELOPE_BYTES + 1)]])
+    ancient = signed_anyway(victim, ts=MIN_TIMESTAMP_MS - 1)
+    before = line.status()["counts"]["frames_rejected"]
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        for index, frame in enumerate(
+            [big_text_frame, oversized_envelope, encode_frame([ancient])]
+        ):
+            await hostile.publish(frame)
+            await until(
+                line.b, counted("frames_rejected", before + index + 1), f"b rejects frame {index}"
+            )
+        with trio.fail_after(10):
+            while hostile.connected_to(target):
+                await trio.sleep(0.05)
+
+    hostile_id = attack(line, b"f" * 32, run)
+    status = line.status()
+    assert status["penalties"][hostile_id] == INVALID_FRAMES_BEFORE_BAN
+    assert hostile_id in status["banned"]
+    assert hostile_id not in {p["peer_id"] for p in status["peers"]}
+    out = line.b.stdout()
+    assert "oversized" in out and "bad-timestamp" in out and "banned peer" in out
+    assert line.c.status()["counts"]["frames_rejected"] == 0  # nothing of it was forwarded
+    print(
+        f"honest delivery after the attack: {line.honest_post_arrives('forgeries') * 1000:.0f} ms"
+    )
+
+
+def test_a_message_over_libp2ps_limit_is_dropped_by_libp2p_and_b_stays_up(line: Line) -> None:
+    """2 MiB in one gossip message: py-libp2p refuses the RPC before pnyx sees it."""
+    before = line.status()["counts"]
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        await hostile.publish(os.urandom(2 * 1024 * 1024))
+        await trio.sleep(1.0)
+
+    hostile_id = attack(line, b"g" * 32, run)
+    after = line.status()
+    for name in ("frames_rejected", "frames_ignored", "frames_rate_limited"):
+        assert after["counts"][name] == before[name], name
+    assert hostile_id not in after["penalties"]
+    line.honest_post_arrives("a 2 MiB message")
+
+
+def test_future_dated_messages_are_dropped_without_penalty_old_ones_are_fine(
+    line: Line,
+) -> None:
+    """A message dated an hour ahead is dropped (future-timestamp) and not forwarded, without
+    penalty: it may be the clock of b that is wrong. A message from 2021 is valid (offline-first:
+    old posts arrive late) and is relayed."""
+    late = sign(
+        key(2),
+        seq=1,
+        prev=None,
+        ts=now_ms() + MAX_FUTURE_SKEW_MS + 3_600_000,
+        kind="post",
+        body={"text": "from the future"},
+    )
+    old = sign(key(3), seq=1, prev=None, ts=1_620_000_000_000, kind="post", body={"text": "2021"})
+    before = line.status()["counts"]
+    c_before = line.c.status()["counts"]
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        for _ in range(INVALID_FRAMES_BEFORE_BAN + 1):  # repeated, still no penalty
+            await hostile.publish(encode_frame([late.raw]))
+            late_again = sign(
+                key(2), seq=1, prev=None, ts=late.ts + 1, kind="post", body={"text": "again"}
+            )
+            await hostile.publish(encode_frame([late_again.raw]))
+        await hostile.publish(encode_frame([old.raw]))
+        await until(
+            line.b,
+            lambda s: s["counts"]["frames_received"] > before["frames_received"],
+            "b relays the 2021 message",
+        )
+        assert hostile.connected_to(target)
+
+    hostile_id = attack(line, b"t" * 32, run)
+    status = line.status()
+    assert status["counts"]["frames_ignored"] >= before["frames_ignored"] + 1
+    assert hostile_id not in status["penalties"] and hostile_id not in status["banned"]
+    wait_until(
+        lambda: line.c.status()["counts"]["messages_not_wanted"] > c_before["messages_not_wanted"],
+        timeout=5,
+        what="c gets the 2021 message (and does not store it: c does not follow its author)",
+    )
+    assert line.c.status()["counts"]["frames_ignored"] == c_before["frames_ignored"]
+    assert "future-timestamp" in line.b.stdout()
+
+
+def test_forks_are_kept_as_evidence_and_replays_change_nothing(line: Line) -> None:
+    """The hostile peer holds an author key that c follows. It publishes seq 1, then a second,
+    different seq 1 (a fork): c keeps the first, records the fork and flags the author. Replaying
+    the same frame is absorbed by the gossip seen-cache; the same envelope in a new frame is a
+    duplicate. Nobody is penalised: b cannot tell a fork from a relay of one."""
+    forker = key(4)
+    forker_text = encode_public_key(bytes(forker.verify_key))
+    line.cluster.cli("c", "follow", forker_text)
+    first = sign(forker, seq=1, prev=None, ts=now_ms(), kind="post", body={"text": "first"})
+    fork = sign(forker, seq=1, prev=None, ts=now_ms() + 1, kind="post", body={"text": "fork"})
+    other = sign(key(5), seq=1, prev=None, ts=now_ms(), kind="post", body={"text": "cover"})
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        await trio.sleep(0.5)  # c's node notices the new follow (it polls its store)
+        frame = encode_frame([first.raw])
+        await hostile.publish(frame)
+        await trio.to_thread.run_sync(
+            lambda: wait_until(
+                lambda: texts_by(line.c.home, forker_text) == ["first"],
+                timeout=10,
+                what="c stores the first seq 1",
+            )
+        )
+        received = (await status_of(line.b))["counts"]["frames_received"]
+        for _ in range(5):
+            await hostile.publish(frame)  # replay: the same bytes
+        await hostile.publish(encode_frame([other.raw, first.raw]))  # the same message, re-framed
+        await hostile.publish(encode_frame([fork.raw]))
+        await until(
+            line.c,
+            lambda s: s["counts"]["messages_duplicate"] >= 1 and s["counts"]["forks"] >= 1,
+            "c counts the duplicate and the fork",
+        )
+        assert (await status_of(line.b))["counts"]["frames_received"] == received + 2
+
+    hostile_id = attack(line, b"k" * 32, run)
+    assert texts_by(line.c.home, forker_text) == ["first"]
+    with Store.open(line.c.home / "pnyx.db", readonly=True) as store:
+        assert store.is_forked(bytes(forker.verify_key))
+        [evidence] = store.forks(bytes(forker.verify_key))
+        assert evidence.other_raw == fork.raw
+    assert hostile_id not in line.status()["penalties"]
+    line.honest_post_arrives("forks and replays")
+
+
+def test_flood_of_unknown_kinds_from_fresh_keys_is_cut_and_the_peer_banned(line: Line) -> None:
+    """Full frames (512 envelopes) of an unknown kind, each envelope from a fresh key: valid by
+    the protocol, so only rate limits stop them. b verifies about its peer burst (4096), refuses
+    the rest unverified, bans the flooder, keeps its memory bounded, and a's posts still reach c."""
+    frames = []
+    for n in range(40):
+        envelopes = [
+            sign(
+                key(100_000 + n * 1000 + i),
+                seq=1,
+                prev=None,
+                ts=now_ms(),
+                kind="zz-spam",
+                body={"n": i},
+            ).raw
+            for i in range(MAX_GOSSIP_BATCH_MESSAGES)
+        ]
+        frames.append(encode_frame(envelopes))
+    before = line.status()["counts"]
+    rss_before = line.rss()
+    started = time.monotonic()
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        for frame in frames:
+            if not hostile.connected_to(target):
+                break
+            await hostile.network.publish(frame)
+        for _ in range(10):
+            st = await status_of(line.b)
+            print(
+                "DBG",
+                {
+                    k: v
+                    for k, v in st["counts"].items()
+                    if "frame" in k or "flood" in k or "rate" in k
+                },
+                st["penalties"],
+                st["banned"],
+            )
+            await trio.sleep(1)
+        with trio.fail_after(30):
+            while hostile.connected_to(target):
+                await trio.sleep(0.05)
+
+    hostile_id = attack(line, b"s" * 32, run)
+    elapsed = time.monotonic() - started
+    status = line.status()
+    counts = status["counts"]
+    relayed = counts["frames_received"] - before["frames_received"]
+    limited = counts["frames_rate_limited"] - before["frames_rate_limited"]
+    rss_after = line.rss()
+    print(
+        f"flood: {len(frames)} frames x 512 offered in {elapsed:.1f} s; b relayed {relayed}, "
+        f"refused {limited} unverified; RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB"
+    )
+    assert hostile_id in status["banned"]
+    assert counts["flood_penalties"] - before["flood_penalties"] >= INVALID_FRAMES_BEFORE_BAN
+    assert limited >= FLOOD_FRAMES_PER_PENALTY * INVALID_FRAMES_BEFORE_BAN
+    admitted = PEER_BURST_MESSAGES + PEER_MESSAGES_PER_S * elapsed + MAX_GOSSIP_BATCH_MESSAGES
+    assert relayed * MAX_GOSSIP_BATCH_MESSAGES <= admitted
+    assert counts["messages_stored"] == before["messages_stored"]  # nobody follows the spammers
+    assert line.rss() - line.rss_start < MAX_RSS_GROWTH_BYTES
+    line.honest_post_arrives("a flood from fresh keys")
+
+
+def test_stalled_connections_do_not_stop_b(line: Line) -> None:
+    """Slowloris at the connection level: 40 TCP connections to b, half silent, half stalled in
+    the middle of the multistream handshake. b keeps answering and relaying."""
+    address = line.b.address
+    port = int(address.split("/tcp/")[1].split("/")[0])
+    sockets: list[socket.socket] = []
+    try:
+        for index in range(40):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if index % 2:
+                sock.sendall(b"\x13/multistream/1.0.0\n\x07/no")  # and then nothing more
+            sockets.append(sock)
+        delay = line.honest_post_arrives("40 stalled connections")
+        assert delay < HONEST_DELIVERY_S
+        assert line.status()["counts"]["peers"] >= 2
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert line.rss() - line.rss_start < MAX_RSS_GROWTH_BYTES
+
+
+def test_garbage_on_sync_streams_gets_a_reason_and_the_stream_closed(line: Line) -> None:
+    """A length prefix claiming gigabytes, a body that is not canonical msgpack, a frame cut by
+    the end of the stream, and a frame that promises 256 KiB and stalls halfway: b answers the
+    first two with an ERROR frame naming the rule, closes each stream, buffers at most one frame,
+    and keeps serving honest sync sessions meanwhile."""
+    from pnyx.sync.frames import ErrorFrame
+    from pnyx.sync.limits import MAX_FRAME_BYTES
+    from pnyx.sync.wire import FrameDecoder
+
+    cases = [
+        (b"\xff\xff\xff\xff\x0f", "frame-too-large"),
+        (b"\x03abc", "bad-frame"),
+        (b"\x0a\x01\x02", None),  # cut: the stream ends inside a frame
+    ]
+    rss_before = line.rss()
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        for data, reason in cases:
+            stream = await hostile.sync_stream(target)
+            await stream.send_all(data)
+            if reason is None:
+                await stream.send_eof()
+            answer, closed = await read_until_closed(stream, 10)
+            assert closed, f"b keeps a stream open after {data!r}"
+            if reason is not None:
+                [frame] = FrameDecoder().feed(answer)
+                assert isinstance(frame, ErrorFrame) and frame.reason == reason
+        endless = await hostile.sync_stream(target)
+        await endless.send_all(encode_uvarint(MAX_FRAME_BYTES) + os.urandom(MAX_FRAME_BYTES // 2))
+        code, out, err = await trio.to_thread.run_sync(
+            lambda: cli(line.c.home, "sync", "--json", line.b.address)
+        )
+        assert code == 0, err
+        assert json.loads(out)["complete"] is True
+        await endless.close()
+
+    attack(line, b"y" * 32, run)
+    assert line.rss() - rss_before < MAX_RSS_GROWTH_BYTES
+    line.honest_post_arrives("garbage on sync streams")
+
+
+def test_a_sync_slowloris_does_not_lock_honest_peers_out(line: Line) -> None:
+    """One peer opens 12 sync streams and sends one byte on each (a slowloris: the idle timeout
+    is 30 s, the session timeout 600 s). b serves at most MAX_SERVED_PER_PEER of them, so an
+    honest peer's `pnyx sync` still gets a session at once."""
+    from pnyx.sync.limits import MAX_FRAME_BYTES
+
+    async def run(hostile: HostilePeer, target: str) -> None:
+        streams = []
+        for _ in range(12):
+            stream = await hostile.sync_stream(target)
+            await stream.send_all(encode_uvarint(MAX_FRAME_BYTES)[:1])
+            streams.append(stream)
+        code, _, err = await trio.to_thread.run_sync(
+            lambda: cli(line.c.home, "sync", "--json", line.b.address)
+        )
+        for stream in streams:
+            await stream.close()
+        assert code == 0, f"honest sync refused while a slowloris holds b's sessions: {err}"
+
+    attack(line, b"w" * 32, run)

@@ -1,0 +1,478 @@
+"""The node's sync scheduler (pnyx.node.syncing) on the in-memory network, in virtual time.
+
+Each node is a real ``Node`` with a real store and a ``SyncScheduler``, wired as ``open_node``
+does, so every trigger (connect, periodic, gap, follow, request) and every bound can be checked
+quickly and deterministically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+import pytest
+import trio
+import trio.testing
+
+from pnyx.core.envelope import Message, decode, sign
+from pnyx.crypto.keytext import encode_public_key
+from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
+from pnyx.node.network import ByteStream
+from pnyx.node.node import Node
+from pnyx.node.runtime import inline
+from pnyx.node.service import ControlApi
+from pnyx.node.syncing import MAX_SYNC_SESSIONS, RETRY_BASE_S, SyncScheduler
+from pnyx.store import Store
+from pnyx.sync.driver import run_responder
+from pnyx.sync.limits import PROTOCOL_ID
+
+#: Virtual-time cap of each test, in seconds.
+CAP_S = 300
+#: Longest ``eventually`` waits, in virtual seconds.
+EVENTUALLY_S = 120
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def eventually(condition: Callable[[], Any], what: str) -> None:
+    with trio.move_on_after(EVENTUALLY_S):
+        while not condition():
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+@dataclass
+class Peer:
+    name: str
+    key: nacl.signing.SigningKey
+    store: Store
+    node: Node
+    syncer: SyncScheduler
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    stopped: trio.Event = field(default_factory=trio.Event)
+
+    @property
+    def me(self) -> bytes:
+        return bytes(self.key.verify_key)
+
+    @property
+    def address(self) -> str:
+        return f"/memory/p2p/{self.name}"
+
+    @property
+    def network(self) -> MemoryNetwork:
+        network = self.node.network
+        assert isinstance(network, MemoryNetwork)
+        return network
+
+    def post(self, text: str) -> Message:
+        return self.store.append_own(self.key, "post", {"text": text}, now_ms())
+
+    def follow(self, other: Peer) -> None:
+        self.store.append_own(self.key, "follow", {"key": other.me}, now_ms())
+
+    def texts(self, author: Peer) -> list[str]:
+        items = self.store.feed(author.me, limit=1000).items
+        return [s.message.text or "" for s in reversed(items) if s.message.kind == "post"]
+
+    async def connect(self, other: Peer) -> None:
+        await self.node.connect(other.address)
+
+    async def stop(self) -> None:
+        self.scope.cancel()
+        await self.stopped.wait()
+
+
+class Swarm:
+    def __init__(self, tmp_path: Path, nursery: trio.Nursery) -> None:
+        self.hub = MemoryHub()
+        self.tmp_path = tmp_path
+        self.nursery = nursery
+        self.peers: list[Peer] = []
+
+    async def add(
+        self,
+        name: str,
+        *,
+        key: nacl.signing.SigningKey | None = None,
+        on_connect: bool = True,
+        interval_s: float = 3600.0,
+        idle_timeout: float = 30.0,
+        store: Store | None = None,
+    ) -> Peer:
+        key = key or nacl.signing.SigningKey(name.encode().ljust(32, b"."))
+        if store is None:
+            store = Store.open(self.tmp_path / f"{name}.db")
+        node = Node(store=store, me=bytes(key.verify_key), offload=inline)
+        syncer = SyncScheduler(
+            node, on_connect=on_connect, interval_s=interval_s, idle_timeout=idle_timeout
+        )
+        peer = Peer(name, key, store, node, syncer)
+        self.peers.append(peer)
+        await self.nursery.start(self._run, peer)
+        return peer
+
+    def offline(self, name: str) -> Store:
+        """A store for a node that is not running yet (write to it before ``add``)."""
+        return Store.open(self.tmp_path / f"{name}.db")
+
+    async def _run(self, peer: Peer, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            with peer.scope:
+                async with (
+                    open_memory_network(self.hub, peer.name, peer.node.validate) as network,
+                    trio.open_nursery() as nursery,
+                ):
+                    await nursery.start(peer.node.run, network)
+                    await nursery.start(peer.syncer.run)
+                    task_status.started()
+                    await trio.sleep_forever()
+        finally:
+            peer.stopped.set()
+
+
+@asynccontextmanager
+async def new_swarm(tmp_path: Path) -> AsyncIterator[Swarm]:
+    """Nodes added to the swarm stop (and their stores close) when the block exits."""
+    async with trio.open_nursery() as nursery:
+        swarm = Swarm(tmp_path, nursery)
+        try:
+            yield swarm
+        finally:
+            nursery.cancel_scope.cancel()
+    for peer in swarm.peers:
+        peer.store.close()
+
+
+def has_posts(reader: Peer, author: Peer, count: int) -> bool:
+    return len(reader.texts(author)) == count
+
+
+def key_of(name: str) -> nacl.signing.SigningKey:
+    return nacl.signing.SigningKey(name.encode().ljust(32, b"."))
+
+
+#: Age of posts written "long ago": older than what a node gossips again on its first connection
+#: (pnyx.node.republish.START_WINDOW_S), so only sync can deliver them, in milliseconds.
+LONG_AGO_MS = 2 * 24 * 3600 * 1000
+
+
+def write_posts(
+    store: Store, key: nacl.signing.SigningKey, count: int, prefix: str, *, old: bool = False
+) -> None:
+    """Append ``count`` posts to ``key``'s feed in ``store`` (one transaction, no fsync each)."""
+    ts = now_ms() - (LONG_AGO_MS if old else 0)
+    author = bytes(key.verify_key)
+    head = store.heads([author]).get(author)
+    seq = head[1] if head else 0
+    prev = decode(store.range(author, seq, seq)[0]).id if seq else None
+    messages = []
+    for i in range(count):
+        seq += 1
+        body = {"text": f"{prefix} {i}"}
+        message = sign(key, seq=seq, prev=prev, ts=ts + i, kind="post", body=body)
+        messages.append(message)
+        prev = message.id
+    assert len(store.ingest_verified(messages).accepted) == count
+
+
+def write_follow(store: Store, key: nacl.signing.SigningKey, target: str) -> None:
+    store.append_own(key, "follow", {"key": bytes(key_of(target).verify_key)}, now_ms())
+
+
+# --- triggers ---------------------------------------------------------------------------------
+
+
+async def test_connect_syncs_both_ways(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    """Two nodes that follow each other and wrote while apart exchange everything on connect."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            for name, other in (("a", "b"), ("b", "a")):
+                with swarm.offline(name) as store:
+                    write_posts(store, key_of(name), 30, name)
+                    write_follow(store, key_of(name), other)
+            a = await swarm.add("a")
+            b = await swarm.add("b")
+            await b.connect(a)
+            await eventually(lambda: len(a.texts(b)) == 30, "a has b's posts")
+            await eventually(lambda: len(b.texts(a)) == 30, "b has a's posts")
+            assert b.texts(a) == [f"a {i}" for i in range(30)]
+            for peer in (a, b):
+                assert peer.syncer.stats.triggers_connect == 1
+                # 30 posts + the follow; the republisher may bring some by gossip as well
+                assert peer.syncer.stats.messages_fetched >= 1
+            assert a.node.stats.messages_published == 0  # fetched messages are never re-published
+
+
+async def test_follow_fetches_history(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    """Following an author fetches their existing posts from connected peers at once."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            a = await swarm.add("a")
+            b = await swarm.add("b")
+            await b.connect(a)
+            for i in range(20):
+                a.post(f"old {i}")
+            await trio.sleep(5)
+            assert b.texts(a) == []  # not followed: relayed, not stored
+            b.follow(a)
+            b.node.nudge()
+            await eventually(lambda: len(b.texts(a)) == 20, "b fetches a's history")
+            assert b.syncer.stats.triggers_follow == 1
+            assert b.syncer.stats.messages_fetched == 20
+
+
+async def test_third_node_serves_an_absent_author(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """Store-and-forward: c holds a's feed; a leaves; b connects only to c and gets it all."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("a") as store:
+                write_posts(store, key_of("a"), 10, "offline")  # written while no node ran
+            for name in ("b", "c"):
+                with swarm.offline(name) as store:
+                    write_follow(store, key_of(name), "a")
+            a = await swarm.add("a")
+            c = await swarm.add("c")
+            await c.connect(a)
+            a.post("online")
+            a.node.nudge()
+            await eventually(lambda: len(c.texts(a)) == 11, "c has all of a's posts")
+            await a.stop()
+            b = await swarm.add("b")
+            await b.connect(c)
+            await eventually(lambda: len(b.texts(a)) == 11, "b gets a's posts from c")
+            assert b.texts(a) == [*(f"offline {i}" for i in range(10)), "online"]
+
+
+async def test_gap_in_gossip_is_fetched(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    """Only the gap trigger is on: b gets post 6 by gossip and fetches 2..5 by itself."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("b") as store:
+                write_follow(store, key_of("b"), "a")
+            a = await swarm.add("a")
+            relay = await swarm.add("r")  # keeps a connected, so a never gossips its backlog
+            await relay.connect(a)
+            b = await swarm.add("b", on_connect=False)
+            await b.connect(a)
+            a.post("post 1")
+            a.node.nudge()
+            await eventually(lambda: b.texts(a) == ["post 1"], "b gets post 1 by gossip")
+            await b.network.disconnect("a")
+            for i in range(2, 6):
+                a.post(f"post {i}")
+            a.node.nudge()
+            await trio.sleep(2)
+            await b.connect(a)
+            await trio.sleep(2)
+            assert b.texts(a) == ["post 1"]  # no sync on connect, none periodic yet
+            a.post("post 6")
+            a.node.nudge()
+            await eventually(lambda: len(b.texts(a)) == 6, "b fills the gap")
+            assert b.texts(a) == [f"post {i}" for i in range(1, 7)]
+            assert b.syncer.stats.triggers_gap == 1
+            assert b.syncer.stats.messages_fetched == 4
+            assert b.syncer.stats.triggers_periodic == 0
+
+
+async def test_periodic_sync(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("a") as store:
+                write_posts(store, key_of("a"), 5, "a")
+            with swarm.offline("b") as store:
+                write_follow(store, key_of("b"), "a")
+            relay = await swarm.add("r")
+            a = await swarm.add("a")
+            await a.connect(relay)  # a's first peer: its backlog goes out to r only
+            await trio.sleep(15)
+            b = await swarm.add("b", on_connect=False, interval_s=10)
+            await b.connect(a)
+            started = trio.current_time()
+            await eventually(lambda: len(b.texts(a)) == 5, "the periodic sync fetches")
+            assert trio.current_time() - started <= 10 + 1
+            assert b.syncer.stats.triggers_periodic >= 1
+            assert b.syncer.stats.triggers_connect == 0
+
+
+# --- bounds and failures ----------------------------------------------------------------------
+
+
+async def test_sessions_at_once_are_bounded(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    """Five peers connect at once, each holding a long feed: at most MAX_SYNC_SESSIONS run."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            names = [f"p{i}" for i in range(5)]
+            with swarm.offline("hub") as store:
+                for name in names:
+                    write_follow(store, key_of("hub"), name)
+            sources = []
+            for name in names:
+                with swarm.offline(name) as store:
+                    write_posts(store, key_of(name), 600, name, old=True)
+                sources.append(await swarm.add(name))
+            hub = await swarm.add("hub")
+            for source in sources:
+                await source.connect(hub)
+            for source in sources:
+                await eventually(partial(has_posts, hub, source, 600), f"{source.name} done")
+            assert hub.syncer.stats.sessions_peak == MAX_SYNC_SESSIONS
+            assert hub.syncer.stats.messages_fetched == 5 * 600
+
+
+async def test_stalled_peer_is_dropped_and_retried(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """A peer that opens the stream and then says nothing is dropped after the idle timeout;
+    the retry (after RETRY_BASE_S) resumes and gets everything."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("a") as store:
+                write_posts(store, key_of("a"), 10, "a", old=True)
+            with swarm.offline("b") as store:
+                write_follow(store, key_of("b"), "a")
+            a = await swarm.add("a", on_connect=False)
+            calls = 0
+
+            async def stall_once(stream: ByteStream, peer: str) -> None:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    await trio.sleep_forever()
+                await run_responder(stream, a.store, offload=inline)
+
+            a.network.set_stream_handler(PROTOCOL_ID, stall_once)
+            b = await swarm.add("b", idle_timeout=5.0)
+            await b.connect(a)
+            started = trio.current_time()
+            await eventually(lambda: len(b.texts(a)) == 10, "b gets a's posts on the retry")
+            assert calls == 2
+            assert b.syncer.stats.sessions_failed == 1
+            assert trio.current_time() - started >= 5.0 + RETRY_BASE_S
+
+
+async def test_control_sync_op(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    """The control socket's ``sync`` connects, syncs the named authors and answers a summary."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("a") as store:
+                write_posts(store, key_of("a"), 7, "a")
+            a = await swarm.add("a")
+            b = await swarm.add("b")
+            api = ControlApi(b.node, b.syncer)
+            result = await api(
+                {"op": "sync", "addr": a.address, "authors": [encode_public_key(a.me)]}
+            )
+            assert result["fetched"] == 7 and result["authors"] == 1
+            assert result["failure"] is None and result["complete"] is True
+            status = await api({"op": "status"})
+            assert status["sync"]["triggers_request"] == 1
+            assert status["sync"]["messages_fetched"] >= 7
+
+
+@pytest.mark.parametrize("bad", [{}, {"addr": ""}, {"addr": "/memory/p2p/x", "authors": "k"}])
+async def test_control_sync_op_refuses_bad_requests(
+    tmp_path: Path, autojump_clock: trio.abc.Clock, bad: dict[str, Any]
+) -> None:
+    from pnyx.errors import UserError
+
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            b = await swarm.add("b")
+            with pytest.raises(UserError):
+                await ControlApi(b.node, b.syncer)({"op": "sync", **bad})
+
+
+# --- offline-first gossip and forks -----------------------------------------------------------
+
+
+async def test_posts_written_while_alone_are_gossiped_on_first_peer(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """a posts while it has no peer; its first peer is a relay that does not follow a; b (a
+    follower behind the relay, never connected to a) gets the posts by gossip."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("b") as store:
+                write_follow(store, key_of("b"), "a")
+            a = await swarm.add("a")
+            for i in range(3):
+                a.post(f"alone {i}")
+            a.node.nudge()
+            await trio.sleep(2)
+            relay = await swarm.add("r")
+            b = await swarm.add("b")
+            await b.connect(relay)
+            await a.connect(relay)
+            await eventually(lambda: len(b.texts(a)) == 3, "b gets a's posts through r")
+            assert a.syncer.republisher.republished == 3
+            assert relay.texts(a) == []
+
+
+async def test_fork_seen_by_sync_keeps_the_first(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """One key used in two homes: c syncs from the first, then from the second (whose chain
+    differs); c keeps the first version and records the other as fork evidence."""
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            key = key_of("k")
+            with swarm.offline("h1") as store:
+                store.append_own(key, "post", {"text": "first home"}, now_ms())
+            with swarm.offline("h2") as store:
+                store.append_own(key, "post", {"text": "second home"}, now_ms())
+                store.append_own(key, "post", {"text": "second home again"}, now_ms())
+            h1 = await swarm.add("h1", key=key)
+            c = await swarm.add("c", on_connect=False)
+            author = bytes(key.verify_key)
+            first = await c.syncer.sync_now(await c.node.connect(h1.address), [author])
+            assert first.fetched == 1
+            await h1.stop()
+            h2 = await swarm.add("h2", key=key)
+            second = await c.syncer.sync_now(await c.node.connect(h2.address), [author])
+            assert second.summary is not None
+            assert second.fetched == 0 and second.summary.rejected == 1
+            assert c.store.is_forked(author)
+            texts = [s.message.text for s in c.store.feed(author).items]
+            assert texts == ["first home"]
+            assert c.store.forks(author)[0].seq == 2
+
+
+async def test_one_peer_cannot_hold_every_served_session(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """A peer that opens many sync streams and says nothing (a slowloris) gets at most
+    MAX_SERVED_PER_PEER of them served; the rest are closed at once, and another peer is served."""
+    from pnyx.node.memnet import MemoryStream
+    from pnyx.node.syncsession import MAX_SERVED_PER_PEER, Server
+
+    with trio.fail_after(CAP_S), Store.open(tmp_path / "s.db") as store:
+        server = Server(store, inline, idle_timeout=30.0)
+        async with trio.open_nursery() as nursery:
+
+            def open_session(peer: str) -> trio.abc.HalfCloseableStream:
+                mine, theirs = trio.testing.memory_stream_pair()
+                nursery.start_soon(server.serve, MemoryStream(theirs), peer)
+                return mine
+
+            held = [open_session("slow") for _ in range(MAX_SERVED_PER_PEER + 3)]
+            await trio.sleep(1)
+            assert server.active == MAX_SERVED_PER_PEER
+            assert server.stats.sessions_refused == 3
+            other = open_session("honest")
+            await trio.sleep(1)
+            assert server.active == MAX_SERVED_PER_PEER + 1
+            for stream in [*held, other]:
+                await stream.aclose()
+        assert server.active == 0
