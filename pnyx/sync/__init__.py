@@ -1,4 +1,4 @@
-"""pnyx.sync: the catch-up protocol ("/pnyx/sync/1.0.0"), spec in docs/spec-sync.md.
+"""pnyx.sync: the catch-up protocol ("/pnyx/sync/1.0.0"); spec: docs/protocol.md, "Sync protocol".
 
 An offline-first node fetches from any peer the messages it lacks of the authors it follows.
 

@@ -1,7 +1,8 @@
 """Every limit and timeout of the catch-up sync protocol, each a named constant with its unit.
 
-docs/spec-sync.md lists the same values; another implementation must use the same numbers for the
-limits that are checked on the wire (frame size, batch size, want sizes, window).
+docs/protocol.md ("Sync protocol") lists the same values; another implementation must use the
+same numbers for the limits that are checked on the wire (frame size, batch size, want sizes,
+window).
 """
 
 from __future__ import annotations
