@@ -8,7 +8,8 @@
   envelope whose author this node stores. Invalid frames are neither stored nor forwarded and
   count against the peer that sent them; after ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for
   ``BAN_SECONDS``. Frames that fail only this node's clock or store (future timestamp, fork against
-  a stored message) are dropped without penalty.
+  a stored message) are dropped without penalty. Before any signature is checked, the frame must
+  fit the peer's and its authors' rate limits (``pnyx.node.ratelimit``; robustness).
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
 * the publish loop finds the user's own new messages (``store.changes_since``, every
@@ -32,11 +33,11 @@ import trio
 from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage, Reason
-from pnyx.errors import PnyxError, StoreError
+from pnyx.errors import StoreError
 from pnyx.node.checks import author_of, chain_conflict
 from pnyx.node.clockskew import ClockWatch
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
-from pnyx.node.network import Network, PeerEvent, Received, Verdict, peer_id_of
+from pnyx.node.network import Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
 from pnyx.node.ratelimit import RateLimited, RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
@@ -71,8 +72,6 @@ FROM_NETWORK_MEMORY = 8192
 #: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
 CHANGES_PAGE_ROWS = 1000
 CHANGES_PAGES_PER_ROUND = 10
-#: How often unreachable bootstrap peers are dialled again, in seconds.
-BOOTSTRAP_RETRY_S = 30.0
 
 
 @dataclass
@@ -102,7 +101,6 @@ class Node:
         clock_ms: Callable[[], int] = wall_clock_ms,
         batch_window_s: float = DEFAULT_BATCH_WINDOW_S,
         poll_interval_s: float = POLL_INTERVAL_S,
-        bootstrap: Sequence[str] = (),
         output: NodeOutput | None = None,
         offload: Offload = in_thread,
         rate_limits: RateLimits | None = None,
@@ -116,7 +114,6 @@ class Node:
         self._clock_ms = clock_ms
         self._batch_window_s = batch_window_s
         self._poll_interval_s = poll_interval_s
-        self._bootstrap = tuple(bootstrap)
         self.output = output if output is not None else NodeOutput()
         self._wanted: frozenset[bytes] = frozenset({me})
         self._decoded: OrderedDict[bytes, tuple[int, list[Message]]] = OrderedDict()
@@ -166,8 +163,6 @@ class Node:
             nursery.start_soon(self._ingest_loop)
             nursery.start_soon(self._publish_loop, last_rowid)
             nursery.start_soon(self._watch_events)
-            if self._bootstrap:
-                nursery.start_soon(self._bootstrap_loop)
             task_status.started()
 
     def nudge(self) -> None:
@@ -379,22 +374,6 @@ class Node:
             self.output.peer(event)
             for observer in self.on_peer_event:  # sync: catch up with a new peer
                 observer(event)
-
-    async def _bootstrap_loop(self) -> None:
-        failed: set[str] = set()
-        while True:
-            connected = {p.peer_id for p in self.network.peers()}
-            for address in self._bootstrap:
-                if peer_id_of(address) in connected:
-                    continue
-                try:
-                    await self.network.connect(address)
-                    failed.discard(address)
-                except PnyxError as exc:  # a bad address or an unreachable peer: retry later
-                    if address not in failed:
-                        log.info("bootstrap peer %s unreachable (%s); retrying", address, exc)
-                    failed.add(address)
-            await trio.sleep(BOOTSTRAP_RETRY_S)
 
     # --- status -----------------------------------------------------------------------------
 

@@ -76,7 +76,6 @@ async def open_node(
         me=me,
         clock_ms=clock_ms,
         batch_window_s=config.publish_batch_ms / 1000,
-        bootstrap=(),  # discovery: the dialer (pnyx.node.dialer) dials bootstrap peers
         output=output,
         offload=offload,
         rate_limits=config.rate_limits,  # robustness: rate limits
