@@ -173,3 +173,21 @@ def test_status_without_a_node_is_one_line(tmp_path: Path) -> None:
     code, out, err = cli(tmp_path / "nobody", "status")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "no node is running" in err
+
+
+def test_connect_reaches_a_peer_that_restarted_on_a_new_port(cluster: Cluster) -> None:
+    """py-libp2p dials only the first address it stores for a peer; an explicit connect must
+    use the address the user gave, not the peer's stale one from before its restart."""
+    a, b = cluster.start_many("a", "b")
+    b.connect(a)
+    old_address, a_id = a.address, a.peer_id
+    assert a.stop() == 0
+    wait_until(
+        lambda: a_id not in {p["peer_id"] for p in b.status()["peers"]},
+        timeout=10,
+        what="b notices a left",
+    )
+    a = cluster.start("a")
+    assert a.address != old_address  # port 0: a new port
+    assert b.connect(a) == a_id == a.peer_id
+    assert a_id in {p["peer_id"] for p in b.status()["peers"]}

@@ -202,6 +202,10 @@ class Libp2pNetwork(FindingMixin):  # discovery: DHT, mDNS, PX (pnyx.gossip.find
             raise ConnectError(f"peer {peer} is banned for misbehaving")
         swarm: Any = self._host.get_network()
         swarm.unblock_peer(info.peer_id)  # forget earlier failed dials (60 s negative cache)
+        if peer not in self._connected:
+            # py-libp2p dials only the first stored TCP address: after the peer restarted on a
+            # new port, an old address would win over the one the caller just gave.
+            self._host.get_peerstore().clear_addrs(info.peer_id)
         try:
             with trio.fail_after(CONNECT_TIMEOUT_S):
                 await self._host.connect(info)
