@@ -41,7 +41,7 @@ test-slow: $(STAMP)
 ## hypothesis profile (50,000 examples each, no per-test timeout), then each atheris target
 ## (tests/fuzz/atheris_targets.py) for FUZZ_SECONDS; atheris is skipped where it is not installed.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= envelope frame sync bundle
+FUZZ_TARGETS ?= envelope frame sync bundle control
 FUZZ_TESTS   ?= tests/test_core_properties.py tests/test_fuzz_inputs.py tests/test_sync_wire.py \
                 tests/test_export_format.py
 fuzz: $(STAMP)

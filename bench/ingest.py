@@ -7,8 +7,9 @@ threads, storing overlapped) >= 1.6 x the one-core reference.
 
 Also measured, to explain the figures: the cost per message of each stage alone (decode, verify,
 store), and two ways of spreading validation over threads (contiguous slices vs one task per
-message). Every figure is the best of ``rounds`` runs (the least disturbed by other processes);
-each run ingests into a new, empty store.
+message). Each round measures everything once, the reference between the one-core and two-core
+runs; every figure and ratio is the median over the rounds of each round's own values (ratios
+pair each run with the reference of its round). Each run ingests into a new, empty store.
 
 Usage: ``python bench/ingest.py [--json] [--quick | --size tiny|quick|full] [--messages N]
 [--authors N] [--batch N] [--group N] [--workers N] [--rounds N]
@@ -18,6 +19,7 @@ Usage: ``python bench/ingest.py [--json] [--quick | --size tiny|quick|full] [--m
 from __future__ import annotations
 
 import gc
+import statistics
 import sys
 import tempfile
 import time
@@ -189,6 +191,44 @@ def sliced_rate(raws: Sequence[bytes], workers: int, batch: int) -> float:
         )
 
 
+def _derive(got: dict[str, float], workers: int) -> dict[str, dict[str, float]]:
+    """Figures, reference and ratios of one round (``got``: the rates measured)."""
+    ref = got["reference"]
+    scaling = got["reference_threads"] / got["sample_reference"]
+    stage_sum = 1e6 / got["decode"] + 1e6 / ref + 1e6 / got["store_only"]
+    return {
+        "figures": {
+            "one_core_msgs_per_s": got["one_core"],
+            "two_core_msgs_per_s": got["two_core"],
+            "two_core_per_batch_msgs_per_s": got["two_core_per_batch"],
+            "store_ingest_msgs_per_s": got["store_ingest"],
+            "decode_us_per_msg": 1e6 / got["decode"],
+            "verify_us_per_msg": 1e6 / ref,
+            "store_us_per_msg": 1e6 / got["store_only"],
+            "validate_sliced_msgs_per_s": got["sliced"],
+            "validate_per_message_task_msgs_per_s": got["per_message"],
+            "one_core_cores_used": got["one_core_cores"],
+            "two_core_cores_used": got["two_core_cores"],
+        },
+        "reference": {
+            "verify_one_core_per_s": ref,
+            "verify_one_core_sample_per_s": got["sample_reference"],
+            f"verify_{workers}_threads_sample_per_s": got["reference_threads"],
+        },
+        "ratios": {
+            "one_core_vs_verify": got["one_core"] / ref,
+            "two_core_vs_verify": got["two_core"] / ref,
+            "verify_threads_scaling": scaling,
+            "two_core_vs_verify_threads": got["two_core"] / ref / scaling,
+            "two_core_per_batch_vs_verify": got["two_core_per_batch"] / ref,
+            "store_ingest_vs_verify": got["store_ingest"] / ref,
+            "one_core_bound_vs_verify": (1e6 / ref) / stage_sum,
+            "validate_sliced_vs_verify": got["sliced"] / got["sample_reference"],
+            "validate_per_message_task_vs_verify": got["per_message"] / got["sample_reference"],
+        },
+    }
+
+
 def run(params: dict[str, Any], cache: Path) -> Result:
     spec = Spec(messages=params["messages"], authors=params["authors"])
     path, _ = dataset(spec, cache)
@@ -197,27 +237,29 @@ def run(params: dict[str, Any], cache: Path) -> Result:
     authors = [m.author for m in decoded]
     sample = raws[: min(len(raws), VARIANT_SAMPLE)]
     batch, workers = params["batch"], params["workers"]
-    best: dict[str, float] = {}
-    cores: dict[str, float] = {}
-
-    def keep(name: str, value: float | tuple[float, float]) -> None:
-        rate, used = value if isinstance(value, tuple) else (value, None)
-        if rate > best.get(name, 0.0):
-            best[name] = rate
-            if used is not None:
-                cores[name] = used
-        log(f"  {name}: {rate:,.0f}/s" + (f" ({used:.2f} cores)" if used is not None else ""))
-
+    rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="pnyx-bench-ingest-") as tmp:
         workdir = Path(tmp)
-        for round_ in range(params["rounds"]):
+        for number in range(params["rounds"]):
             idle = common.wait_for_idle(params["wait_idle"]) if params["wait_idle"] else None
             log(
-                f"ingest round {round_ + 1}/{params['rounds']}: {len(raws):,} messages"
+                f"ingest round {number + 1}/{params['rounds']}: {len(raws):,} messages"
                 + (f" (machine {idle:.0%} idle)" if idle is not None else "")
             )
-            keep("reference", reference_rate(raws, authors))
+            got: dict[str, float] = {}
+
+            def keep(
+                name: str, value: float | tuple[float, float], got: dict[str, float] = got
+            ) -> None:
+                rate, used = value if isinstance(value, tuple) else (value, None)
+                got[name] = rate
+                if used is not None:
+                    got[f"{name}_cores"] = used
+                log(f"  {name}: {rate:,.0f}/s" + (f" ({used:.2f} cores)" if used else ""))
+
+            # The reference sits between the two targeted runs: the least time apart.
             keep("one_core", ingest_rate(raws, params, 1, workdir, "grouped"))
+            keep("reference", reference_rate(raws, authors))
             keep("two_core", ingest_rate(raws, params, workers, workdir, "grouped"))
             keep("two_core_per_batch", ingest_rate(raws, params, workers, workdir, "per_batch"))
             keep("store_ingest", ingest_rate(raws, params, 1, workdir, "store"))
@@ -230,41 +272,17 @@ def run(params: dict[str, Any], cache: Path) -> Result:
             )
             keep("sliced", sliced_rate(sample, workers, batch))
             keep("per_message", per_message_rate(sample, workers))
+            rounds.append(got)
 
-    ref = best["reference"]
     result = Result(name="ingest", params=params)
-    result.figures = {
-        "one_core_msgs_per_s": best["one_core"],
-        "two_core_msgs_per_s": best["two_core"],
-        "two_core_per_batch_msgs_per_s": best["two_core_per_batch"],
-        "store_ingest_msgs_per_s": best["store_ingest"],
-        "decode_us_per_msg": 1e6 / best["decode"],
-        "verify_us_per_msg": 1e6 / ref,
-        "store_us_per_msg": 1e6 / best["store_only"],
-        "validate_sliced_msgs_per_s": best["sliced"],
-        "validate_per_message_task_msgs_per_s": best["per_message"],
-        "one_core_cores_used": cores["one_core"],
-        "two_core_cores_used": cores["two_core"],
-    }
-    result.reference = {
-        "verify_one_core_per_s": ref,
-        "verify_one_core_sample_per_s": best["sample_reference"],
-        f"verify_{workers}_threads_sample_per_s": best["reference_threads"],
-    }
-    stage_sum = 1e6 / best["decode"] + 1e6 / ref + 1e6 / best["store_only"]
-    result.ratios = {
-        "one_core_vs_verify": best["one_core"] / ref,
-        "two_core_vs_verify": best["two_core"] / ref,
-        "verify_threads_scaling": best["reference_threads"] / best["sample_reference"],
-        "two_core_vs_verify_threads": best["two_core"]
-        / ref
-        / (best["reference_threads"] / best["sample_reference"]),
-        "two_core_per_batch_vs_verify": best["two_core_per_batch"] / ref,
-        "store_ingest_vs_verify": best["store_ingest"] / ref,
-        "one_core_bound_vs_verify": (1e6 / ref) / stage_sum,
-        "validate_sliced_vs_verify": best["sliced"] / best["sample_reference"],
-        "validate_per_message_task_vs_verify": best["per_message"] / best["sample_reference"],
-    }
+    derived = [_derive(got, workers) for got in rounds]
+    for section in ("figures", "reference", "ratios"):
+        keys = derived[0][section]
+        setattr(
+            result,
+            section,
+            {key: statistics.median(d[section][key] for d in derived) for key in keys},
+        )
     result.target(
         "one_core", result.ratios["one_core_vs_verify"], ">=", TARGET_ONE_CORE, "x verify/s"
     )
@@ -275,7 +293,9 @@ def run(params: dict[str, Any], cache: Path) -> Result:
         f"input batches of {params['batch']}; one_core = ParallelValidator(1) + ingest_batches "
         f"({params['group']} messages per transaction); two_core = ParallelValidator({workers}), "
         "the next batches verified while a group is stored; per_batch = one transaction per "
-        f"input batch; store_ingest = Store.ingest per batch; best of {params['rounds']} rounds; "
+        f"input batch; store_ingest = Store.ingest per batch; every figure and ratio is the median "
+        f"over {params['rounds']} rounds of that round's own figures (ratios use the reference "
+        "measured in the same round, between the one-core and two-core runs); "
         "one_core_bound = verify / (decode + verify + store), what a perfect one-core pipeline "
         "would reach"
     )

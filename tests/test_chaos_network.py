@@ -123,7 +123,8 @@ class Chaos:
                 member.proc.proc.wait(10)
                 member.proc = None
                 member.restart_at = now + self.rng.uniform(1, 3)
-            else:
+            else:  # (a SIGTERM before the node has set up its handlers would just kill it)
+                member.proc.wait_ready()
                 assert member.proc.stop() == 0, member.proc.logs()
                 self.start(member)
         self.note(kind)

@@ -25,6 +25,7 @@ from pnyx.crypto.keytext import encode_public_key
 from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.network import ByteStream
 from pnyx.node.node import Node
+from pnyx.node.ratelimit import RateLimits
 from pnyx.node.runtime import inline
 from pnyx.node.service import ControlApi
 from pnyx.node.syncing import MAX_SYNC_SESSIONS, RETRY_BASE_S, SyncScheduler
@@ -108,11 +109,12 @@ class Swarm:
         interval_s: float = 3600.0,
         idle_timeout: float = 30.0,
         store: Store | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> Peer:
         key = key or nacl.signing.SigningKey(name.encode().ljust(32, b"."))
         if store is None:
             store = Store.open(self.tmp_path / f"{name}.db")
-        node = Node(store=store, me=bytes(key.verify_key), offload=inline)
+        node = Node(store=store, me=bytes(key.verify_key), offload=inline, rate_limits=rate_limits)
         syncer = SyncScheduler(
             node, on_connect=on_connect, interval_s=interval_s, idle_timeout=idle_timeout
         )
@@ -161,8 +163,7 @@ def key_of(name: str) -> nacl.signing.SigningKey:
     return nacl.signing.SigningKey(name.encode().ljust(32, b"."))
 
 
-#: Age of posts written "long ago": older than what a node gossips again on its first connection
-#: (pnyx.node.republish.START_WINDOW_S), so only sync can deliver them, in milliseconds.
+#: Age of posts written "long ago", in milliseconds (two days).
 LONG_AGO_MS = 2 * 24 * 3600 * 1000
 
 
@@ -208,8 +209,7 @@ async def test_connect_syncs_both_ways(tmp_path: Path, autojump_clock: trio.abc.
             assert b.texts(a) == [f"a {i}" for i in range(30)]
             for peer in (a, b):
                 assert peer.syncer.stats.triggers_connect == 1
-                # 30 posts + the follow; the republisher may bring some by gossip as well
-                assert peer.syncer.stats.messages_fetched >= 1
+                assert peer.syncer.stats.messages_fetched == 31  # 30 posts and the follow
             assert a.node.stats.messages_published == 0  # fetched messages are never re-published
 
 
@@ -262,7 +262,7 @@ async def test_gap_in_gossip_is_fetched(tmp_path: Path, autojump_clock: trio.abc
             with swarm.offline("b") as store:
                 write_follow(store, key_of("b"), "a")
             a = await swarm.add("a")
-            relay = await swarm.add("r")  # keeps a connected, so a never gossips its backlog
+            relay = await swarm.add("r")  # keeps a connected: a never has posts to gossip again
             await relay.connect(a)
             b = await swarm.add("b", on_connect=False)
             await b.connect(a)
@@ -293,10 +293,7 @@ async def test_periodic_sync(tmp_path: Path, autojump_clock: trio.abc.Clock) -> 
                 write_posts(store, key_of("a"), 5, "a")
             with swarm.offline("b") as store:
                 write_follow(store, key_of("b"), "a")
-            relay = await swarm.add("r")
             a = await swarm.add("a")
-            await a.connect(relay)  # a's first peer: its backlog goes out to r only
-            await trio.sleep(15)
             b = await swarm.add("b", on_connect=False, interval_s=10)
             await b.connect(a)
             started = trio.current_time()
@@ -476,3 +473,25 @@ async def test_one_peer_cannot_hold_every_served_session(
             for stream in [*held, other]:
                 await stream.aclose()
         assert server.active == 0
+
+
+async def test_sync_rate_limit_drops_the_excess_before_verifying_and_a_later_session_gets_it(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """A peer may send at most its sync budget; the rest is dropped unverified, counted, and
+    fetched by a later session once the bucket has refilled."""
+    limits = RateLimits(sync_peer_burst=10, sync_peer_per_s=1.0)
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            write_posts(swarm.offline("a"), key_of("a"), 30, "backlog")
+            a = await swarm.add("a")
+            f = await swarm.add("f", rate_limits=limits, interval_s=30.0)
+            f.follow(a)
+            await f.node.refresh_interest()
+            await f.connect(a)
+            await eventually(
+                lambda: f.node.limiter.counters.sync_messages_rate_limited == 20,
+                "the excess is refused",
+            )
+            assert len(f.texts(a)) == 10
+            await eventually(lambda: has_posts(f, a, 30), "a later session fetches the rest")

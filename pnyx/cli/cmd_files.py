@@ -43,7 +43,7 @@ def cmd_export(ctx: Context) -> int:
     authors = [parse_public_key(k) for k in ctx.args.author] if ctx.args.author else None
     target: str = ctx.args.file
     writer = BundleWriter()
-    store = ctx.store()
+    store = ctx.store(write=False)
     if target == "-":
         import sys
 

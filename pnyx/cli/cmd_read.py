@@ -59,7 +59,7 @@ def _cursor(ctx: Context) -> Cursor | None:
 
 
 def _show(ctx: Context, items: Iterable[StoredMessage], *, nested: bool = False) -> None:
-    store = ctx.store()
+    store = ctx.store(write=False)
     profiles: dict[bytes, Profile | None] = {}
     first = True
     for item in items:
@@ -88,7 +88,9 @@ def _show_page(ctx: Context, page: Page, empty: str) -> int:
 
 
 def cmd_timeline(ctx: Context) -> int:
-    page = ctx.store().timeline(ctx.public_key(), limit=ctx.args.limit, before=_cursor(ctx))
+    page = ctx.store(write=False).timeline(
+        ctx.public_key(), limit=ctx.args.limit, before=_cursor(ctx)
+    )
     return _show_page(ctx, page, "the timeline is empty: post something, or follow someone")
 
 
@@ -96,7 +98,7 @@ def cmd_feed(ctx: Context) -> int:
     from pnyx.crypto.keytext import encode_public_key, parse_public_key
 
     author = parse_public_key(ctx.args.key)
-    store = ctx.store()
+    store = ctx.store(write=False)
     if store.is_forked(author):
         forks = store.forks(author)
         ctx.warn(
@@ -109,7 +111,7 @@ def cmd_feed(ctx: Context) -> int:
 
 
 def cmd_thread(ctx: Context) -> int:
-    store = ctx.store()
+    store = ctx.store(write=False)
     _show(ctx, store.thread(store.resolve_id(ctx.args.id)), nested=True)
     return 0
 
@@ -119,7 +121,7 @@ def cmd_following(ctx: Context) -> int:
 
     from pnyx.crypto.keytext import encode_public_key
 
-    store = ctx.store()
+    store = ctx.store(write=False)
     for key in store.following(ctx.public_key()):
         profile = store.profile(key)
         name = profile.name if profile and profile.name else None

@@ -119,7 +119,7 @@ def cmd_profile(ctx: Context) -> int:
         ctx.print(_append(ctx, kinds.PROFILE, body).hex())
         return 0
     author = parse_public_key(args.key) if args.key else ctx.public_key()
-    profile = ctx.store().profile(author)
+    profile = ctx.store(write=False).profile(author)
     ctx.print(f"key:  {encode_public_key(author)}")
     ctx.print(f"name: {profile.name if profile and profile.name else '(none)'}")
     ctx.print(f"bio:  {profile.bio if profile and profile.bio else '(none)'}")

@@ -41,13 +41,21 @@ class Context:
     _store: Store | None = None
     _key: nacl.signing.SigningKey | None = None
 
-    def store(self) -> Store:
-        """The store of this home, opened (and created) on first use."""
+    def store(self, *, write: bool = True) -> Store:
+        """The store of this home, opened (and created) on first use.
+
+        Reading commands pass ``write=False``: an existing store is then opened read-only, so
+        they keep working on a read-only home (a full disk, a read-only mount, a backup copy).
+        """
         if self._store is None:
             from pnyx.store import Store
 
-            self.home.ensure()
-            self._store = self._stack.enter_context(Store.open(self.home.db_path))
+            path = self.home.db_path
+            if not write and path.exists():
+                self._store = self._stack.enter_context(Store.open(path, readonly=True))
+            else:
+                self.home.ensure()
+                self._store = self._stack.enter_context(Store.open(path))
         return self._store
 
     def key(self) -> nacl.signing.SigningKey:

@@ -97,7 +97,7 @@ async def answer_request(line: bytes, handler: ControlHandler) -> dict[str, Any]
     """The response object for one request line; never raises for a bad request."""
     try:
         request = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return {"ok": False, "kind": "user", "error": "request is not JSON"}
     if not isinstance(request, dict) or not isinstance(request.get("op"), str):
         return {"ok": False, "kind": "user", "error": 'request needs a string "op"'}

@@ -1,12 +1,16 @@
-"""Gossip the user's own messages again when the node gets its first peer after being alone.
+"""Gossip the user's own messages again when the running node gets a peer after being alone.
 
-A post written while no node ran, or while the running node had no peer, reached nobody by gossip.
-Followers connected to this node get it by catch-up sync on connect (``pnyx.node.syncing``), but a
-follower reachable only through relays that do not follow the user would not. So when the number
-of connected peers goes from zero to one or more, the node publishes again its own messages
-written since it was last connected (at start: within ``START_WINDOW_S``), at most
+A post written while the running node had no peer was published to nobody. Followers connected to
+this node get it by catch-up sync on connect (``pnyx.node.syncing``), but a follower reachable only
+through relays that do not follow the user would not. So when the number of connected peers goes
+from zero to one or more, the node publishes again its own messages written while it had none
+(since the last peer left, or since start, until the new peer came), at most
 ``MAX_REPUBLISH_MESSAGES`` of the latest, once a gossip peer is known. Receivers that hold them
-already count them as duplicates; the gossip seen-cache drops an identical frame seen recently.
+already count them as duplicates.
+
+Messages written while no node ran are not gossiped again: whether they ever went out cannot be
+known, and resending a day of posts at every start would cost every relay. Followers get them by
+sync when they connect to this node (the DHT points them to it) or to any node that holds them.
 
 Best effort: a failure is logged and the next reconnection tries again; sync remains the
 guarantee.
@@ -32,9 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: At start, own messages written at most this long ago are gossiped on the first connection,
-#: in seconds (one day).
-START_WINDOW_S = 24 * 3600
 #: Most own messages gossiped again on one reconnection (the latest ones), a count.
 MAX_REPUBLISH_MESSAGES = 256
 #: Longest wait for a peer subscribed to the gossip topic after the first connection, in seconds.
@@ -53,7 +54,7 @@ class OwnRepublisher:
         self.republished = 0
         """Own messages gossiped again since start, a count."""
         self._peers: set[str] = set()
-        self._offline_since_ms = node.started_ms - START_WINDOW_S * 1000
+        self._offline_since_ms = node.started_ms
         self._trigger = trio.Event()
         node.on_peer_event.append(self._peer_event)
 

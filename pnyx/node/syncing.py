@@ -45,6 +45,7 @@ from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
     from pnyx.node.node import Node
+    from pnyx.store import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -297,17 +298,13 @@ class SyncScheduler:
                     after_ingest=self._arrived,
                     idle_timeout=self.idle_timeout,
                     session_timeout=self.session_timeout,
+                    limiter=self.node.limiter,  # robustness: sync rate limits
                 )
             except StoreError as exc:
                 log.error("sync with %s stopped: the store failed: %s", peer, exc)
                 result = SessionResult(peer, error=f"store error: {exc}")
             finally:
                 self._running -= 1
-        summary = result.summary
-        if summary is not None:
-            self.stats.messages_fetched += summary.fetched
-            self.stats.messages_duplicate += summary.duplicates
-            self.stats.messages_rejected += summary.rejected
         if result.failed:
             self.stats.sessions_failed += 1
             log.debug("sync with %s stopped early: %s", peer, result.failure_text())
@@ -337,8 +334,15 @@ class SyncScheduler:
         if summary is not None and not summary.complete and summary.fetched:
             self._enqueue(peer, want)  # more than MAX_WANT_RANGES gaps: ask for the rest
 
-    async def _arrived(self, messages: Sequence[Message]) -> None:
-        """After each stored batch: as for gossip, show posts, never re-publish, update interest."""
+    async def _arrived(self, report: IngestReport) -> None:
+        """After each stored batch: count it; as for gossip, show posts, never re-publish them,
+        update the interest set."""
+        self.stats.messages_fetched += len(report.accepted)
+        self.stats.messages_duplicate += report.duplicates
+        self.stats.messages_rejected += len(report.rejected)
+        messages = report.accepted
+        if not messages:
+            return
         node = self.node
         node.note_from_network(messages)
         await node.output.arrived(node.store, messages, node.offload)

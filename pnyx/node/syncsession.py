@@ -7,7 +7,8 @@ protocol"); this module adds what a node needs around it:
 * ``fetch`` runs one requester session on a stream. Every envelope received goes through
   ``Store.ingest``, the same validation as gossip (structure, clock, signature, chain placement;
   a conflicting message is kept as fork evidence). It counts the authors of newly stored messages
-  and calls ``after_ingest`` with them (the node shows them and updates its interest set).
+  and calls ``after_ingest`` with each batch's report (the node counts it, shows the new messages
+  and updates its interest set).
 * ``fetch_from_address`` connects to an address first (``pnyx sync``).
 * ``Server`` answers incoming sessions with ``run_responder``, at most ``max_sessions`` at once
   and ``MAX_SERVED_PER_PEER`` per peer; a stream beyond a limit is closed at once (its requester
@@ -21,14 +22,16 @@ by the scheduler, raised by ``fetch`` itself. Nothing here crashes the node.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pnyx.core.envelope import Message
+import trio
+
 from pnyx.errors import RemoteError, StoreError
 from pnyx.node.errors import ConnectError
 from pnyx.node.network import ByteStream, Network
+from pnyx.node.ratelimit import RateLimiter
 from pnyx.node.runtime import Offload, wall_clock_ms
 from pnyx.sync.api import Progress, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
@@ -45,8 +48,8 @@ MAX_SERVED_SESSIONS = 8
 #: a peer at a time; the cap keeps one peer from holding every slot (a slowloris).
 MAX_SERVED_PER_PEER = 2
 
-#: Called after each ingested batch with the messages newly stored (e.g. to show them).
-AfterIngest = Callable[[Sequence[Message]], Awaitable[None]]
+#: Called after each ingested batch with its report (e.g. to count it and show new messages).
+AfterIngest = Callable[["IngestReport"], Awaitable[None]]
 
 
 @dataclass
@@ -115,19 +118,25 @@ async def fetch(
     after_ingest: AfterIngest | None = None,
     idle_timeout: float = IDLE_TIMEOUT_S,
     session_timeout: float = SESSION_TIMEOUT_S,
+    limiter: RateLimiter | None = None,
 ) -> SessionResult:
     """Fetch from the peer on ``stream`` what ``store`` lacks of ``authors`` (one session).
 
-    Raises ``StoreError`` if the local store fails (what was stored before stays stored).
+    With a ``limiter``, envelopes over the peer's or an author's sync rate are dropped before any
+    signature check (a later session fetches them again). Raises ``StoreError`` if the local
+    store fails (what was stored before stays stored).
     """
     result = SessionResult(peer)
 
     async def ingest(envelopes: list[bytes]) -> IngestReport:
+        if limiter is not None:  # robustness: rate limits before the expensive checks
+            envelopes = limiter.admit_sync(peer, envelopes, trio.current_time()).kept
         report: IngestReport = await offload(store.ingest, envelopes, clock_ms())
-        if report.accepted:
-            result.new_authors.update(m.author for m in report.accepted)
-            if after_ingest is not None:
-                await after_ingest(report.accepted)
+        if limiter is not None:
+            limiter.charge_sync((m.author for m in report.accepted), trio.current_time())
+        result.new_authors.update(m.author for m in report.accepted)
+        if after_ingest is not None:
+            await after_ingest(report)
         return report
 
     result.summary = await run_requester(
@@ -154,6 +163,7 @@ async def fetch_from_peer(
     after_ingest: AfterIngest | None = None,
     idle_timeout: float = IDLE_TIMEOUT_S,
     session_timeout: float = SESSION_TIMEOUT_S,
+    limiter: RateLimiter | None = None,
 ) -> SessionResult:
     """Open a sync stream to a connected ``peer`` and ``fetch``. Never raises for the peer's
     failures (they are in the result); raises ``StoreError`` if the local store fails."""
@@ -171,6 +181,7 @@ async def fetch_from_peer(
         after_ingest=after_ingest,
         idle_timeout=idle_timeout,
         session_timeout=session_timeout,
+        limiter=limiter,
     )
 
 

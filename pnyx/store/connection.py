@@ -83,6 +83,11 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         if not path.is_file():
             raise StoreError(f"the store {path} does not exist")
         uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+        if not os.access(path.parent, os.W_OK):
+            # A WAL database needs its -shm file, which cannot be created in a read-only
+            # directory. Nobody can write there either, so SQLite may treat the file as
+            # immutable; it then reads the main file only (what a clean shutdown checkpointed).
+            uri += "&immutable=1"
     else:
         _create_file(path)
         if not os.access(path, os.W_OK):
