@@ -23,8 +23,8 @@ import trio.testing
 from pnyx.core.envelope import Message, decode, sign
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import ByteStream
-from pnyx.node.node import Node
+from pnyx.node.network import ByteStream, Verdict
+from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN, Node
 from pnyx.node.ratelimit import RateLimits
 from pnyx.node.runtime import inline
 from pnyx.node.service import ControlApi
@@ -495,3 +495,29 @@ async def test_sync_rate_limit_drops_the_excess_before_verifying_and_a_later_ses
             )
             assert len(f.texts(a)) == 10
             await eventually(lambda: has_posts(f, a, 30), "a later session fetches the rest")
+
+
+async def test_a_peer_breaking_the_sync_protocol_loses_standing_and_is_banned(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """Garbage on a sync stream is a violation, counted like an invalid gossip frame: the third
+    one bans the peer (timeouts are not counted: a frozen honest peer looks the same)."""
+
+    async def accept_all(data: bytes, forwarder: str) -> Verdict:
+        return Verdict.ACCEPT
+
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            a = await swarm.add("a", on_connect=False)
+            async with open_memory_network(swarm.hub, "hostile", accept_all) as hostile:
+                await hostile.connect(a.address)
+                for attempt in range(1, INVALID_FRAMES_BEFORE_BAN + 1):
+                    stream = await hostile.open_stream("a", PROTOCOL_ID)
+                    await stream.send_all(b"\x01\xc1")  # a 1-byte frame that is not msgpack
+                    while await stream.receive_some(4096):  # a's ERROR frame, then EOF
+                        pass
+                    await eventually(
+                        lambda n=attempt: a.node.penalties().get("hostile") == n,  # type: ignore[misc]
+                        f"violation {attempt} counted",
+                    )
+                await eventually(lambda: "hostile" in a.network.banned(), "the peer is banned")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from pnyx.core.envelope import Message
-from pnyx.ingest.validator import ParallelValidator, Pending, Rejection, Validated
+from pnyx.ingest.validator import Rejection, Validated
 
 if TYPE_CHECKING:
     from pnyx.store import IngestReport
@@ -30,6 +30,20 @@ if TYPE_CHECKING:
 #: every index page it touches; grouping batches touches each page once for more messages
 #: (measured in docs/performance.md).
 GROUP_MESSAGES = 8192
+
+
+class PendingResult(Protocol):
+    """A batch being validated (``Pending``, ``ProcessPending``)."""
+
+    def result(self) -> Validated: ...
+
+
+class Validator(Protocol):
+    """What the pipeline needs of a validator: ``ParallelValidator`` and ``ProcessValidator``."""
+
+    def submit(self, raws: Sequence[bytes], now_ms: int) -> PendingResult: ...
+
+    def validate(self, raws: Sequence[bytes], now_ms: int) -> Validated: ...
 
 
 class VerifiedSink(Protocol):
@@ -58,7 +72,7 @@ def merge(validated: Validated, report: IngestReport) -> IngestReport:
 
 
 def ingest(
-    store: VerifiedSink, validator: ParallelValidator, raws: Sequence[bytes], now_ms: int
+    store: VerifiedSink, validator: Validator, raws: Sequence[bytes], now_ms: int
 ) -> IngestReport:
     """Validate ``raws`` on the validator's threads, then store the valid ones (one transaction)."""
     validated = validator.validate(raws, now_ms)
@@ -67,7 +81,7 @@ def ingest(
 
 def ingest_batches(
     store: VerifiedSink,
-    validator: ParallelValidator,
+    validator: Validator,
     batches: Iterable[Sequence[bytes]],
     clock: Callable[[], int] = wall_clock_ms,
     *,
@@ -83,7 +97,7 @@ def ingest_batches(
     if group < 1:
         raise ValueError("group must be at least 1 message")
     source = iter(batches)
-    queue: deque[tuple[int, Pending]] = deque()
+    queue: deque[tuple[int, PendingResult]] = deque()
     queued = 0
     exhausted = False
     while True:

@@ -33,13 +33,13 @@ import trio
 from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage, Reason
-from pnyx.errors import StoreError
+from pnyx.errors import RemoteError, StoreError
 from pnyx.node.checks import author_of, chain_conflict
 from pnyx.node.clockskew import ClockWatch
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
 from pnyx.node.network import Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
-from pnyx.node.ratelimit import RateLimited, RateLimiter, RateLimits
+from pnyx.node.ratelimit import RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -246,7 +246,11 @@ class Node:
         self._decoded_bytes -= entry[0]
         return entry[1]
 
-    def _penalise(self, peer: str, exc: InvalidMessage | RateLimited) -> None:
+    def penalise(self, peer: str, exc: RemoteError) -> None:
+        """Count a protocol violation by ``peer`` outside gossip (a broken sync session)."""
+        self._penalise(peer, exc)
+
+    def _penalise(self, peer: str, exc: RemoteError) -> None:
         count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
         self.output.rejected(peer, exc, penalised=True)
         if (

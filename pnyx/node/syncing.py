@@ -40,7 +40,13 @@ from pnyx.core.envelope import Message
 from pnyx.errors import StoreError, UserError
 from pnyx.node.network import PeerEvent
 from pnyx.node.republish import OwnRepublisher
-from pnyx.node.syncsession import MAX_SERVED_SESSIONS, Server, SessionResult, fetch_from_peer
+from pnyx.node.syncsession import (
+    MAX_SERVED_SESSIONS,
+    Server,
+    SessionResult,
+    fetch_from_peer,
+    violation,
+)
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -124,6 +130,7 @@ class SyncScheduler:
             max_sessions=max_served,
             idle_timeout=idle_timeout,
             session_timeout=session_timeout,
+            on_violation=node.penalise,  # robustness: a peer breaking the protocol loses standing
         )
         self._limiter = trio.CapacityLimiter(max_sessions)
         self._running = 0
@@ -308,6 +315,9 @@ class SyncScheduler:
         if result.failed:
             self.stats.sessions_failed += 1
             log.debug("sync with %s stopped early: %s", peer, result.failure_text())
+            broken = violation(result.summary.failure if result.summary else None)
+            if broken is not None:
+                self.node.penalise(peer, broken)
         if result.fetched:
             log.info(
                 "synced %d new messages of %d authors from %s",

@@ -33,8 +33,9 @@ from pnyx.node.errors import ConnectError
 from pnyx.node.network import ByteStream, Network
 from pnyx.node.ratelimit import RateLimiter
 from pnyx.node.runtime import Offload, wall_clock_ms
-from pnyx.sync.api import Progress, SyncSummary
+from pnyx.sync.api import Progress, SyncFailure, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
+from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -50,6 +51,35 @@ MAX_SERVED_PER_PEER = 2
 
 #: Called after each ingested batch with its report (e.g. to count it and show new messages).
 AfterIngest = Callable[["IngestReport"], Awaitable[None]]
+
+
+#: Session failures that only a peer breaking the protocol causes; each counts against the peer's
+#: standing like an invalid gossip frame. Timeouts, closed streams and ERROR frames do not: an
+#: honest peer that is frozen, suspended or on a bad link looks the same.
+VIOLATIONS = frozenset(
+    {
+        SyncReason.BAD_PREFIX,
+        SyncReason.FRAME_TOO_LARGE,
+        SyncReason.BAD_FRAME,
+        SyncReason.UNKNOWN_FRAME,
+        SyncReason.UNEXPECTED_FRAME,
+        SyncReason.UNREQUESTED,
+        SyncReason.BAD_ENVELOPE,
+        SyncReason.WINDOW_EXCEEDED,
+        SyncReason.BAD_ACK,
+        SyncReason.COUNT_MISMATCH,
+    }
+)
+
+#: Called with the peer and its violation (the node counts it and bans at the threshold).
+OnViolation = Callable[[str, SyncProtocolError], None]
+
+
+def violation(failure: SyncFailure | None) -> SyncProtocolError | None:
+    """The protocol violation a session failure proves, or None if it proves none."""
+    if failure is None or failure.reason not in VIOLATIONS:
+        return None
+    return SyncProtocolError(failure.reason, failure.detail)
 
 
 @dataclass
@@ -232,9 +262,11 @@ class Server:
         max_per_peer: int = MAX_SERVED_PER_PEER,
         idle_timeout: float = IDLE_TIMEOUT_S,
         session_timeout: float = SESSION_TIMEOUT_S,
+        on_violation: OnViolation | None = None,
     ) -> None:
         self.store = store
         self.offload = offload
+        self.on_violation = on_violation
         self.max_sessions = max_sessions
         self.max_per_peer = max_per_peer
         self._per_peer: dict[str, int] = {}
@@ -276,3 +308,6 @@ class Server:
         else:
             self.stats.sessions_failed += 1
             log.debug("sync session from %s ended early: %s", peer, served.failure.reason)
+            broken = violation(served.failure)
+            if broken is not None and self.on_violation is not None:
+                self.on_violation(peer, broken)
