@@ -88,3 +88,23 @@ def test_one_benchmark_alone_prints_one_json_object(cache: Path) -> None:
     _check_shape(result)
     assert result["params"]["queries"] == 5
     assert result["figures"]["messages"] == result["params"]["messages"]
+
+
+#: Longest a tiny run of a benchmark that starts node processes may take, in seconds.
+NODE_BENCH_TIMEOUT_S = 120
+
+
+@pytest.mark.parametrize("name", ["sync", "gossip"])
+def test_node_benchmarks_run_alone_at_tiny_size(cache: Path, name: str) -> None:
+    """sync and gossip start real node processes; at tiny size each still prints its shape."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), "--json", "--size", "tiny"]
+        + (["--cache-dir", str(cache)] if name == "sync" else []),
+        capture_output=True,
+        timeout=NODE_BENCH_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert result["name"] == name
+    _check_shape(result)
