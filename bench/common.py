@@ -192,6 +192,22 @@ def emit(result: Result, as_json: bool) -> int:
     return 0
 
 
+def dataset_main(
+    name: str,
+    doc: str | None,
+    presets: Mapping[str, Mapping[str, Any]],
+    run: Callable[[dict[str, Any], Path], Result],
+    argv: Sequence[str] | None,
+) -> int:
+    """The command line of a benchmark that runs on a cached dataset: ``--json``, ``--quick`` /
+    ``--size``, ``--cache-dir`` and one integer option per parameter of the full preset."""
+    p = parser(name, doc.splitlines()[0] if doc else name)
+    for param in presets["full"]:
+        p.add_argument(f"--{param}", type=int, default=None)
+    args = p.parse_args(argv)
+    return emit(run(preset(args, presets), cache_dir(args.cache_dir)), args.json)
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "NO"

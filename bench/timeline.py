@@ -143,12 +143,7 @@ def run(params: dict[str, Any], cache: Path) -> Result:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = common.parser("timeline", __doc__.splitlines()[0] if __doc__ else "timeline")
-    for name in PRESETS["full"]:
-        p.add_argument(f"--{name}", type=int, default=None)
-    args = p.parse_args(argv)
-    params = common.preset(args, PRESETS)
-    return common.emit(run(params, common.cache_dir(args.cache_dir)), args.json)
+    return common.dataset_main("timeline", __doc__, PRESETS, run, argv)
 
 
 if __name__ == "__main__":
