@@ -41,17 +41,14 @@ READY_TIMEOUT_S = 120.0
 MB = 1_000_000
 
 # ---------------------------------------------------------------------------------------------
-# NODE HOOK (for the lead): set NODE_COMMAND to the argv that starts an idle node on a home
-# ({home} is replaced) and NODE_READY to the argv that exits 0 once it is up. `node_rss_mb` then
-# measures the real node, on a new home (made with `pnyx init`) and on a copy of the full store's
-# home, and "idle_node_rss_mb" / "node_full_rss_mb" are reported and targeted instead of the
-# store-holding stand-ins. Tried with the values in the comments (idle node: about 93 MB RSS), left
-# off until the node is final: until then the stand-in is a process holding the store open.
-NODE_COMMAND: list[str] | None = None
-# e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "run",
-#       "--listen", "/ip4/127.0.0.1/tcp/0", "--log-level", "warning"]
-NODE_READY: list[str] | None = None
-# e.g. [sys.executable, "-m", "pnyx", "--home", "{home}", "status", "--json"]
+#: The argv that starts an idle node on a home ({home} is replaced): ``node_rss_mb`` measures the
+#: real node (trio, libp2p, its tasks), on a new home and on a copy of the full store's home.
+NODE_COMMAND: list[str] | None = [
+    sys.executable, "-m", "pnyx", "--home", "{home}", "run",
+    "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--no-dht",
+]  # fmt: skip
+#: The argv that exits 0 once the node answers on its control socket.
+NODE_READY: list[str] | None = [sys.executable, "-m", "pnyx", "--home", "{home}", "status"]
 #: Creates the identity of a new home for the idle node ({home} is replaced).
 NODE_INIT = [sys.executable, "-m", "pnyx", "--home", "{home}", "init"]
 #: How long the node runs idle before it is measured, in seconds.

@@ -2,9 +2,9 @@
 
 Threads verify in parallel (libsodium drops the GIL) but every decode and every store call needs
 the GIL: while one thread stores, the verifying thread waits for the GIL once per message, and
-each hand-over costs a thread wake-up. Measured on a 2-core machine (docs/performance.md), the
-storing thread and the verifying thread then use about 1.6 cores for 0.85-0.9 x one core's
-verification rate, while worker processes reach 1.1-1.3 x.
+each hand-over costs a thread wake-up. Measured on a 2-core machine (docs/performance.md): threads
+keep about 1.7 cores busy and reach 0.93-1.02 x one core's raw verification rate; worker
+processes 0.99-1.17 x (level in some runs, up to a fifth faster in others).
 
 Each worker runs ``pnyx.core.envelope.validate`` (the same function, exactly as strict) on a
 slice and sends back only the rejections. The parent then builds the ``Message`` of each valid
