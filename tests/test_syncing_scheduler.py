@@ -290,7 +290,9 @@ async def test_periodic_sync(tmp_path: Path, autojump_clock: trio.abc.Clock) -> 
     with trio.fail_after(CAP_S):
         async with new_swarm(tmp_path) as swarm:
             with swarm.offline("a") as store:
-                write_posts(store, key_of("a"), 5, "a")
+                # dated long ago: a's republisher must not gossip them (it re-sends what was
+                # written since the node started, judged by timestamp), only the periodic sync
+                write_posts(store, key_of("a"), 5, "a", old=True)
             with swarm.offline("b") as store:
                 write_follow(store, key_of("b"), "a")
             a = await swarm.add("a")
@@ -483,7 +485,7 @@ async def test_sync_rate_limit_drops_the_excess_before_verifying_and_a_later_ses
     limits = RateLimits(sync_peer_burst=10, sync_peer_per_s=1.0)
     with trio.fail_after(CAP_S):
         async with new_swarm(tmp_path) as swarm:
-            write_posts(swarm.offline("a"), key_of("a"), 30, "backlog")
+            write_posts(swarm.offline("a"), key_of("a"), 30, "backlog", old=True)  # never gossiped
             a = await swarm.add("a")
             f = await swarm.add("f", rate_limits=limits, interval_s=30.0)
             f.follow(a)
