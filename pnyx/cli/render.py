@@ -40,19 +40,27 @@ def message_json(message: Message, profile: Profile | None = None) -> str:
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
-    for field in ("root", "parent", "id", "author", "key"):
+    for field, name in _ID_FIELDS.items():
         value = body.get(field)
         if isinstance(value, bytes):
-            name = "target" if field == "id" else field
-            if field in ("author", "key"):
-                record["target_author" if field == "author" else "key"] = encode_public_key(value)
-            else:
-                record[name] = value.hex()
-    for field in ("name", "bio", "reaction"):
+            record[name] = value.hex()
+    for field, name in _KEY_FIELDS.items():
+        value = body.get(field)
+        if isinstance(value, bytes):
+            record[name] = encode_public_key(value)
+    for field, name in _TEXT_FIELDS.items():
         value = body.get(field)
         if isinstance(value, str):
-            record[f"profile_{field}" if field != "reaction" else field] = value
+            record[name] = value
     return json.dumps(record, ensure_ascii=False)
+
+
+#: Body fields shown in ``--json`` output, by the JSON key they get: message ids (hex)...
+_ID_FIELDS = {"root": "root", "parent": "parent", "id": "target"}
+#: ...public keys (pnyx1 text)...
+_KEY_FIELDS = {"author": "target_author", "key": "key"}
+#: ...and text.
+_TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
 def message_text(message: Message, profile: Profile | None = None, *, indent: str = "") -> str:

@@ -196,7 +196,7 @@ class Node:
         refused = self.limiter.admit_frame(data, forwarder, trio.current_time())  # robustness
         if refused is not None:
             if refused.penalise:
-                self._penalise(forwarder, refused)
+                self.penalise(forwarder, refused)
             else:
                 self.output.rejected(forwarder, refused, penalised=False)
             return Verdict.IGNORE
@@ -210,7 +210,7 @@ class Node:
                 self.output.rejected(forwarder, exc, penalised=False)
                 return Verdict.IGNORE
             self.stats.frames_rejected += 1
-            self._penalise(forwarder, exc)
+            self.penalise(forwarder, exc)
             return Verdict.REJECT
         self.limiter.charge_authors((m.author for m in messages), trio.current_time())
         self.clock.observe(messages, self._clock_ms(), trio.current_time())  # robustness
@@ -247,10 +247,8 @@ class Node:
         return entry[1]
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
-        """Count a protocol violation by ``peer`` outside gossip (a broken sync session)."""
-        self._penalise(peer, exc)
-
-    def _penalise(self, peer: str, exc: RemoteError) -> None:
+        """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync
+        session); at ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned."""
         count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
         self.output.rejected(peer, exc, penalised=True)
         if (
