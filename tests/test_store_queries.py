@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,13 +165,17 @@ def test_get_and_resolve_id(store: Store) -> None:
         store.resolve_id(hexid + "0")
 
 
+def _with_id(m: Message, new_id: bytes, prev: bytes | None = None) -> Message:
+    return Message(new_id, m.author, m.seq, prev or m.prev, m.ts, m.kind, m.body, m.raw)
+
+
 def test_resolve_id_reports_an_ambiguous_prefix(store: Store) -> None:
     alice = Feed(key(1))
     one, two = alice.post("one"), alice.post("two")
     # ingest_verified trusts its caller: give the two messages ids sharing 10 hex characters
     shared = bytes.fromhex("abcdef0123")
-    first = dataclasses.replace(one, id=shared + b"\x01" * 27)
-    second = dataclasses.replace(two, id=shared + b"\x02" * 27, prev=first.id)
+    first = _with_id(one, shared + b"\x01" * 27)
+    second = _with_id(two, shared + b"\x02" * 27, prev=first.id)
     store.ingest_verified([first, second], now_ms=NOW_MS)
     with pytest.raises(NotFoundError, match="ambiguous"):
         store.resolve_id("abcdef0123")

@@ -31,7 +31,15 @@ from pnyx.sync.limits import (
 )
 from pnyx.sync.transport import FrameConnection
 from pnyx.sync.wire import encode_frame
-from tests.test_sync_fakes import FakeStore, author, chain_of, ingest_into, inline, stream_pair
+from tests.test_sync_fakes import (
+    FakeReport,
+    FakeStore,
+    author,
+    chain_of,
+    ingest_into,
+    inline,
+    stream_pair,
+)
 
 A, C = author(1), author(3)
 Script = Callable[[FrameConnection, list[Frame]], Awaitable[None]]
@@ -39,7 +47,11 @@ _PEER_GONE = (SyncProtocolError, trio.BrokenResourceError, trio.ClosedResourceEr
 
 
 async def scripted_responder(
-    script: Script, mine: FakeStore, *, window: int = 2
+    script: Script,
+    mine: FakeStore,
+    *,
+    window: int = 2,
+    ingest: Callable[[list[bytes]], Awaitable[FakeReport]] | None = None,
 ) -> tuple[SyncSummary, list[Frame]]:
     """Run our requester against ``script``; return its summary and every frame it sent."""
     left, right = stream_pair()
@@ -59,7 +71,7 @@ async def scripted_responder(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(peer)
         summary = await run_requester(
-            left, mine, ingest_into(mine), authors=[A], window=window, offload=inline
+            left, mine, ingest or ingest_into(mine), authors=[A], window=window, offload=inline
         )
     return summary, heard
 
@@ -171,6 +183,32 @@ async def test_responder_stalling_mid_round_keeps_what_was_stored(
     assert summary.fetched == 20
     assert mine.heads() == {A: (20, 20)}
     assert Ack(1) in heard
+
+
+async def test_batches_buffered_before_a_protocol_error_are_still_stored(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    mine = FakeStore()
+    calls: list[int] = []
+
+    async def slow_ingest(raws: list[bytes]) -> FakeReport:
+        calls.append(len(raws))
+        await trio.sleep(1)  # a slow disk: both batches are buffered (and acked) before the error
+        return mine.ingest(raws)
+
+    script = sends(
+        Have((Head(A, 50, 50),)),
+        Batch(raws(1, list(range(1, 21)))),
+        Batch(raws(1, list(range(21, 31)))),
+        Batch(raws(3, [1])),  # an author never asked for
+    )
+    summary, heard = await scripted_responder(script, mine, ingest=slow_ingest)
+    assert summary.failure is not None
+    assert summary.failure.reason is SyncReason.UNREQUESTED
+    assert summary.fetched == 30
+    assert mine.heads() == {A: (30, 30)}
+    assert sum(calls) == 30
+    assert Ack(2) in heard
 
 
 async def test_trickling_responder_hits_the_session_limit(autojump_clock: trio.abc.Clock) -> None:

@@ -14,7 +14,12 @@ from pnyx.sync.api import ByteStream, ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncReason
 from pnyx.sync.frames import Ack, Batch, Want
-from pnyx.sync.limits import MAX_BATCH_MESSAGES, MAX_INFLIGHT_BATCHES, MAX_WANT_AUTHORS
+from pnyx.sync.limits import (
+    INGEST_GROUP_MESSAGES,
+    MAX_BATCH_MESSAGES,
+    MAX_INFLIGHT_BATCHES,
+    MAX_WANT_AUTHORS,
+)
 from tests.test_sync_fakes import (
     FakeReport,
     FakeStore,
@@ -240,6 +245,27 @@ async def test_responder_never_runs_more_than_the_window_ahead_of_acks(
             acked = frame.total
     assert sent == served.batches == -(-1500 // MAX_BATCH_MESSAGES)
     assert peak == window
+
+
+async def test_a_slow_store_gets_everything_buffered_in_one_ingest_call(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    theirs = FakeStore(chain_of(1, 3000))
+    mine = FakeStore()
+    calls: list[int] = []
+
+    async def slow_ingest(raws: list[bytes]) -> FakeReport:
+        calls.append(len(raws))
+        await trio.sleep(1)  # meanwhile the next batches arrive, are acked and buffered
+        return mine.ingest(raws)
+
+    summary, served = await sync_once(mine, theirs, [A], ingest=slow_ingest)
+    assert summary.complete and summary.fetched == 3000
+    assert sum(calls) == 3000
+    assert calls[0] == MAX_BATCH_MESSAGES  # the first batch is ingested as soon as it arrives
+    assert MAX_BATCH_MESSAGES < max(calls) <= INGEST_GROUP_MESSAGES
+    assert len(calls) < served.batches
+    assert mine.heads() == {A: (3000, 3000)}
 
 
 async def test_lockstep_streams_do_not_deadlock() -> None:

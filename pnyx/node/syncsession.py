@@ -5,10 +5,11 @@ session without the node). The protocol itself is ``pnyx.sync`` (docs/protocol.m
 protocol"); this module adds what a node needs around it:
 
 * ``fetch`` runs one requester session on a stream. Every envelope received goes through
-  ``Store.ingest``, the same validation as gossip (structure, clock, signature, chain placement;
-  a conflicting message is kept as fork evidence). It counts the authors of newly stored messages
-  and calls ``after_ingest`` with each batch's report (the node counts it, shows the new messages
-  and updates its interest set).
+  ``pnyx.ingest`` (``envelope.validate`` on every core, then ``Store.ingest_verified``; the same
+  reports as ``Store.ingest``), the same validation as gossip (structure, clock, signature, chain
+  placement; a conflicting message is kept as fork evidence). It counts the authors of newly
+  stored messages and calls ``after_ingest`` with each ingested group's report (the node counts
+  it, shows the new messages and updates its interest set).
 * ``fetch_from_address`` connects to an address first (``pnyx sync``).
 * ``Server`` answers incoming sessions with ``run_responder``, at most ``max_sessions`` at once
   and ``MAX_SERVED_PER_PEER`` per peer; a stream beyond a limit is closed at once (its requester
@@ -156,12 +157,17 @@ async def fetch(
     signature check (a later session fetches them again). Raises ``StoreError`` if the local
     store fails (what was stored before stays stored).
     """
+    from pnyx.ingest import ParallelValidator, ingest_on_threads  # perf: verify on every core
+
     result = SessionResult(peer)
+    validator = ParallelValidator()
 
     async def ingest(envelopes: list[bytes]) -> IngestReport:
         if limiter is not None:  # robustness: rate limits before the expensive checks
             envelopes = limiter.admit_sync(peer, envelopes, trio.current_time()).kept
-        report: IngestReport = await offload(store.ingest, envelopes, clock_ms())
+        report: IngestReport = await offload(
+            ingest_on_threads, store, validator, envelopes, clock_ms()
+        )
         if limiter is not None:
             limiter.charge_sync((m.author for m in report.accepted), trio.current_time())
         result.new_authors.update(m.author for m in report.accepted)
@@ -169,16 +175,20 @@ async def fetch(
             await after_ingest(report)
         return report
 
-    result.summary = await run_requester(
-        stream,
-        store,
-        ingest,
-        authors=authors,
-        on_progress=on_progress,
-        idle_timeout=idle_timeout,
-        session_timeout=session_timeout,
-        offload=offload,
-    )
+    try:
+        result.summary = await run_requester(
+            stream,
+            store,
+            ingest,
+            authors=authors,
+            on_progress=on_progress,
+            idle_timeout=idle_timeout,
+            session_timeout=session_timeout,
+            offload=offload,
+        )
+    finally:
+        with trio.CancelScope(shield=True):  # the pool's threads end with the session
+            await offload(validator.close)
     return result
 
 

@@ -35,6 +35,8 @@ from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import Frame, WantEntry
 from pnyx.sync.limits import (
     IDLE_TIMEOUT_S,
+    INGEST_BUFFER_BATCHES,
+    INGEST_GROUP_MESSAGES,
     MAX_BATCH_MESSAGES,
     MAX_INFLIGHT_BATCHES,
     MAX_WANT_AUTHORS,
@@ -150,23 +152,86 @@ async def _fetch_round(
     *,
     last: bool,
 ) -> None:
-    expected: int | None = None
-    while True:
-        event = machine.receive(await conn.receive())
-        if isinstance(event, HaveReceived):
-            if last:
-                expected = machine.envelopes_received + event.expected
-        elif isinstance(event, BatchReceived):
-            outcome = await ingest(event.envelopes)
+    """Receive one round's batches and ingest them, until its DONE.
+
+    A batch is acknowledged as soon as it is in the bounded ingest buffer (at most
+    ``INGEST_BUFFER_BATCHES`` batches), so the responder keeps sending while earlier batches are
+    verified and stored. The ingest task takes everything buffered (up to
+    ``INGEST_GROUP_MESSAGES``) in one ``ingest`` call, so verification runs on every core and one
+    transaction stores thousands of messages. The round ends only when everything received is
+    ingested; a round that fails still stores what it buffered before the error is raised.
+    """
+    try:
+        await _receive_and_ingest(conn, machine, ingest, tally, on_progress, last=last)
+    except BaseExceptionGroup as group:
+        # One task failed (a StoreError from ingest, say): raise it as itself, not in a group.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def _receive_and_ingest(
+    conn: FrameConnection,
+    machine: SyncRequester,
+    ingest: Ingest,
+    tally: _Tally,
+    on_progress: Progress | None,
+    *,
+    last: bool,
+) -> None:
+    expected: list[int | None] = [None]
+    buffer_in, buffer_out = trio.open_memory_channel[tuple[list[bytes], frozenset[bytes]]](
+        INGEST_BUFFER_BATCHES
+    )
+    failure: SyncProtocolError | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            _ingest_buffered, buffer_out, machine, ingest, tally, on_progress, expected
+        )
+        try:
+            async with buffer_in:
+                while True:
+                    event = machine.receive(await conn.receive())
+                    if isinstance(event, HaveReceived):
+                        if last:
+                            expected[0] = machine.envelopes_received + event.expected
+                    elif isinstance(event, BatchReceived):
+                        await buffer_in.send((event.envelopes, event.authors))
+                        await conn.send(machine.ack())
+                    else:
+                        break
+        except SyncProtocolError as exc:
+            failure = exc  # what was buffered is still stored before the session ends
+    if failure is not None:
+        raise failure
+
+
+async def _ingest_buffered(
+    buffered: trio.MemoryReceiveChannel[tuple[list[bytes], frozenset[bytes]]],
+    machine: SyncRequester,
+    ingest: Ingest,
+    tally: _Tally,
+    on_progress: Progress | None,
+    expected: list[int | None],
+) -> None:
+    """Ingest what ``_fetch_round`` buffers, in groups of up to INGEST_GROUP_MESSAGES."""
+    async with buffered:
+        async for envelopes, authors in buffered:
+            group = list(envelopes)
+            tally.authors |= authors
+            while len(group) < INGEST_GROUP_MESSAGES:
+                try:
+                    more, more_authors = buffered.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                group.extend(more)
+                tally.authors |= more_authors
+            outcome = await ingest(group)
             tally.fetched += len(outcome.accepted)
             tally.duplicates += outcome.duplicates
             tally.rejected += len(outcome.rejected)
-            tally.authors |= event.authors
-            await conn.send(machine.ack())
             if on_progress is not None:
-                on_progress(machine.envelopes_received, expected)
-        else:
-            return
+                on_progress(machine.envelopes_received, expected[0])
 
 
 # --- responder --------------------------------------------------------------------------------

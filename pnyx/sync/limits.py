@@ -25,6 +25,12 @@ MAX_INFLIGHT_BATCHES = 4
 MAX_WANT_AUTHORS = 1000
 #: Most missing ranges listed for one author in a WANT entry, a count of ranges.
 MAX_WANT_RANGES = 8
+#: Local, not checked on the wire: received batches a requester buffers (and has acknowledged)
+#: ahead of its store, a count of BATCH frames (64 x 128 = 8,192 messages, ~2.5 MB of envelopes).
+INGEST_BUFFER_BATCHES = 64
+#: Local: most messages a requester validates and stores in one ingest call (one transaction),
+#: a count of messages. Larger groups let verification use every core and amortise the commit.
+INGEST_GROUP_MESSAGES = 8192
 #: Longest reason string in an ERROR frame, in bytes of UTF-8.
 MAX_ERROR_REASON_BYTES = 64
 #: Longest detail string in an ERROR frame, in bytes of UTF-8.
