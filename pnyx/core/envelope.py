@@ -156,7 +156,8 @@ def verify(message: Message) -> None:
 
     libsodium rejects non-canonical signatures and small-order keys, so a message has one author.
     """
-    signed = message.signature + SIGNATURE_DOMAIN + message.payload
+    raw = message.raw
+    signed = raw[:SIGNATURE_BYTES] + SIGNATURE_DOMAIN + raw[SIGNATURE_BYTES:]
     try:
         nacl.bindings.crypto_sign_open(signed, message.author)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):

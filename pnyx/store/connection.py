@@ -20,10 +20,16 @@ from pnyx.store import schema
 
 #: How long a statement waits for another process's write lock, in milliseconds.
 BUSY_TIMEOUT_MS = 5000
-#: Page cache per connection, in KiB (negative ``cache_size`` means KiB in SQLite).
+#: Page cache of a read-only connection, in KiB (negative ``cache_size`` means KiB in SQLite).
 CACHE_KIB = 32 * 1024
-#: Memory-mapped I/O window per connection, in bytes (reads skip a copy through the page cache).
+#: Memory-mapped I/O window of a read-only connection, in bytes (reads skip a copy through the
+#: page cache). Read-only opens are the short-lived CLI readers (timeline, thread, export).
 MMAP_BYTES = 256 * 1024 * 1024
+#: Page cache of a read-write connection (the node's, ``pnyx sync``'s), in KiB, and no memory
+#: map: a long-running writer's resident memory stays bounded by this, whatever the store's size
+#: (mapped pages it touches would count in its RSS up to the whole window). Ingest is as fast
+#: with 16 MiB and no map as with 32 MiB and a map (docs/performance.md).
+WRITE_CACHE_KIB = 16 * 1024
 #: WAL size that triggers an automatic checkpoint, in pages (4 KiB each: ~40 MiB). Larger than
 #: SQLite's 1000 so a big ingest batch checkpoints (and fsyncs) less often.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
@@ -103,8 +109,8 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-        conn.execute(f"PRAGMA cache_size = {-CACHE_KIB:d}")
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES:d}")
+        conn.execute(f"PRAGMA cache_size = {-(CACHE_KIB if readonly else WRITE_CACHE_KIB):d}")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES if readonly else 0:d}")
         conn.execute("PRAGMA temp_store = MEMORY")
         if readonly:
             conn.execute("PRAGMA query_only = ON")
