@@ -161,47 +161,35 @@ async def _fetch_round(
     transaction stores thousands of messages. The round ends only when everything received is
     ingested; a round that fails still stores what it buffered before the error is raised.
     """
-    try:
-        await _receive_and_ingest(conn, machine, ingest, tally, on_progress, last=last)
-    except BaseExceptionGroup as group:
-        # One task failed (a StoreError from ingest, say): raise it as itself, not in a group.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-
-
-async def _receive_and_ingest(
-    conn: FrameConnection,
-    machine: SyncRequester,
-    ingest: Ingest,
-    tally: _Tally,
-    on_progress: Progress | None,
-    *,
-    last: bool,
-) -> None:
     expected: list[int | None] = [None]
     buffer_in, buffer_out = trio.open_memory_channel[tuple[list[bytes], frozenset[bytes]]](
         INGEST_BUFFER_BATCHES
     )
     failure: SyncProtocolError | None = None
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(
-            _ingest_buffered, buffer_out, machine, ingest, tally, on_progress, expected
-        )
-        try:
-            async with buffer_in:
-                while True:
-                    event = machine.receive(await conn.receive())
-                    if isinstance(event, HaveReceived):
-                        if last:
-                            expected[0] = machine.envelopes_received + event.expected
-                    elif isinstance(event, BatchReceived):
-                        await buffer_in.send((event.envelopes, event.authors))
-                        await conn.send(machine.ack())
-                    else:
-                        break
-        except SyncProtocolError as exc:
-            failure = exc  # what was buffered is still stored before the session ends
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                _ingest_buffered, buffer_out, machine, ingest, tally, on_progress, expected
+            )
+            try:
+                async with buffer_in:
+                    while True:
+                        event = machine.receive(await conn.receive())
+                        if isinstance(event, HaveReceived):
+                            if last:
+                                expected[0] = machine.envelopes_received + event.expected
+                        elif isinstance(event, BatchReceived):
+                            await buffer_in.send((event.envelopes, event.authors))
+                            await conn.send(machine.ack())
+                        else:
+                            break
+            except SyncProtocolError as exc:
+                failure = exc  # what was buffered is still stored before the session ends
+    except BaseExceptionGroup as group:
+        # One task failed (a StoreError from ingest, say): raise it as itself, not in a group.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     if failure is not None:
         raise failure
 
