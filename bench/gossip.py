@@ -24,13 +24,27 @@ Every node runs with ``--no-dht --target-connections 0`` (the topology stays as 
 rate limits (``RATE_LIMITS``): the defaults allow 5 messages/s per author and 200/s per
 forwarding peer by design (security.md section 4), which would cap (b) at 5/s.
 
+CPU: the throughput run also reports the CPU time (user + system, from ``psutil``) each node
+process spent from the first write until the last follower held every post, per post, in
+microseconds (``throughput_cpu_us_per_post_*``): where the cluster's time goes.
+
+Profiling: with ``PNYX_BENCH_PYSPY=DIR`` set, the throughput run attaches ``py-spy record`` (from
+the venv) to every node process for the burst and writes ``DIR/n0.svg`` (the author) ..
+``DIR/n5.svg``; ``PNYX_BENCH_PYSPY_FORMAT`` picks another py-spy output format (e.g.
+``speedscope``, ``raw``) and ``PNYX_BENCH_PYSPY_ARGS`` adds py-spy options (e.g. ``--gil``: only
+the thread holding the GIL, i.e. Python work rather than signature checks). Profiled figures
+are not comparable with unprofiled ones.
+
 Usage: ``python bench/gossip.py [--json] [--quick | --size tiny|quick|full] [--nodes N ...]
-[--posts N] [--spacing_ms MS] [--burst N] [--reference_messages N] [--seed N]``
+[--posts N] [--spacing_ms MS] [--burst N] [--reference_messages N] [--seed N]
+[--only latency|throughput|reference ...]`` (``--only``: run just these parts; targets of the
+parts left out are not reported).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -91,6 +105,16 @@ TARGET_P99_MS = 250.0
 TARGET_DELIVERED = 1.0
 #: Throughput target per follower, in posts per second.
 TARGET_POSTS_PER_S = 2_000.0
+#: The parts of the benchmark, in the order they run (``--only`` picks some).
+PARTS = ("latency", "throughput", "reference")
+#: Environment variable: a directory for py-spy profiles of the throughput run's nodes.
+PYSPY_ENV = "PNYX_BENCH_PYSPY"
+#: Environment variable: py-spy's output format (default ``flamegraph``, an SVG).
+PYSPY_FORMAT_ENV = "PNYX_BENCH_PYSPY_FORMAT"
+#: Environment variable: more py-spy arguments, split on spaces (e.g. ``--gil``, ``--idle``).
+PYSPY_ARGS_ENV = "PNYX_BENCH_PYSPY_ARGS"
+#: Sampling rate of py-spy, in samples per second.
+PYSPY_RATE_HZ = 200
 #: Node flags: the topology stays as built (no DHT, the dialer adds no connections).
 NODE_FLAGS = ("--no-dht", "--target-connections", "0")
 #: ``[node.rate_limits]`` of every benchmark node: high enough never to bind.
@@ -200,6 +224,9 @@ def throughput_run(params: dict[str, Any], workdir: Path) -> dict[str, float]:
             messages.append(message)
             prev = message.id
         log(f"  writing {burst:,} posts into the author's store")
+        cpu_before = [_cpu_s(node) for node in nodes]
+        main_before = [_main_thread_cpu_s(node) for node in nodes]
+        profilers = _start_profilers(nodes)
         start = time.time()
         with Store.open(nodes[0].home / "pnyx.db") as store:
             for i in range(0, burst, WRITE_CHUNK):
@@ -212,6 +239,10 @@ def throughput_run(params: dict[str, Any], workdir: Path) -> dict[str, float]:
                 if node.name not in done and _heads(node.home, author) >= burst:
                     done[node.name] = time.time() - start
             time.sleep(STORE_POLL_S)
+        cpu = [_cpu_s(node) - before for node, before in zip(nodes, cpu_before, strict=True)]
+        main = [_main_thread_cpu_s(n) - b for n, b in zip(nodes, main_before, strict=True)]
+        _stop_profilers(profilers)
+        statuses = [node.status() for node in nodes]
         delivered = [_heads(node.home, author) for node in nodes[1:]]
         cluster.nodes.clear()
         for node in nodes:
@@ -223,7 +254,66 @@ def throughput_run(params: dict[str, Any], workdir: Path) -> dict[str, float]:
         "fastest_s": min(done.values()) if done else float("inf"),
         "delivered_min": float(min(delivered)),
         "complete": float(len(done) == THROUGHPUT_FOLLOWERS),
+        "cpu_us_per_post_author": cpu[0] / burst * 1e6,
+        "cpu_us_per_post_follower_max": max(cpu[1:]) / burst * 1e6,
+        "cpu_us_per_post_follower_mean": sum(cpu[1:]) / len(cpu[1:]) / burst * 1e6,
+        "cpu_us_per_post_cluster": sum(cpu) / burst * 1e6,
+        "cpu_us_per_post_follower_main_thread_mean": sum(main[1:]) / len(main[1:]) / burst * 1e6,
+        "frames_published": float(statuses[0]["counts"]["frames_published"]),
+        "frames_received_max": float(max(s["counts"]["frames_received"] for s in statuses[1:])),
+        "sync_fetched_total": float(sum(s["sync"]["messages_fetched"] for s in statuses[1:])),
+        "sync_gap_triggers_total": float(sum(s["sync"]["triggers_gap"] for s in statuses[1:])),
     }
+
+
+def _cpu_s(node: NodeProcess) -> float:
+    """CPU seconds (user + system) the node process has used so far."""
+    import psutil
+
+    times = psutil.Process(node.proc.pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _main_thread_cpu_s(node: NodeProcess) -> float:
+    """CPU seconds of the node's main thread (trio: libp2p and node logic; the worker threads
+    verify signatures and write the store)."""
+    import psutil
+
+    for thread in psutil.Process(node.proc.pid).threads():
+        if thread.id == node.proc.pid:
+            return float(thread.user_time + thread.system_time)
+    return 0.0
+
+
+def _start_profilers(nodes: Sequence[NodeProcess]) -> list[subprocess.Popen[bytes]]:
+    """py-spy on every node when ``PNYX_BENCH_PYSPY`` names a directory (else nothing)."""
+    target = os.environ.get(PYSPY_ENV)
+    if not target:
+        return []
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    fmt = os.environ.get(PYSPY_FORMAT_ENV, "flamegraph")
+    suffix = {"flamegraph": "svg", "speedscope": "json", "raw": "txt"}.get(fmt, fmt)
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    procs = []
+    for node in nodes:
+        argv = [spy, "record", "--pid", str(node.proc.pid), "--rate", str(PYSPY_RATE_HZ)]
+        argv += ["--format", fmt, "-o", str(out / f"{node.name}.{suffix}"), "--threads"]
+        argv += os.environ.get(PYSPY_ARGS_ENV, "").split()
+        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    time.sleep(1.0)  # py-spy attaches
+    return procs
+
+
+def _stop_profilers(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    for proc in procs:
+        proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode:
+            log(f"  py-spy: {err.decode(errors='replace')[-300:]}")
 
 
 # --- reference: bare gossipsub through pnyx's adapter, one message per post -----------------
@@ -309,61 +399,88 @@ def reference_rate(messages: int) -> dict[str, float]:
     return {"rate": got / (last - start), "delivered_min": float(got)}
 
 
-def run(params: dict[str, Any]) -> Result:
+def run(params: dict[str, Any], parts: Sequence[str] = PARTS) -> Result:
     result = Result(name="gossip", params=params)
     with tempfile.TemporaryDirectory(prefix="pnyx-bench-gossip-") as tmp:
         workdir = Path(tmp)
-        for index, count in enumerate(params["nodes"]):
-            log(f"gossip latency: {count} nodes, {params['posts']} posts")
-            samples, delivered, expected = latency_run(count, params, workdir)
-            share = delivered / expected
-            p50 = percentile(samples, 50) if samples else float("inf")
-            p99 = percentile(samples, 99) if samples else float("inf")
-            log(f"  delivered {delivered}/{expected}, p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        if "latency" in parts:
+            _latency(params, workdir, result)
+        if "throughput" in parts:
+            log(f"gossip throughput: {params['burst']:,} posts to {THROUGHPUT_FOLLOWERS} followers")
+            got = throughput_run(params, workdir)
+            rate = params["burst"] / got["slowest_s"]
+            log(
+                f"  slowest follower {rate:,.0f} posts/s (written in {got['write_s']:.2f} s); "
+                f"CPU per post: author {got['cpu_us_per_post_author']:.0f} us, follower max "
+                f"{got['cpu_us_per_post_follower_max']:.0f} us, cluster "
+                f"{got['cpu_us_per_post_cluster']:.0f} us, follower main thread mean "
+                f"{got['cpu_us_per_post_follower_main_thread_mean']:.0f} us; frames published "
+                f"{got['frames_published']:.0f}, messages fetched by sync "
+                f"{got['sync_fetched_total']:.0f} ({got['sync_gap_triggers_total']:.0f} gap "
+                "triggers)"
+            )
             result.figures.update(
                 {
-                    f"latency_{count}_nodes_p50_ms": p50,
-                    f"latency_{count}_nodes_p99_ms": p99,
-                    f"latency_{count}_nodes_max_ms": max(samples, default=float("inf")),
-                    f"delivered_{count}_nodes": share,
+                    "throughput_posts_per_s": rate,
+                    "throughput_fastest_posts_per_s": params["burst"] / got["fastest_s"],
+                    "throughput_write_s": got["write_s"],
+                    "throughput_delivered_min": int(got["delivered_min"]),
                 }
             )
-            if index == 0:
-                result.target(f"delivered_{count}_nodes", share, ">=", TARGET_DELIVERED, "share")
-                result.target(f"p99_{count}_nodes", p99, "<=", TARGET_P99_MS, "ms")
-        log(f"gossip throughput: {params['burst']:,} posts to {THROUGHPUT_FOLLOWERS} followers")
-        got = throughput_run(params, workdir)
-    rate = params["burst"] / got["slowest_s"]
-    log(f"  slowest follower {rate:,.0f} posts/s (written in {got['write_s']:.2f} s)")
-    log(f"gossip reference: {params['reference_messages']:,} messages, one per post")
-    ref = reference_rate(params["reference_messages"])
-    log(f"  reference {ref['rate']:,.0f} messages/s")
-    result.figures.update(
-        {
-            "throughput_posts_per_s": rate,
-            "throughput_fastest_posts_per_s": params["burst"] / got["fastest_s"],
-            "throughput_write_s": got["write_s"],
-            "throughput_delivered_min": int(got["delivered_min"]),
+            result.figures.update(
+                {
+                    f"throughput_{k}": v
+                    for k, v in got.items()
+                    if k.startswith(("cpu_", "frames_", "sync_"))
+                }
+            )
+            result.target("throughput", rate, ">=", TARGET_POSTS_PER_S, "posts/s")
+            lost = params["burst"] - got["delivered_min"]
+            result.target("throughput_lost", lost, "<=", 0, "posts not delivered")
+    if "reference" in parts:
+        log(f"gossip reference: {params['reference_messages']:,} messages, one per post")
+        ref = reference_rate(params["reference_messages"])
+        log(f"  reference {ref['rate']:,.0f} messages/s")
+        result.reference = {
+            "gossipsub_one_message_per_post_per_s": ref["rate"],
+            "gossipsub_delivered_min": int(ref["delivered_min"]),
         }
-    )
-    result.reference = {
-        "gossipsub_one_message_per_post_per_s": ref["rate"],
-        "gossipsub_delivered_min": int(ref["delivered_min"]),
-    }
-    result.ratios = {"throughput_vs_gossipsub": rate / ref["rate"]}
-    result.target("throughput", rate, ">=", TARGET_POSTS_PER_S, "posts/s")
-    result.target(
-        "throughput_lost", params["burst"] - got["delivered_min"], "<=", 0, "posts not delivered"
-    )
+        if "throughput_posts_per_s" in result.figures:
+            result.ratios = {
+                "throughput_vs_gossipsub": result.figures["throughput_posts_per_s"] / ref["rate"]
+            }
     result.notes.append(
         "latency = received_ms at the follower - the post's ts (one clock); targets on the "
         f"smallest size; nodes run {' '.join(NODE_FLAGS)} with rate limits raised "
         f"({RATE_LIMITS}); throughput = burst / time until the slowest of "
-        f"{THROUGHPUT_FOLLOWERS} followers holds every post; reference = pnyx's libp2p adapter "
+        f"{THROUGHPUT_FOLLOWERS} followers holds every post; cpu_us_per_post = CPU time of a "
+        "node process during the burst / burst (main_thread: its trio thread only); "
+        "reference = pnyx's libp2p adapter "
         f"with an accept-all validator, one {REFERENCE_BYTES}-byte message per post, this "
         f"process publishing to {THROUGHPUT_FOLLOWERS} subscriber processes connected directly"
     )
     return result
+
+
+def _latency(params: dict[str, Any], workdir: Path, result: Result) -> None:
+    for index, count in enumerate(params["nodes"]):
+        log(f"gossip latency: {count} nodes, {params['posts']} posts")
+        samples, delivered, expected = latency_run(count, params, workdir)
+        share = delivered / expected
+        p50 = percentile(samples, 50) if samples else float("inf")
+        p99 = percentile(samples, 99) if samples else float("inf")
+        log(f"  delivered {delivered}/{expected}, p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        result.figures.update(
+            {
+                f"latency_{count}_nodes_p50_ms": p50,
+                f"latency_{count}_nodes_p99_ms": p99,
+                f"latency_{count}_nodes_max_ms": max(samples, default=float("inf")),
+                f"delivered_{count}_nodes": share,
+            }
+        )
+        if index == 0:
+            result.target(f"delivered_{count}_nodes", share, ">=", TARGET_DELIVERED, "share")
+            result.target(f"p99_{count}_nodes", p99, "<=", TARGET_P99_MS, "ms")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -374,9 +491,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, nargs="+", default=None)
     for name in ("posts", "spacing_ms", "burst", "reference_messages", "seed"):
         p.add_argument(f"--{name}", type=int, default=None)
+    p.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     args = p.parse_args(args_in)
     params = common.preset(args, PRESETS)
-    return common.emit(run(params), args.json)
+    return common.emit(run(params, args.only), args.json)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import trio
 from pnyx.core import canonical
 from pnyx.core.envelope import Message, sign
 from pnyx.core.limits import PROTOCOL_VERSION, SIGNATURE_DOMAIN
+from pnyx.node.checks import check_frame
 from pnyx.node.config import NodeConfig
 from pnyx.node.gossipframe import decode_frame, validate_frame
 from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
@@ -156,6 +157,8 @@ class CountingOffload:
     async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
         if fn is validate_frame:
             self.verified += len(decode_frame(args[0]))
+        elif fn is check_frame:  # the node's validator: (store, frame, now_ms, interest)
+            self.verified += len(decode_frame(args[1]))
         return await inline(fn, *args)
 
 

@@ -108,3 +108,26 @@ def test_node_benchmarks_run_alone_at_tiny_size(cache: Path, name: str) -> None:
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert result["name"] == name
     _check_shape(result)
+
+
+def test_gossip_throughput_part_alone_reports_where_the_cpu_goes() -> None:
+    """``--only throughput`` skips the latency and reference parts and reports CPU per post."""
+    done = subprocess.run(
+        [
+            *(sys.executable, str(BENCH / "gossip.py")),
+            *("--json", "--size", "tiny", "--only", "throughput"),
+        ],
+        capture_output=True,
+        timeout=NODE_BENCH_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert set(result["targets"]) == {"throughput", "throughput_lost"}
+    assert result["reference"] == {} and result["ratios"] == {}
+    figures = result["figures"]
+    assert not any(name.startswith("latency_") for name in figures)
+    assert figures["throughput_delivered_min"] == result["params"]["burst"]
+    assert figures["throughput_frames_published"] >= 1
+    for role in ("author", "follower_max", "follower_mean", "cluster"):
+        assert figures[f"throughput_cpu_us_per_post_{role}"] > 0

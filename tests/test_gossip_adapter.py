@@ -187,3 +187,46 @@ async def test_publishing_flat_out_loses_nothing() -> None:
                 for index in range(count):
                     await a.publish(b"frame %d" % index)
             assert sorted(received) == sorted(b"frame %d" % i for i in range(count))
+
+
+async def test_a_frame_relayed_by_two_peers_at_once_is_validated_once() -> None:
+    """py-libp2p marks a frame seen only after validation: a copy from a second peer that arrives
+    meanwhile was validated (and delivered, and forwarded) again. ``DedupPubsub`` makes it wait
+    for the first copy and then drops it as seen."""
+    frame = b"relayed twice"
+    calls: list[str] = []
+
+    async def slow_on_frame(data: bytes, forwarder: str) -> Verdict:
+        if data == frame:
+            calls.append(forwarder)
+            await trio.sleep(0.5)  # long enough for c's copy to arrive meanwhile
+        return Verdict.ACCEPT
+
+    with trio.fail_after(CAP_S):
+        async with AsyncExitStack() as stack:
+            a, b, c = [
+                await stack.enter_async_context(
+                    open_libp2p_network(seed=bytes([i + 1]) * 32, listen=[LOCAL], validator=v)
+                )
+                for i, v in enumerate([accept_unless_bad, slow_on_frame, accept_unless_bad])
+            ]
+            await b.connect(a.listen_addrs()[0])
+            await c.connect(a.listen_addrs()[0])
+            await c.connect(b.listen_addrs()[0])
+            for network, others in ((a, (b, c)), (b, (a, c)), (c, (a, b))):
+                wanted = {o.peer_id for o in others}
+                while {str(p) for p in _mesh(network)} != wanted:
+                    await trio.sleep(0.05)
+            await a.publish(frame)
+            assert (await next_frame(b)).data == frame
+            assert (await next_frame(c)).data == frame
+            await a.publish(b"after")
+            assert (await next_frame(b)).data == b"after"  # not the frame a second time
+            assert calls == [a.peer_id]
+            assert b._pubsub.duplicates_waited >= 1  # type: ignore[attr-defined]
+
+
+def _mesh(network: Libp2pNetwork) -> set[object]:
+    """The gossipsub mesh peers of the topic (adapter internals, for this test only)."""
+    router = network._pubsub.router
+    return set(router.mesh.get(network._topic, set()))

@@ -16,12 +16,13 @@ py-libp2p 0.8.1 traps handled here (LIBP2P-NOTES.md):
   rejection (logged as a bug);
 * the dial negative cache refuses a peer for 60 s after a failed dial: ``unblock_peer`` first;
 * ``host.disconnect`` can hang on a stalled peer: every disconnect has a timeout;
-* pubsub and gossipsub services run outside ``host.run()`` so the network closes first.
+* pubsub and gossipsub services run outside ``host.run()`` so the network closes first;
+* a frame relayed by several peers at once was validated once per copy (the seen cache is updated
+  only after validation): ``pnyx.gossip.pubsub.DedupPubsub`` handles one copy at a time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -57,6 +58,7 @@ from pnyx.gossip.addresses import (
 from pnyx.gossip.dht import announced_addrs  # discovery
 from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.identity import key_pair_from_seed
+from pnyx.gossip.pubsub import DedupPubsub, MessageIds
 from pnyx.gossip.px import PxGossipSub  # discovery
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.node.gossipframe import MAX_GOSSIP_FRAME_BYTES
@@ -118,11 +120,6 @@ LIBP2P_ERRORS: tuple[type[Exception], ...] = (
     trio.BrokenResourceError,
     trio.ClosedResourceError,
 )
-
-
-def gossip_message_id(message: rpc_pb2.Message) -> bytes:
-    """Gossip message id: BLAKE2b-256 of the data (equals ``pnyx.node.gossipframe.frame_id``)."""
-    return hashlib.blake2b(message.data, digest_size=32).digest()
 
 
 class _Notifee(INotifee):
@@ -371,11 +368,11 @@ async def open_libp2p_network(
         score_params=SCORE_PARAMS,
         do_px=True,  # discovery
     )
-    pubsub = Pubsub(
+    pubsub = DedupPubsub(  # one validation per frame, however many peers relay it
         host,
         gossipsub,
         strict_signing=True,
-        msg_id_constructor=gossip_message_id,
+        msg_id_constructor=MessageIds(),
         seen_ttl=SEEN_TTL_S,
         validation_timeout=VALIDATION_TIMEOUT_S,
     )

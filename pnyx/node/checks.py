@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pnyx.core.chain import Neighbours, Placement, place
 from pnyx.core.envelope import Message, decode
 from pnyx.core.limits import KEY_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import InvalidMessage
+from pnyx.errors import StoreError
+from pnyx.node.gossipframe import validate_frame
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -25,18 +28,86 @@ def author_of(raw: bytes) -> bytes | None:
     return raw[start : start + KEY_BYTES]
 
 
+@dataclass(slots=True)
+class FrameCheck:
+    """What ``check_frame`` found in a frame whose every envelope is valid."""
+
+    messages: list[Message]
+    """Every envelope of the frame, decoded, in frame order."""
+    wanted: list[Message]
+    """Those whose author is in the interest set (the node stores them)."""
+    conflict: InvalidMessage | None = None
+    """A chain rule a wanted message breaks against the store (``chain_conflict``), if any."""
+    store_error: StoreError | None = None
+    """Set when the store could not be read for the chain check (then ``conflict`` is None)."""
+
+
+def check_frame(store: Store, frame: bytes, now_ms: int, interest: Collection[bytes]) -> FrameCheck:
+    """All of a gossip frame's checks that need a worker thread, in one call: ``validate_frame``
+    (structure, limits, clock, every signature, in-frame chain), then ``chain_conflict`` of the
+    envelopes whose author is in ``interest`` against the store.
+
+    Raises ``InvalidMessage`` if the frame is invalid; a store failure is returned in
+    ``store_error``, not raised.
+    """
+    messages = validate_frame(frame, now_ms)
+    check = FrameCheck(messages, [m for m in messages if m.author in interest])
+    if check.wanted:
+        try:
+            check.conflict = chain_conflict(store, check.wanted)
+        except StoreError as exc:
+            check.store_error = exc
+    return check
+
+
 def chain_conflict(store: Store, messages: Sequence[Message]) -> InvalidMessage | None:
-    """The first chain rule (``pnyx.core.chain.place``) a new message breaks against the messages
-    the store holds next to it, or None. Messages already stored are fine. Raises ``StoreError``
-    if the store fails."""
+    """A chain rule (``pnyx.core.chain.place``) that one of ``messages`` breaks against the
+    messages the store holds next to it, or None. Messages already stored are fine.
+
+    ``messages`` are the envelopes of one valid frame (``validate_frame`` checked that they agree
+    with each other), so the store is read once per run of consecutive seqs of an author (the run
+    and one seq on each side), not once per message: a 512-message frame of one author costs one
+    query. Raises ``StoreError`` if the store fails.
+    """
+    by_author: dict[bytes, dict[int, Message]] = {}
     for message in messages:
-        if store.get(message.id) is not None:
+        by_author.setdefault(message.author, {})[message.seq] = message
+    for author, by_seq in by_author.items():
+        for first, last in _runs(sorted(by_seq)):
+            conflict = _run_conflict(store, author, by_seq, first, last)
+            if conflict is not None:
+                return conflict
+    return None
+
+
+def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive numbers in sorted ``seqs``: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for seq in seqs:
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
+
+
+def _run_conflict(
+    store: Store, author: bytes, by_seq: dict[int, Message], first: int, last: int
+) -> InvalidMessage | None:
+    low = max(1, first - 1)
+    stored = store.range(author, low, last + 1, limit=last + 2 - low)
+    ours = {by_seq[seq].raw: by_seq[seq] for seq in range(first, last + 1)}
+    held: dict[int, Message] = {}
+    for raw in stored:
+        message = ours.get(raw)  # the frame's own envelope, already stored: no decoding
+        if message is None:
+            message = decode(raw)
+        held[message.seq] = message
+    for seq in range(first, last + 1):
+        message = by_seq[seq]
+        same, before, after = held.get(seq), held.get(seq - 1), held.get(seq + 1)
+        if same is not None and same.raw == message.raw:
             continue
-        held: dict[int, Message] = {}
-        for raw in store.range(message.author, max(1, message.seq - 1), message.seq + 1):
-            stored = decode(raw)
-            held[stored.seq] = stored
-        same, before, after = (held.get(message.seq + d) for d in (0, -1, 1))
         verdict = place(
             message,
             Neighbours(
@@ -46,5 +117,7 @@ def chain_conflict(store: Store, messages: Sequence[Message]) -> InvalidMessage 
             ),
         )
         if verdict.placement is Placement.FORK and verdict.reason is not None:
+            if store.get(message.id) is not None:
+                continue  # stored already (as fork evidence)
             return InvalidMessage(verdict.reason, verdict.detail)
     return None

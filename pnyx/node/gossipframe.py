@@ -70,25 +70,28 @@ def encode_frame(envelopes: Sequence[bytes]) -> bytes:
 
 
 def pack_frames(envelopes: Iterable[bytes]) -> list[bytes]:
-    """Split envelopes, in order, into as few frames as the limits allow.
+    """Split envelopes, in order, into as few frames as the limits allow (linear time).
 
     Envelopes larger than ``MAX_ENVELOPE_BYTES`` (never produced by a valid store) raise
     ``ValueError``.
     """
     frames: list[bytes] = []
     batch: list[bytes] = []
-    sizes: list[int] = []
+    body = 0  # bytes of the batch's envelopes with their bin headers
     for envelope in envelopes:
-        if not 0 < len(envelope) <= MAX_ENVELOPE_BYTES:
+        size = len(envelope)
+        if not 0 < size <= MAX_ENVELOPE_BYTES:
             raise ValueError("envelope size out of range")
+        item = size + _bin_header_bytes(size)
         if batch and (
             len(batch) >= MAX_GOSSIP_BATCH_MESSAGES
-            or frame_size([*sizes, len(envelope)]) > MAX_GOSSIP_FRAME_BYTES
+            or _HEAD_BYTES + _array_header_bytes(len(batch) + 1) + body + item
+            > MAX_GOSSIP_FRAME_BYTES
         ):
             frames.append(encode_frame(batch))
-            batch, sizes = [], []
+            batch, body = [], 0
         batch.append(envelope)
-        sizes.append(len(envelope))
+        body += item
     if batch:
         frames.append(encode_frame(batch))
     return frames

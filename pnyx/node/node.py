@@ -3,13 +3,16 @@
 ``Node`` sits between a ``pnyx.node.network.Network`` (libp2p, or in memory for tests) and a
 ``pnyx.store.Store``:
 
-* ``validate`` is the network's gossip validator. It checks a frame (``validate_frame``: structure,
-  limits, clock, every signature, in-frame chain) in a worker thread, then the chain of every
-  envelope whose author this node stores. Invalid frames are neither stored nor forwarded and
-  count against the peer that sent them; after ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for
-  ``BAN_SECONDS``. Frames that fail only this node's clock or store (future timestamp, fork against
-  a stored message) are dropped without penalty. Before any signature is checked, the frame must
-  fit the peer's and its authors' rate limits (``pnyx.node.ratelimit``; robustness).
+* ``validate`` is the network's gossip validator. It checks a frame in one worker-thread call
+  (``pnyx.node.checks.check_frame``: ``validate_frame`` for structure, limits, clock, every
+  signature and the in-frame chain, then the chain of every envelope whose author this node
+  stores against the store), at most ``VALIDATIONS_AT_ONCE`` frames at a time. Invalid frames are
+  neither stored nor forwarded and count against the peer that sent them; after
+  ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for ``BAN_SECONDS``. Frames that fail only
+  this node's clock or store (future timestamp, fork against a stored message) are dropped
+  without penalty. Before any signature is checked, the frame must fit the peer's and its
+  authors' rate limits (``pnyx.node.ratelimit``; robustness). Validated frames are kept decoded
+  (``pnyx.node.framecache``) until delivered, so delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
 * the publish loop finds the user's own new messages (``store.changes_since``, every
@@ -34,8 +37,9 @@ from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
-from pnyx.node.checks import author_of, chain_conflict
+from pnyx.node.checks import FrameCheck, author_of, check_frame
 from pnyx.node.clockskew import ClockWatch
+from pnyx.node.framecache import DecodedFrames
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
 from pnyx.node.network import Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
@@ -61,12 +65,13 @@ INGEST_BATCH_MESSAGES = 4096
 #: Depth of the queue between validation and storage, in batches (one per frame, so at most
 #: 64 x 256 KiB of envelopes wait).
 INGEST_QUEUE_BATCHES = 64
-#: Validated frames are kept decoded until the ingest loop takes them, up to this many frame
-#: bytes (older ones are validated again if they arrive later).
-DECODED_CACHE_BYTES = 16 * 1024 * 1024
 #: Rejection reasons that depend on this node (its clock, its software version), not on the
 #: sender's honesty: such frames are dropped without penalising the peer that forwarded them.
 IGNORED_REASONS = frozenset({Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION})
+#: Frames validated at once (each in a worker thread), a count. py-libp2p starts a task per
+#: incoming message, so a burst of frames would otherwise take a thread each: more threads than
+#: cores only add thread starts and GIL contention. Waiting frames keep their order.
+VALIDATIONS_AT_ONCE = 2
 #: Ids of messages that came from the network, remembered so they are not published again, a count.
 FROM_NETWORK_MEMORY = 8192
 #: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
@@ -116,13 +121,13 @@ class Node:
         self._poll_interval_s = poll_interval_s
         self.output = output if output is not None else NodeOutput()
         self._wanted: frozenset[bytes] = frozenset({me})
-        self._decoded: OrderedDict[bytes, tuple[int, list[Message]]] = OrderedDict()
-        self._decoded_bytes = 0
+        self._decoded = DecodedFrames()  # validated, waiting for delivery
         self._banning: set[str] = set()
         self._counted_at_ban: dict[str, int] = {}
         self._from_network: OrderedDict[bytes, None] = OrderedDict()
         self._penalties: dict[str, int] = {}
         self._nudge = trio.Event()
+        self._validating = trio.CapacityLimiter(VALIDATIONS_AT_ONCE)
         self._network: Network | None = None
         self._nursery: trio.Nursery | None = None
         self._ingest_send, self._ingest_recv = trio.open_memory_channel[list[Message]](
@@ -200,8 +205,11 @@ class Node:
             else:
                 self.output.rejected(forwarder, refused, penalised=False)
             return Verdict.IGNORE
-        try:
-            messages = await self.offload(validate_frame, data, self._clock_ms())
+        try:  # one worker-thread call: signatures, then chains against the store
+            async with self._validating:
+                check: FrameCheck = await self.offload(
+                    check_frame, self.store, data, self._clock_ms(), self._wanted
+                )
         except InvalidMessage as exc:
             if exc.reason in IGNORED_REASONS:
                 if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
@@ -212,39 +220,19 @@ class Node:
             self.stats.frames_rejected += 1
             self.penalise(forwarder, exc)
             return Verdict.REJECT
+        messages = check.messages
         self.limiter.charge_authors((m.author for m in messages), trio.current_time())
         self.clock.observe(messages, self._clock_ms(), trio.current_time())  # robustness
-        wanted = [m for m in messages if m.author in self._wanted]
-        if wanted:
-            try:
-                conflict = await self.offload(chain_conflict, self.store, wanted)
-            except StoreError as exc:
-                log.warning("cannot check chains against the store: %s", exc)
-                conflict = None
-            if conflict is not None:
-                # Not forwarded; the store keeps the conflicting message as fork evidence.
-                self.stats.frames_ignored += 1
-                self.output.rejected(forwarder, conflict, penalised=False)
-                self._queue_ingest(wanted)
-                return Verdict.IGNORE
-        self._remember(frame_id(data), len(data), messages)
+        if check.store_error is not None:
+            log.warning("cannot check chains against the store: %s", check.store_error)
+        if check.conflict is not None:
+            # Not forwarded; the store keeps the conflicting message as fork evidence.
+            self.stats.frames_ignored += 1
+            self.output.rejected(forwarder, check.conflict, penalised=False)
+            self._queue_ingest(check.wanted)
+            return Verdict.IGNORE
+        self._decoded.put(frame_id(data), len(data), messages)
         return Verdict.ACCEPT
-
-    def _remember(self, fid: bytes, size: int, messages: list[Message]) -> None:
-        previous = self._decoded.pop(fid, None)
-        if previous is not None:
-            self._decoded_bytes -= previous[0]
-        self._decoded[fid] = (size, messages)
-        self._decoded_bytes += size
-        while self._decoded_bytes > DECODED_CACHE_BYTES and self._decoded:
-            self._decoded_bytes -= self._decoded.popitem(last=False)[1][0]
-
-    def _take_decoded(self, fid: bytes) -> list[Message] | None:
-        entry = self._decoded.pop(fid, None)
-        if entry is None:
-            return None
-        self._decoded_bytes -= entry[0]
-        return entry[1]
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
         """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync
@@ -287,7 +275,7 @@ class Node:
                 await self._ingest_send.send(wanted)
 
     async def _messages_of(self, item: Received) -> list[Message]:
-        cached = self._take_decoded(frame_id(item.data))
+        cached = self._decoded.take(frame_id(item.data))
         if cached is not None:
             return cached
         try:  # evicted from the cache under load: check it again

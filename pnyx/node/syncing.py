@@ -8,8 +8,10 @@ this node lacks of its interest set (the user and whom they follow) when:
   set, so two nodes that meet exchange in both directions what each follows;
 * **periodic**: every ``interval_s`` seconds with each connected peer not synced that recently;
 * **gap**: gossip stored a message whose predecessors are missing (the store's heads show
-  contiguous < highest): the gapped authors are fetched from every connected peer, at most once per
-  ``GAP_SPACING_S`` per author;
+  contiguous < highest) and the author's contiguous head then stays put for ``GAP_GRACE_S`` (frames
+  that took different paths arrive out of order: gossip fills such gaps by itself within moments,
+  and fetching them would verify every message twice): the gapped authors are fetched from every
+  connected peer, at most once per ``GAP_SPACING_S`` per author;
 * **follow**: the interest set gained authors (``pnyx follow``): their history is fetched from
   every connected peer;
 * **request**: ``sync_now`` (the control socket's ``sync`` op, used by ``pnyx sync``).
@@ -67,6 +69,12 @@ RETRY_MAX_S = 60.0
 MAX_RETRIES = 5
 #: Shortest time between two gap-triggered syncs of one author, in seconds.
 GAP_SPACING_S = 5.0
+#: How long a gap must last, with the author's contiguous head not advancing, before it is fetched
+#: by sync, in seconds (gossip that arrives out of order fills its own gaps well within this).
+GAP_GRACE_S = 2.0
+#: Shortest time between two looks at the store's heads by the gap trigger, in seconds (gossip
+#: stores a batch every few milliseconds under load; one look covers all of them).
+GAP_CHECK_S = 0.5
 #: Most authors remembered for gap spacing, a count (the oldest are forgotten first).
 MAX_GAP_MEMORY = 10_000
 #: Most authors named in one control-socket ``sync`` request, a count.
@@ -141,6 +149,7 @@ class SyncScheduler:
         self._last_full: dict[str, float] = {}
         self._wake = trio.Event()
         self._gap_candidates: set[bytes] = set()
+        self._gap_seen: dict[bytes, tuple[int, float]] = {}  # author -> (contiguous, since when)
         self._gap_last: dict[bytes, float] = {}
         self._gap_wake = trio.Event()
         self._interest: frozenset[bytes] | None = None
@@ -369,27 +378,53 @@ class SyncScheduler:
                     self._enqueue(peer, _Want(everything=True))
 
     async def _gap_loop(self) -> None:
-        """Fetch the authors whose stored feed has holes (seen when gossip stores a message)."""
+        """Fetch the authors whose stored feed has holes (seen when gossip stores a message) that
+        gossip does not fill within ``GAP_GRACE_S``."""
         while True:
-            with trio.move_on_after(GAP_SPACING_S if self._gap_candidates else math.inf):
+            with trio.move_on_after(GAP_CHECK_S if self._gap_candidates else math.inf):
                 await self._gap_wake.wait()
             self._gap_wake = trio.Event()
             candidates, self._gap_candidates = self._gap_candidates, set()
-            if not candidates:
+            if candidates:
+                due = await self._gapped(candidates)
+                if due:
+                    self._fetch_gaps(due)
+            await trio.sleep(GAP_CHECK_S)
+
+    async def _gapped(self, candidates: set[bytes]) -> set[bytes]:
+        """The candidates whose gap has lasted ``GAP_GRACE_S`` and may be fetched now; those
+        still gapped stay candidates."""
+        heads = await self.node.offload(self.node.store.heads, candidates)
+        now = trio.current_time()
+        due: set[bytes] = set()
+        for author in candidates:
+            low, high = heads.get(author, (0, 0))
+            if low >= high:
+                self._gap_seen.pop(author, None)
                 continue
-            heads = await self.node.offload(self.node.store.heads, candidates)
-            gapped = {author for author, (low, high) in heads.items() if low < high}
-            now = trio.current_time()
-            due = {a for a in gapped if now - self._gap_last.get(a, -math.inf) >= GAP_SPACING_S}
-            self._gap_candidates |= gapped - due  # checked again once their spacing is over
-            if not due:
+            seen = self._gap_seen.get(author)
+            if seen is None or seen[0] != low:  # new, or gossip is filling it: wait
+                self._gap_seen[author] = (low, now)
+                while len(self._gap_seen) > MAX_GAP_MEMORY:
+                    del self._gap_seen[next(iter(self._gap_seen))]
+            elif (
+                now - seen[1] >= GAP_GRACE_S
+                and now - self._gap_last.get(author, -math.inf) >= GAP_SPACING_S
+            ):
+                due.add(author)  # looked at again when gossip stores more of the author
+                del self._gap_seen[author]
                 continue
-            for author in due:
-                self._gap_last.pop(author, None)
-                self._gap_last[author] = now
-            while len(self._gap_last) > MAX_GAP_MEMORY:
-                del self._gap_last[next(iter(self._gap_last))]
-            self.stats.triggers_gap += 1
-            log.info("missing messages in %d followed feed(s): fetching them by sync", len(due))
-            for peer in self._connected():
-                self._enqueue(peer, _Want(authors=set(due)))
+            self._gap_candidates.add(author)  # looked at again until the gap closes
+        return due
+
+    def _fetch_gaps(self, due: set[bytes]) -> None:
+        now = trio.current_time()
+        for author in due:
+            self._gap_last.pop(author, None)
+            self._gap_last[author] = now
+        while len(self._gap_last) > MAX_GAP_MEMORY:
+            del self._gap_last[next(iter(self._gap_last))]
+        self.stats.triggers_gap += 1
+        log.info("missing messages in %d followed feed(s): fetching them by sync", len(due))
+        for peer in self._connected():
+            self._enqueue(peer, _Want(authors=set(due)))

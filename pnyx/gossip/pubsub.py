@@ -1,0 +1,74 @@
+"""py-libp2p's ``Pubsub`` with each gossip frame validated once, however many peers relay it.
+
+py-libp2p 0.8.1 handles every message of an incoming RPC in a task of its own (``push_msg``) and
+marks a message id as seen only *after* the topic validator accepted it. A frame that arrives from
+two mesh peers while the first copy is still being validated (a 512-envelope frame takes tens of
+milliseconds of signature checks) is therefore validated again, delivered to the node twice and
+forwarded twice, and the extra copies cascade to the next hops.
+
+``DedupPubsub.push_msg`` waits while another copy of the same message id (``gossip_message_id``,
+BLAKE2b-256 of the data) is being handled, then lets pubsub look at the copy as usual: after an
+accepted first copy it is seen and dropped without a word, after a refused one (an invalid frame,
+or one only this forwarder's rate limit refused) it is validated on its own. Nothing on the wire
+changes: a duplicate is dropped exactly as a message already in the seen cache is.
+
+``MessageIds`` is the message-id function: it remembers the ids of the last few message objects,
+because pubsub asks for the id of one message up to six times (seen check, validation cache, seen
+mark, message cache, router), each a hash of up to 256 KiB.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import trio
+from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+
+from pnyx.node.gossipframe import frame_id
+
+#: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
+#: most 256 KiB of frame, alive until it is pushed out).
+REMEMBERED_IDS = 8
+
+
+class MessageIds:
+    """The gossip message id of a pubsub message: BLAKE2b-256 of its data (``frame_id``),
+    remembered for the last ``REMEMBERED_IDS`` message objects (by identity)."""
+
+    def __init__(self, size: int = REMEMBERED_IDS) -> None:
+        self._recent: deque[tuple[rpc_pb2.Message, bytes]] = deque(maxlen=size)
+
+    def __call__(self, message: rpc_pb2.Message) -> bytes:
+        for held, digest in self._recent:
+            if held is message:
+                return digest
+        digest = frame_id(message.data)
+        self._recent.append((message, digest))
+        return digest
+
+
+class DedupPubsub(Pubsub):
+    """``Pubsub`` that handles one copy of a message id at a time (see the module docstring)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._in_flight: dict[bytes, trio.Event] = {}
+        self.duplicates_waited = 0
+        """Copies that arrived while another copy of the same frame was being handled."""
+
+    async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        if msg_forwarder == self.my_id:  # our own publication: there is no other copy
+            await super().push_msg(msg_forwarder, msg)
+            return
+        message_id = self._msg_id_constructor(msg)
+        while (running := self._in_flight.get(message_id)) is not None:
+            self.duplicates_waited += 1
+            await running.wait()
+        done = self._in_flight[message_id] = trio.Event()
+        try:
+            await super().push_msg(msg_forwarder, msg)
+        finally:
+            del self._in_flight[message_id]
+            done.set()
