@@ -11,7 +11,7 @@ this node lacks of its interest set (the user and whom they follow) when:
   contiguous < highest) and the author's contiguous head then stays put for ``GAP_GRACE_S`` (frames
   that took different paths arrive out of order: gossip fills such gaps by itself within moments,
   and fetching them would verify every message twice): the gapped authors are fetched from every
-  connected peer, at most once per ``GAP_SPACING_S`` per author;
+  connected peer, at most once per ``GAP_SPACING_S`` per author (``pnyx.node.gaps``);
 * **follow**: the interest set gained authors (``pnyx follow``): their history is fetched from
   every connected peer;
 * **request**: ``sync_now`` (the control socket's ``sync`` op, used by ``pnyx sync``).
@@ -22,7 +22,7 @@ the idle timeout, went away) is retried after ``RETRY_BASE_S`` doubling up to ``
 most ``MAX_RETRIES`` times in a row; each new session resumes from what the store holds.
 Incoming sessions are served by ``pnyx.node.syncsession.Server`` (every feed held).
 
-Every received envelope is validated and placed by ``Store.ingest`` exactly like gossip; newly
+Every received envelope is validated (on every core) and placed exactly like gossip; newly
 stored messages are shown (``NodeOutput.arrived``), never re-published as own messages, and a
 follow/unfollow of the user's own updates the interest set.
 """
@@ -40,6 +40,7 @@ import trio
 from pnyx.core import kinds
 from pnyx.core.envelope import Message
 from pnyx.errors import StoreError, UserError
+from pnyx.node.gaps import GAP_CHECK_S, GapWatch
 from pnyx.node.network import PeerEvent
 from pnyx.node.republish import OwnRepublisher
 from pnyx.node.syncsession import (
@@ -67,16 +68,6 @@ RETRY_BASE_S = 2.0
 RETRY_MAX_S = 60.0
 #: Failed sessions in a row after which a peer is left until the next trigger, a count.
 MAX_RETRIES = 5
-#: Shortest time between two gap-triggered syncs of one author, in seconds.
-GAP_SPACING_S = 5.0
-#: How long a gap must last, with the author's contiguous head not advancing, before it is fetched
-#: by sync, in seconds (gossip that arrives out of order fills its own gaps well within this).
-GAP_GRACE_S = 2.0
-#: Shortest time between two looks at the store's heads by the gap trigger, in seconds (gossip
-#: stores a batch every few milliseconds under load; one look covers all of them).
-GAP_CHECK_S = 0.5
-#: Most authors remembered for gap spacing, a count (the oldest are forgotten first).
-MAX_GAP_MEMORY = 10_000
 #: Most authors named in one control-socket ``sync`` request, a count.
 MAX_REQUEST_AUTHORS = 10_000
 
@@ -148,9 +139,7 @@ class SyncScheduler:
         self._failures: dict[str, int] = {}
         self._last_full: dict[str, float] = {}
         self._wake = trio.Event()
-        self._gap_candidates: set[bytes] = set()
-        self._gap_seen: dict[bytes, tuple[int, float]] = {}  # author -> (contiguous, since when)
-        self._gap_last: dict[bytes, float] = {}
+        self._gaps = GapWatch()
         self._gap_wake = trio.Event()
         self._interest: frozenset[bytes] | None = None
         self.republisher = OwnRepublisher(node)
@@ -228,7 +217,7 @@ class SyncScheduler:
             self._enqueue(peer, _Want(everything=True))
 
     def _gossip_stored(self, messages: Sequence[Message]) -> None:
-        self._gap_candidates.update(m.author for m in messages)
+        self._gaps.stored(m.author for m in messages)
         self._gap_wake.set()
 
     def _interest_changed(self, wanted: frozenset[bytes]) -> None:
@@ -379,51 +368,20 @@ class SyncScheduler:
 
     async def _gap_loop(self) -> None:
         """Fetch the authors whose stored feed has holes (seen when gossip stores a message) that
-        gossip does not fill within ``GAP_GRACE_S``."""
+        gossip does not fill within ``GAP_GRACE_S`` (``pnyx.node.gaps``)."""
         while True:
-            with trio.move_on_after(GAP_CHECK_S if self._gap_candidates else math.inf):
+            with trio.move_on_after(GAP_CHECK_S if self._gaps.candidates else math.inf):
                 await self._gap_wake.wait()
             self._gap_wake = trio.Event()
-            candidates, self._gap_candidates = self._gap_candidates, set()
+            candidates = self._gaps.take()
             if candidates:
-                due = await self._gapped(candidates)
+                heads = await self.node.offload(self.node.store.heads, candidates)
+                due = self._gaps.due(candidates, heads, trio.current_time())
                 if due:
                     self._fetch_gaps(due)
             await trio.sleep(GAP_CHECK_S)
 
-    async def _gapped(self, candidates: set[bytes]) -> set[bytes]:
-        """The candidates whose gap has lasted ``GAP_GRACE_S`` and may be fetched now; those
-        still gapped stay candidates."""
-        heads = await self.node.offload(self.node.store.heads, candidates)
-        now = trio.current_time()
-        due: set[bytes] = set()
-        for author in candidates:
-            low, high = heads.get(author, (0, 0))
-            if low >= high:
-                self._gap_seen.pop(author, None)
-                continue
-            seen = self._gap_seen.get(author)
-            if seen is None or seen[0] != low:  # new, or gossip is filling it: wait
-                self._gap_seen[author] = (low, now)
-                while len(self._gap_seen) > MAX_GAP_MEMORY:
-                    del self._gap_seen[next(iter(self._gap_seen))]
-            elif (
-                now - seen[1] >= GAP_GRACE_S
-                and now - self._gap_last.get(author, -math.inf) >= GAP_SPACING_S
-            ):
-                due.add(author)  # looked at again when gossip stores more of the author
-                del self._gap_seen[author]
-                continue
-            self._gap_candidates.add(author)  # looked at again until the gap closes
-        return due
-
     def _fetch_gaps(self, due: set[bytes]) -> None:
-        now = trio.current_time()
-        for author in due:
-            self._gap_last.pop(author, None)
-            self._gap_last[author] = now
-        while len(self._gap_last) > MAX_GAP_MEMORY:
-            del self._gap_last[next(iter(self._gap_last))]
         self.stats.triggers_gap += 1
         log.info("missing messages in %d followed feed(s): fetching them by sync", len(due))
         for peer in self._connected():
