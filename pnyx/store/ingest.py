@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import msgpack
 
-from pnyx.core.chain import Neighbours, Placement, place
+from pnyx.core.chain import Neighbours, Placement, Verdict, place
 from pnyx.core.envelope import Message
 from pnyx.core.limits import SIGNATURE_BYTES
 from pnyx.core.reasons import Reason
@@ -28,6 +28,7 @@ FROM authors AS a LEFT JOIN messages AS m ON m.aid = a.aid AND m.seq = a.highest
 WHERE a.author IN ({marks})
 """
 
+_APPEND = Verdict(Placement.APPEND)
 _NEIGHBOURS = "SELECT seq, id, raw FROM messages WHERE aid = ? AND seq BETWEEN ? AND ?"
 
 
@@ -111,28 +112,23 @@ def ingest_messages(
     batch = _Batch(conn, messages)
     chains, pending = batch.chains, batch.pending
     writes = Writes(received_ms)
-    append, accept = writes.append, accepted.append
     for position, message in enumerate(messages):
         author, seq = message.author, message.seq
         chain = chains[author]
         if seq == chain.top_seq + 1 and message.prev == chain.top_id:
-            # Extends the chain (the common case): nothing is held at seq or above.
-            pending[(author, seq)] = (message.id, message.prev)
-            chain.top_seq, chain.top_id = seq, message.id
-            append(message, chain)
-            accept(message)
-            continue
-        if seq == chain.top_seq + 1:
-            held, after_id = Neighbours(None, chain.top_id, None), None
+            verdict = _APPEND  # extends the chain, the common case: no neighbour is looked at
         else:
-            held, after_id = batch.neighbours(message, chain)
-        verdict = place(message, held)
+            if seq == chain.top_seq + 1:  # nothing is held at seq or above: only top matters
+                held, after_id = Neighbours(None, chain.top_id, None), None
+            else:
+                held, after_id = batch.neighbours(message, chain)
+            verdict = place(message, held)
         if verdict.placement is Placement.APPEND:
             pending[(author, seq)] = (message.id, message.prev)
             if seq > chain.top_seq:
                 chain.top_seq, chain.top_id = seq, message.id
-            append(message, chain)
-            accept(message)
+            writes.append(message, chain)
+            accepted.append(message)
         elif verdict.placement is Placement.DUPLICATE:
             duplicates += 1
         else:

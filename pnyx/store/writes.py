@@ -16,8 +16,6 @@ from pnyx.core.envelope import Message
 from pnyx.core.reasons import Reason
 from pnyx.store.schema import ID_KEY_OFFSET
 
-_POST = kinds.POST
-
 #: Keys looked up per ``IN (...)`` query, in SQL parameters.
 LOAD_CHUNK = 500
 
@@ -154,47 +152,22 @@ class Writes:
         self.posts = 0
 
     def append(self, message: Message, chain: Chain) -> None:
-        """``message`` joins ``chain``: its row, its derived rows and the chain's counters.
-
-        The hot path of every stored message: ``_row`` is inlined for posts, the common kind.
-        """
+        """``message`` joins ``chain``: its row, its derived rows and the chain's counters."""
         seq = message.seq
         chain.new_seqs.append(seq)
         chain.held += 1
         chain.changed = True
+        self.messages.append(_row(message, chain.aid, self.received_ms))
         kind = message.kind
-        if kind == _POST:
-            body = message.body
-            mid = message.id
-            ts = message.ts
-            self.messages.append(
-                (
-                    mid,
-                    int.from_bytes(mid[:8], "big") - ID_KEY_OFFSET,
-                    chain.aid,
-                    seq,
-                    ts,
-                    kind,
-                    body["text"],
-                    body.get("root"),
-                    body.get("parent"),
-                    None,
-                    self.received_ms,
-                    message.raw,
-                )
-            )
+        if kind == kinds.POST:
             chain.posts += 1
             self.posts += 1
-            first = chain.first_post
-            if first is None:
-                chain.first_post = chain.last_post = ts
-            elif ts < first:
+            ts = message.ts
+            if chain.first_post is None or ts < chain.first_post:
                 chain.first_post = ts
-            elif ts > chain.last_post:  # type: ignore[operator]  # set with first_post
+            if chain.last_post is None or ts > chain.last_post:
                 chain.last_post = ts
-            return
-        self.messages.append(_row(message, chain.aid, self.received_ms))
-        if kind in (kinds.FOLLOW, kinds.UNFOLLOW):
+        elif kind in (kinds.FOLLOW, kinds.UNFOLLOW):
             state = 1 if kind == kinds.FOLLOW else 0
             self.follows.append((chain.aid, message.body["key"], seq, state))
         elif kind == kinds.DELETE:
