@@ -79,36 +79,6 @@ def ingest(
     return merge(validated, store.ingest_verified(validated.messages))
 
 
-def ingest_on_threads(
-    store: VerifiedSink, validator: Validator, raws: Sequence[bytes], now_ms: int
-) -> IngestReport:
-    """``ingest`` for large batches: split into ``GROUP_MESSAGES`` transactions, the next part
-    verified while one is stored (``ingest_batches``); one report for all of ``raws``, indexes
-    into ``raws``, exactly as ``Store.ingest`` would report it."""
-    if len(raws) <= GROUP_MESSAGES:
-        return ingest(store, validator, raws, now_ms)
-    parts = [raws[i : i + GROUP_MESSAGES] for i in range(0, len(raws), GROUP_MESSAGES)]
-    reports = list(ingest_batches(store, validator, parts, lambda: now_ms))
-    return _concatenate(reports, [len(part) for part in parts])
-
-
-def _concatenate(reports: Sequence[IngestReport], sizes: Sequence[int]) -> IngestReport:
-    offset = 0
-    rejected: list[Rejection] = []
-    for report, size in zip(reports, sizes, strict=True):
-        rejected.extend(
-            (offset + index, reason, detail) for index, reason, detail in report.rejected
-        )
-        offset += size
-    return dataclasses.replace(
-        reports[0],
-        accepted=[m for r in reports for m in r.accepted],
-        duplicates=sum(r.duplicates for r in reports),
-        rejected=rejected,
-        forks=list(dict.fromkeys(a for r in reports for a in r.forks)),
-    )
-
-
 def ingest_batches(
     store: VerifiedSink,
     validator: Validator,

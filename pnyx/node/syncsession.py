@@ -157,7 +157,8 @@ async def fetch(
     signature check (a later session fetches them again). Raises ``StoreError`` if the local
     store fails (what was stored before stays stored).
     """
-    from pnyx.ingest import ParallelValidator, ingest_on_threads  # perf: verify on every core
+    from pnyx.ingest import ParallelValidator
+    from pnyx.ingest import ingest as ingest_on_cores  # perf: verify on every core
 
     result = SessionResult(peer)
     validator = ParallelValidator()
@@ -166,7 +167,7 @@ async def fetch(
         if limiter is not None:  # robustness: rate limits before the expensive checks
             envelopes = limiter.admit_sync(peer, envelopes, trio.current_time()).kept
         report: IngestReport = await offload(
-            ingest_on_threads, store, validator, envelopes, clock_ms()
+            ingest_on_cores, store, validator, envelopes, clock_ms()
         )
         if limiter is not None:
             limiter.charge_sync((m.author for m in report.accepted), trio.current_time())
