@@ -24,6 +24,7 @@ import pytest
 from pnyx.core.envelope import Message, decode, sign
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
 from pnyx.node.errors import ConnectError
+from pnyx.node.republish import ONLINE_MARK_FILE
 from pnyx.store import Store
 from tests.netharness import Cluster, NodeProcess, cli, node_env, wait_until
 
@@ -237,8 +238,9 @@ def test_gap_seen_in_gossip_is_fetched_by_sync(cluster: Cluster) -> None:
     """f syncs neither on connect nor periodically: it gets post 6 by gossip, sees 2..5
     missing and fetches them by itself within a few seconds.
 
-    a writes 2..5 while its node is stopped, so they were never gossiped: no gossip cache can
-    hand them to f, and only the gap trigger can fetch them (whatever the machine's load)."""
+    a writes 2..5 while its node is stopped, and its online mark is removed, so they are never
+    gossiped (a node without a mark does not resend what was written before it started): no
+    gossip cache can hand them to f, and only the gap trigger can fetch them."""
     author = cluster.key("a")
     cluster.cli("f", "follow", author)
     configure(cluster.home("f"), sync_on_connect=False, sync_interval_s=3600)
@@ -249,6 +251,7 @@ def test_gap_seen_in_gossip_is_fetched_by_sync(cluster: Cluster) -> None:
     cluster.cli("a", "post", "post 1")
     wait_until(lambda: post_texts(f.home, author) == ["post 1"], timeout=10, what="post 1")
     assert a.stop() == 0
+    (cluster.home("a") / ONLINE_MARK_FILE).unlink()  # as on a first start: no backlog resent
     for i in range(2, 6):
         cluster.cli("a", "post", f"post {i}")  # no node runs: stored, never gossiped
     a = cluster.start("a")
@@ -264,6 +267,33 @@ def test_gap_seen_in_gossip_is_fetched_by_sync(cluster: Cluster) -> None:
     stats = wait_until(partial(fetched_by_sync, f, 4), timeout=5, what="f's counters settle")
     assert stats["triggers_gap"] >= 1
     assert stats["triggers_connect"] == 0 and stats["triggers_periodic"] == 0
+
+
+@pytest.mark.timeout(90)
+def test_posts_written_while_the_node_was_stopped_are_gossiped_at_restart(
+    cluster: Cluster,
+) -> None:
+    """f reaches a only through r (which follows nobody) and never syncs: posts a wrote while
+    its node was stopped reach f by gossip once a is back, thanks to a's online mark."""
+    author = cluster.key("a")
+    cluster.cli("f", "follow", author)
+    configure(cluster.home("f"), sync_on_connect=False, sync_interval_s=3600)
+    a, relay, f = cluster.start_many("a", "r", "f")
+    link(relay, a)
+    link(f, relay)
+    wait_until(lambda: meshed(f, 1) and meshed(a, 1), timeout=10, what="a, r and f meshed")
+    cluster.cli("a", "post", "post 1")
+    wait_until(lambda: post_texts(f.home, author) == ["post 1"], timeout=10, what="post 1")
+    assert a.stop() == 0
+    assert (cluster.home("a") / ONLINE_MARK_FILE).is_file()  # written as the node stopped
+    for i in range(2, 5):
+        cluster.cli("a", "post", f"post {i}")  # no node runs: stored only
+    a = cluster.start("a")
+    link(a, relay)
+    expected = [f"post {i}" for i in range(1, 5)]
+    wait_until(lambda: post_texts(f.home, author) == expected, timeout=20, what="f gets 2..4")
+    assert sync_stats(f)["messages_fetched"] == 0  # by gossip, not by sync
+    assert post_texts(relay.home, author) == []
 
 
 # --- a large catch-up, interrupted ------------------------------------------------------------

@@ -26,6 +26,7 @@ from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.network import ByteStream, Verdict
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN, Node
 from pnyx.node.ratelimit import RateLimits
+from pnyx.node.republish import OnlineMark
 from pnyx.node.runtime import inline
 from pnyx.node.service import ControlApi
 from pnyx.node.syncing import MAX_SYNC_SESSIONS, RETRY_BASE_S, SyncScheduler
@@ -110,13 +111,18 @@ class Swarm:
         idle_timeout: float = 30.0,
         store: Store | None = None,
         rate_limits: RateLimits | None = None,
+        online_mark: OnlineMark | None = None,
     ) -> Peer:
         key = key or nacl.signing.SigningKey(name.encode().ljust(32, b"."))
         if store is None:
             store = Store.open(self.tmp_path / f"{name}.db")
         node = Node(store=store, me=bytes(key.verify_key), offload=inline, rate_limits=rate_limits)
         syncer = SyncScheduler(
-            node, on_connect=on_connect, interval_s=interval_s, idle_timeout=idle_timeout
+            node,
+            on_connect=on_connect,
+            interval_s=interval_s,
+            idle_timeout=idle_timeout,
+            online_mark=online_mark,
         )
         peer = Peer(name, key, store, node, syncer)
         self.peers.append(peer)

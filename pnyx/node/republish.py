@@ -8,9 +8,14 @@ from zero to one or more, the node publishes again its own messages written whil
 ``MAX_REPUBLISH_MESSAGES`` of the latest, once a gossip peer is known. Receivers that hold them
 already count them as duplicates.
 
-Messages written while no node ran are not gossiped again: whether they ever went out cannot be
-known, and resending a day of posts at every start would cost every relay. Followers get them by
-sync when they connect to this node (the DHT points them to it) or to any node that holds them.
+Messages written while no node ran (``pnyx post`` with the node stopped) are covered the same way
+when the home keeps an ``OnlineMark``: the node records, in ``online.mark``, until when it last
+had a peer (when its last peer leaves, every ``MARK_EVERY_S`` while it has peers, and when it
+stops). At the next start the window opens at that time instead of at the start, so what was
+written in between goes out on the first connection. Without a mark (the first start, or the
+file lost) it opens at the start: a node never resends history it cannot place. A node killed
+while it had peers leaves an older mark, so at most ``MAX_REPUBLISH_MESSAGES`` already-sent
+messages go out again (receivers count them as duplicates).
 
 Best effort: a failure is logged and the next reconnection tries again; sync remains the
 guarantee.
@@ -19,6 +24,8 @@ guarantee.
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -38,6 +45,12 @@ log = logging.getLogger(__name__)
 
 #: Most own messages gossiped again on one reconnection (the latest ones), a count.
 MAX_REPUBLISH_MESSAGES = 256
+#: How often the online mark is rewritten while the node has peers, in seconds.
+MARK_EVERY_S = 60.0
+#: File name of the online mark in the home directory.
+ONLINE_MARK_FILE = "online.mark"
+#: Permissions of the online mark file (owner only, like everything in the home).
+MARK_FILE_MODE = 0o600
 #: Longest wait for a peer subscribed to the gossip topic after the first connection, in seconds.
 TOPIC_WAIT_S = 10.0
 #: Pause after a gossip peer appears, so that the gossip mesh includes it (one heartbeat), in s.
@@ -46,16 +59,50 @@ MESH_SETTLE_S = 1.0
 TOPIC_POLL_S = 0.1
 
 
+class OnlineMark:
+    """Until when the node last had a peer (ms since the epoch), kept in one small file.
+
+    Blocking file I/O: call through ``node.offload``. ``read`` returns None for a missing or
+    unreadable file (logged: a lost mark only means no backlog is gossiped); ``write`` replaces
+    the file atomically and raises ``OSError`` (the caller logs it and goes on).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> int | None:
+        try:
+            text = self.path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("cannot read %s: %s", self.path, exc)
+            return None
+        if not text.isdigit():
+            log.warning("ignoring %s: not a time in milliseconds", self.path)
+            return None
+        return int(text)
+
+    def write(self, ms: int) -> None:
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MARK_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(f"{ms:d}\n")
+        os.replace(temporary, self.path)
+
+
 class OwnRepublisher:
     """See the module docstring. Build before the node runs; run ``run`` in a nursery."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, mark: OnlineMark | None = None) -> None:
         self.node = node
         self.republished = 0
         """Own messages gossiped again since start, a count."""
+        self._mark = mark
         self._peers: set[str] = set()
         self._offline_since_ms = node.started_ms
         self._trigger = trio.Event()
+        self._went_offline = trio.Event()
         node.on_peer_event.append(self._peer_event)
 
     def _peer_event(self, event: PeerEvent) -> None:
@@ -69,9 +116,43 @@ class OwnRepublisher:
             self._peers.discard(peer)
             if not self._peers:
                 self._offline_since_ms = wall_clock_ms()
+                self._went_offline.set()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
+        if self._mark is not None:
+            last_online = await self.node.offload(self._mark.read)
+            if last_online is not None and last_online < self._offline_since_ms:
+                self._offline_since_ms = last_online  # include what was written while stopped
+        async with trio.open_nursery() as nursery:
+            if self._mark is not None:
+                nursery.start_soon(self._keep_mark, self._mark)
+            task_status.started()
+            await self._republish_on_reconnect()
+
+    async def _keep_mark(self, mark: OnlineMark) -> None:
+        """Record until when the node had peers: on losing the last one, every MARK_EVERY_S
+        while it has some, and when the node stops with some."""
+        try:
+            while True:
+                with trio.move_on_after(MARK_EVERY_S):
+                    await self._went_offline.wait()
+                if self._went_offline.is_set():
+                    self._went_offline = trio.Event()
+                    await self._write_mark(mark, self._offline_since_ms)
+                elif self._peers:
+                    await self._write_mark(mark, wall_clock_ms())
+        finally:
+            if self._peers:
+                with trio.CancelScope(shield=True):
+                    await self._write_mark(mark, wall_clock_ms())
+
+    async def _write_mark(self, mark: OnlineMark, ms: int) -> None:
+        try:
+            await self.node.offload(mark.write, ms)
+        except OSError as exc:
+            log.warning("cannot record until when the node was online in %s: %s", mark.path, exc)
+
+    async def _republish_on_reconnect(self) -> None:
         while True:
             await self._trigger.wait()
             self._trigger = trio.Event()

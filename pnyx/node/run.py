@@ -22,6 +22,7 @@ from pnyx.home import Home
 from pnyx.node.config import NodeConfig, write_example_config
 from pnyx.node.lock import node_lock
 from pnyx.node.peerbook import PEERBOOK_FILE
+from pnyx.node.republish import ONLINE_MARK_FILE
 from pnyx.node.service import libp2p_factory, open_node
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: 
             ),
             control_path=home.control_socket_path,
             peerbook_path=home.path / PEERBOOK_FILE,  # discovery
+            online_mark_path=home.path / ONLINE_MARK_FILE,  # offline posts gossiped at start
         ) as node:
             _announce(home, config, node)
             async for signum in signals:

@@ -27,6 +27,7 @@ from pnyx.node.discovery import Discovery
 from pnyx.node.network import Network, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
+from pnyx.node.republish import OnlineMark
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 from pnyx.node.syncing import SyncScheduler
 
@@ -65,9 +66,12 @@ async def open_node(
     output: NodeOutput | None = None,
     offload: Offload = in_thread,
     peerbook_path: Path | None = None,
+    online_mark_path: Path | None = None,
 ) -> AsyncIterator[Node]:
     """Start a node (network, loops, control socket if ``control_path``); stop it on exit.
     ``peerbook_path``: the peer book file (``pnyx.node.peerbook``; None keeps it in memory).
+    ``online_mark_path``: where the node records until when it had peers, so own messages written
+    while it was stopped are gossiped on the next connection (``pnyx.node.republish``).
 
     Raises ``UserError`` if the network cannot start (bad or busy listen address).
     """
@@ -81,7 +85,10 @@ async def open_node(
         rate_limits=config.rate_limits,  # robustness: rate limits
     )
     syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.node.syncing)
-        node, on_connect=config.sync_on_connect, interval_s=config.sync_interval_s
+        node,
+        on_connect=config.sync_on_connect,
+        interval_s=config.sync_interval_s,
+        online_mark=OnlineMark(online_mark_path) if online_mark_path is not None else None,
     )
     discovery = Discovery(  # discovery: peer book, dialer, DHT (pnyx.node.discovery)
         node,

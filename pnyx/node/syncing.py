@@ -42,7 +42,7 @@ from pnyx.core.envelope import Message
 from pnyx.errors import StoreError, UserError
 from pnyx.node.gaps import GAP_CHECK_S, GapWatch
 from pnyx.node.network import PeerEvent
-from pnyx.node.republish import OwnRepublisher
+from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.node.syncsession import (
     MAX_SERVED_SESSIONS,
     Server,
@@ -116,6 +116,7 @@ class SyncScheduler:
         max_served: int = MAX_SERVED_SESSIONS,
         idle_timeout: float = IDLE_TIMEOUT_S,
         session_timeout: float = SESSION_TIMEOUT_S,
+        online_mark: OnlineMark | None = None,
     ) -> None:
         self.node = node
         self.on_connect = on_connect
@@ -142,7 +143,7 @@ class SyncScheduler:
         self._gaps = GapWatch()
         self._gap_wake = trio.Event()
         self._interest: frozenset[bytes] | None = None
-        self.republisher = OwnRepublisher(node)
+        self.republisher = OwnRepublisher(node, online_mark)
         node.on_peer_event.append(self._peer_event)
         node.on_gossip_stored.append(self._gossip_stored)
         node.on_interest_changed.append(self._interest_changed)
