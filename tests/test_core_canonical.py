@@ -151,10 +151,30 @@ def test_unpack_exact_rejections(data: str, reason: Reason) -> None:
     assert info.value.reason is reason
 
 
-def test_trailing_bytes_reported_before_model_errors() -> None:
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        # The first value is checked completely before the bytes after it (protocol.md step 3).
+        ("cb0000000000000000" + "c0", Reason.MALFORMED),  # a float, then a byte
+        ("91ca3fc00000" + "00", Reason.MALFORMED),  # the spec's example: [1.5] then 00
+        ("91d40100" + "00", Reason.MALFORMED),  # an extension type, then a byte
+        ("91c1" + "00", Reason.MALFORMED),  # c1 inside the value, then a byte
+        ("81c4016101" + "00", Reason.MALFORMED),  # a bin map key, then a byte
+        ("810101" + "00", Reason.MALFORMED),  # an int map key, then a byte
+        ("91" * 20 + "c0" + "00", Reason.MALFORMED),  # too deep, then a byte
+        ("91" * 1100 + "c0" + "00", Reason.MALFORMED),  # deeper than the parser's own stack
+        ("91a1ff" + "00", Reason.MALFORMED),  # invalid UTF-8, then a byte
+        ("81d928" + "61" * 40 + "01" + "00", Reason.OVERSIZED),  # 40-byte key, then a byte
+        ("82a16201a16101" + "00", Reason.NON_CANONICAL),  # unsorted keys, then a byte
+        ("91cc01" + "00", Reason.NON_CANONICAL),  # the spec's example: non-shortest int, then 00
+        ("9101" + "c1", Reason.TRAILING_BYTES),  # what follows the value is never parsed
+        ("9101" + "ca", Reason.TRAILING_BYTES),
+    ],
+)
+def test_value_checked_completely_before_trailing_bytes(data: str, reason: Reason) -> None:
     with pytest.raises(InvalidMessage) as info:
-        canonical.unpack_exact(bytes.fromhex("cb0000000000000000c0"))
-    assert info.value.reason is Reason.TRAILING_BYTES
+        canonical.unpack_exact(bytes.fromhex(data))
+    assert info.value.reason is reason
 
 
 def test_field_name_limit() -> None:

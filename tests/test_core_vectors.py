@@ -156,7 +156,16 @@ KEYTEXT_MESSAGES = {
     "checksum": "checksum does not match",
     "wrong-prefix": "wrong prefix 'npub'",
     "length": "a key is 32 bytes, this is 31",
+    "hex-length": "a key is 64 hex digits, this is 63",
+    "mixed-case": "mixes upper- and lowercase",
+    "not-key-text": "not hex or pnyx1... text",
+    "character-at-10": r"character 'b' \(position 10\)",
 }
+
+
+@pytest.mark.parametrize("vector", VECTORS["keytext_read"], ids=lambda v: v["note"])
+def test_keytext_read_vectors(vector: dict[str, str]) -> None:
+    assert parse_public_key(vector["text"]) == bytes.fromhex(vector["key_hex"])
 
 
 @pytest.mark.parametrize("vector", VECTORS["keytext_invalid"], ids=lambda v: v["error"])

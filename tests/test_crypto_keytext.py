@@ -35,9 +35,43 @@ def test_round_trip(key: bytes) -> None:
     assert parse_public_key(key.hex().upper()) == key
 
 
-def test_mixed_case_and_whitespace_accepted() -> None:
+def test_whitespace_trimmed_including_unicode_white_space() -> None:
+    assert parse_public_key(f"\t{KEY_TEXT} \r\n") == KEY
+    assert parse_public_key(f"\u00a0{KEY_TEXT}\u3000") == KEY
+    assert parse_public_key(f"\u2028{KEY.hex()}\u00a0") == KEY
+
+
+def test_whitespace_is_trimmed_before_the_length_limit() -> None:
+    # 63 characters of key text inside 40 spaces: over 90 characters untrimmed, fine trimmed.
+    assert parse_public_key(" " * 20 + KEY_TEXT + " " * 20) == KEY
+
+
+def test_zero_width_space_is_not_trimmed() -> None:
+    # U+200B has no White_Space property: it stays part of the prefix, which is then not 'pnyx'.
+    with pytest.raises(BadKeyTextError, match="not hex or pnyx1... text"):
+        parse_public_key("\u200b" + KEY_TEXT)
+
+
+def test_mixed_case_refused_as_bip173_says() -> None:
     mixed = KEY_TEXT[:20].upper() + KEY_TEXT[20:]
-    assert parse_public_key(f"\t{mixed} ") == KEY
+    with pytest.raises(BadKeyTextError, match="mixes upper- and lowercase"):
+        parse_public_key(mixed)
+    assert parse_public_key(KEY_TEXT.upper()) == KEY
+    # Hex has no case to mix up: any mixture is the same digits.
+    assert parse_public_key(KEY.hex()[:10].upper() + KEY.hex()[10:]) == KEY
+
+
+def test_positions_count_from_one_in_the_trimmed_text() -> None:
+    bad = KEY_TEXT[:9] + "b" + KEY_TEXT[10:]
+    with pytest.raises(BadKeyTextError, match=r"character 'b' \(position 10\)"):
+        parse_public_key("   " + bad)
+
+
+def test_all_hex_text_is_the_hex_form_whatever_its_length() -> None:
+    with pytest.raises(BadKeyTextError, match="a key is 64 hex digits, this is 63"):
+        parse_public_key(KEY.hex()[:-1])
+    with pytest.raises(BadKeyTextError, match="a key is 32 bytes, this is 31"):
+        parse_public_key(KEY.hex()[:-2])
 
 
 def test_bad_key_text_is_a_user_error() -> None:
@@ -61,7 +95,7 @@ def test_bad_key_text_is_a_user_error() -> None:
         ("", "not hex or pnyx1... text"),
         ("   ", "not hex or pnyx1... text"),
         ("0x" + KEY.hex(), "not hex or pnyx1... text"),
-        ("abc", "not hex or pnyx1... text: odd number of hex digits"),
+        ("abc", "a key is 64 hex digits, this is 3"),
         (
             "pnyx1b" + KEY_TEXT[6:],
             "character 'b' (position 6) cannot appear in pnyx1... text",

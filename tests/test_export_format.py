@@ -69,3 +69,46 @@ def test_header_only_and_wrong_header() -> None:
     ]
     (damage,) = list(read_bundle([b"hello"]))
     assert isinstance(damage, Damage) and "bad header" in damage.problem
+
+
+def _with_trailer(records: list[bytes], fields: dict[str, object]) -> bytes:
+    """An export file of ``records`` whose trailer map is ``fields`` (canonical)."""
+    from pnyx.core import canonical
+
+    writer = BundleWriter()
+    body = b"".join(writer.record(r) for r in records)
+    return writer.header() + body + b"\x00" + canonical.pack(fields)
+
+
+def _digest(records: list[bytes]) -> bytes:
+    writer = BundleWriter()
+    for record in records:
+        writer.record(record)
+    return writer._digest.digest()
+
+
+def test_trailer_extra_keys_are_allowed_and_ignored() -> None:
+    records = [b"x" * 70, b"y" * 80]
+    data = _with_trailer(records, {"count": 2, "digest": _digest(records), "note": "hi"})
+    assert list(read_bundle([data])) == records
+
+
+def test_trailer_count_must_be_an_integer() -> None:
+    records = [b"x" * 70]
+    data = _with_trailer(records, {"count": True, "digest": _digest(records)})
+    offset = len(MAGIC) + 1 + 70  # the 0x00 that starts the trailer
+    assert list(read_bundle([data])) == [
+        records[0],
+        Damage(offset, "trailer does not match: 1 messages read"),
+    ]
+
+
+def test_damage_offset_is_the_first_byte_of_the_damaged_unit() -> None:
+    records = [b"x" * 70, b"y" * 80]
+    good = _bundle(records)
+    second_record_at = len(MAGIC) + 1 + 70
+    cut = good[: second_record_at + 1 + 10]  # inside the second record
+    assert list(read_bundle([cut])) == [
+        records[0],
+        Damage(second_record_at, "file ends inside record 2"),
+    ]

@@ -138,7 +138,11 @@ def _check_trailer(
     except InvalidMessage as exc:
         yield Damage(offset, f"damaged trailer ({exc.reason.value})")
         return
-    if not isinstance(trailer, dict) or trailer.get("count") != count:
+    if not isinstance(trailer, dict):
+        yield Damage(offset, "damaged trailer (not a map)")
+        return
+    # ``count`` is a msgpack int: ``true`` is not 1 (Python's True == 1 must not pass).
+    if type(trailer.get("count")) is not int or trailer["count"] != count:
         yield Damage(offset, f"trailer does not match: {count} messages read")
     elif trailer.get("digest") != digest:
         yield Damage(offset, "checksum does not match: the file was altered")

@@ -54,16 +54,22 @@ def _sorted(value: Value, depth: int) -> Value:
 def unpack_exact(data: bytes) -> Value:
     """Decode exactly one canonical msgpack value from ``data``.
 
-    Raises ``InvalidMessage`` with TRAILING_BYTES, MALFORMED, OVERSIZED or NON_CANONICAL; never
-    anything else. Canonical form is checked by re-encoding: the decoded maps keep their wire order,
-    so once ``_check_model`` has seen every map's keys sorted, a plain re-encode is canonical.
+    Raises ``InvalidMessage`` with MALFORMED, OVERSIZED, NON_CANONICAL or TRAILING_BYTES; never
+    anything else. The order is a rule of the protocol (docs/protocol.md, "Validation", step 3):
+    the first value is checked completely (its grammar, then its value model, then its canonical
+    form) before the bytes after it are looked at, so a broken value followed by trailing bytes is
+    rejected for what is wrong with the value. Canonical form is checked by re-encoding: the
+    decoded maps keep their wire order, so once ``_check_model`` has seen every map's keys sorted,
+    a plain re-encode is canonical.
     """
+    trailing = False
     try:
         value = msgpack.unpackb(
             data, raw=False, strict_map_key=True, use_list=True, ext_hook=_reject_ext
         )
-    except msgpack.ExtraData:
-        raise InvalidMessage(Reason.TRAILING_BYTES, "bytes after the payload") from None
+    except msgpack.ExtraData as extra:
+        value, trailing = extra.unpacked, True
+        data = data[: len(data) - len(extra.extra)]
     except _ExtensionType:
         raise InvalidMessage(Reason.MALFORMED, "extension types are not allowed") from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
@@ -73,6 +79,8 @@ def unpack_exact(data: bytes) -> Value:
     _check_model(value, 0)
     if _packer.pack(value) != data:
         raise InvalidMessage(Reason.NON_CANONICAL, "payload is not in canonical msgpack form")
+    if trailing:
+        raise InvalidMessage(Reason.TRAILING_BYTES, "bytes after the payload")
     return value
 
 

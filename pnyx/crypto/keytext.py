@@ -3,6 +3,8 @@
 A public key is written ``pnyx1...``: bech32m (BIP-350) with the human-readable part ``pnyx`` over
 the 32 key bytes, 63 characters, lowercase. The checksum catches any single mistyped character.
 ``parse_public_key`` also accepts the 64-character hex form. Message ids are lowercase hex.
+The reading rules (trimming, case, which form a text is read as) are normative:
+docs/protocol.md, "The pnyx1... text form".
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ KEY_HRP: Final = "pnyx"
 SHORT_ID_CHARS: Final = 12
 
 _HEX_DIGITS: Final = frozenset(string.hexdigits)
+#: Characters trimmed from both ends of key text: the Unicode ``White_Space`` property
+#: (PropList.txt), 25 code points; a key copied from a web page may carry U+00A0 or U+3000.
+WHITE_SPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: Digits in the hex form of a key.
+KEY_HEX_DIGITS: Final = 2 * KEY_BYTES
 _NOT_A_KEY: Final = "not hex or pnyx1... text"
 
 
@@ -33,26 +43,33 @@ def encode_public_key(key: bytes) -> str:
 def parse_public_key(text: str) -> bytes:
     """The 32 key bytes written in ``text`` (``pnyx1...`` or 64 hex characters).
 
-    Case-insensitive; surrounding whitespace is ignored. Raises ``BadKeyTextError`` with a one-line
-    message naming what is wrong: a mistyped character (checksum), a wrong prefix (for example a
-    nostr ``npub``), a wrong length, or text that is neither form.
+    Surrounding ``WHITE_SPACE`` is trimmed first; every later rule (length, positions) applies to
+    the trimmed text. A text of hex digits only is the hex form, in any case, and must have
+    exactly 64 of them (no all-hex text can be ``pnyx1...`` text: ``p``, ``n``, ``y`` and ``x``
+    are not hex digits). Any other text is bech32m, split at its last ``1``, all lowercase or all
+    uppercase (mixed case is refused, as BIP-173 says). Raises ``BadKeyTextError`` with a one-line
+    message naming what is wrong: a mistyped character (checksum, position counted from 1 in the
+    trimmed text), a wrong prefix (for example a nostr ``npub``), a wrong length, mixed case, or
+    text that is neither form.
     """
-    cleaned = text.strip().lower()
+    cleaned = text.strip(WHITE_SPACE)
     if cleaned and all(c in _HEX_DIGITS for c in cleaned):
         if len(cleaned) % 2:
-            raise BadKeyTextError(f"{_NOT_A_KEY}: odd number of hex digits")
+            raise BadKeyTextError(
+                f"a key is {KEY_HEX_DIGITS} hex digits, this is {len(cleaned)}"
+            )
         return _exact_length(bytes.fromhex(cleaned))
     hrp, separator, data = cleaned.rpartition("1")
     if not separator or not hrp:
         raise BadKeyTextError(_NOT_A_KEY)
-    if hrp != KEY_HRP:
+    if hrp.lower() != KEY_HRP:
         if not all(33 <= ord(c) <= 126 for c in hrp) or len(hrp) > 16:
             raise BadKeyTextError(_NOT_A_KEY)
-        raise BadKeyTextError(f"wrong prefix {hrp!r}, expected {KEY_HRP!r}")
+        raise BadKeyTextError(f"wrong prefix {hrp.lower()!r}, expected {KEY_HRP!r}")
     try:
         groups = bech32.decode_groups(cleaned)[1]
     except bech32.Bech32Error as exc:
-        raise BadKeyTextError(_bech32_message(exc, data)) from None
+        raise BadKeyTextError(_bech32_message(exc, data.lower())) from None
     size = len(groups) * 5 // 8
     if size != KEY_BYTES:
         raise BadKeyTextError(f"a key is {KEY_BYTES} bytes, this is {size}")
@@ -75,6 +92,8 @@ def _bech32_message(exc: bech32.Bech32Error, data: str) -> str:
         bad = next(c for c in data if c not in bech32.CHARSET)
         position = len(KEY_HRP) + 1 + data.index(bad) + 1
         return f"character {bad!r} (position {position}) cannot appear in pnyx1... text"
+    if exc.problem == bech32.MIXED_CASE:
+        return "mixes upper- and lowercase letters: pnyx1... text is all one case"
     if exc.problem == bech32.TOO_SHORT:
         return f"a key is {KEY_BYTES} bytes, this is 0"
     if exc.problem == bech32.TOO_LONG:

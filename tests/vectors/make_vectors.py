@@ -178,6 +178,25 @@ def add_invalid(b: Builder) -> None:
         ("short-author", b.sealed(author=bytes(31)), "malformed", "author is 31 bytes"),
         ("trailing-bytes", b.seal(good + b"\x00"), "trailing-bytes", "0x00 after the payload"),
         (
+            "float-then-trailing-byte",
+            b.seal(packb(b.fields(body={"n": 0.5})) + b"\x00"),
+            "malformed",
+            "a float in the body, then 0x00: the value is checked before what follows it",
+        ),
+        (
+            "extension-then-trailing-byte",
+            b.seal(packb(b.fields(body={"e": msgpack.ExtType(1, b"x")})) + b"\x00"),
+            "malformed",
+            "an extension type in the body, then 0x00",
+        ),
+        (
+            "long-int-then-trailing-byte",
+            b.seal(good[:seq_at] + b"\xcc\x01" + good[seq_at + 1 :] + b"\x00"),
+            "non-canonical",
+            "seq 1 as uint8, then 0x00: canonical form is checked before trailing bytes",
+        ),
+        ("c1-after-payload", b.seal(good + b"\xc1"), "trailing-bytes", "bytes after are not parsed"),
+        (
             "unsorted-keys",
             b.seal(packb(b.fields(body={"text": "x", "lang": "en"}))),
             "non-canonical",
@@ -227,6 +246,19 @@ def add_invalid(b: Builder) -> None:
             "follow key of 31 bytes",
         ),
         ("empty-profile", b.sealed(kind="profile", body={}), "wrong-body", "no name, no bio"),
+        ("nil-text", b.sealed(body={"text": None}), "wrong-body", "a field set to nil is present"),
+        (
+            "nil-name-profile",
+            b.sealed(kind="profile", body={"name": None, "bio": "x"}),
+            "wrong-body",
+            "name nil: present with the wrong type, not absent",
+        ),
+        (
+            "nil-root-and-parent",
+            b.sealed(body={"text": "x", "root": None, "parent": None}),
+            "wrong-body",
+            "optional fields set to nil are present with the wrong type",
+        ),
         ("flipped-signature-bit", flipped, "bad-signature", "first-post, signature bit 0 flipped"),
         (
             "no-domain-prefix",
@@ -278,10 +310,32 @@ def build() -> dict[str, Any]:
         ),
         "signature_domain_hex": SIGNATURE_DOMAIN.hex(),
         "keytext": [{"key_hex": k.hex(), "text": encode_public_key(k)} for k in raw_keys],
+        "keytext_read": [
+            {"text": text, "key_hex": raw_keys[0].hex(), "note": note}
+            for text, note in (
+                (encode_public_key(raw_keys[0]).upper(), "all uppercase"),
+                ("\t " + encode_public_key(raw_keys[0]) + "\r\n", "ASCII white space trimmed"),
+                ("\u00a0" + encode_public_key(raw_keys[0]) + "\u3000", "Unicode White_Space"),
+                (" " * 20 + encode_public_key(raw_keys[0]) + " " * 20, "trimmed before 90 max"),
+                (raw_keys[0].hex(), "64 hex digits"),
+                (raw_keys[0].hex()[:32].upper() + raw_keys[0].hex()[32:], "hex in mixed case"),
+            )
+        ],
         "keytext_invalid": [
             {"text": encode_public_key(raw_keys[0])[:-1] + "q", "error": "checksum"},
             {"text": "npub1" + encode_public_key(raw_keys[0])[5:], "error": "wrong-prefix"},
             {"text": raw_keys[0].hex()[:-2], "error": "length"},
+            {"text": raw_keys[0].hex()[:-1], "error": "hex-length"},
+            {
+                "text": encode_public_key(raw_keys[0])[:20].upper()
+                + encode_public_key(raw_keys[0])[20:],
+                "error": "mixed-case",
+            },
+            {"text": "\u200b" + encode_public_key(raw_keys[0]), "error": "not-key-text"},
+            {
+                "text": encode_public_key(raw_keys[0])[:9] + "b" + encode_public_key(raw_keys[0])[10:],
+                "error": "character-at-10",
+            },
         ],
         "valid": b.valid,
         "invalid": b.invalid,
