@@ -55,9 +55,7 @@ def parse_public_key(text: str) -> bytes:
     cleaned = text.strip(WHITE_SPACE)
     if cleaned and all(c in _HEX_DIGITS for c in cleaned):
         if len(cleaned) % 2:
-            raise BadKeyTextError(
-                f"a key is {KEY_HEX_DIGITS} hex digits, this is {len(cleaned)}"
-            )
+            raise BadKeyTextError(f"a key is {KEY_HEX_DIGITS} hex digits, this is {len(cleaned)}")
         return _exact_length(bytes.fromhex(cleaned))
     hrp, separator, data = cleaned.rpartition("1")
     if not separator or not hrp:
