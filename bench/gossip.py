@@ -325,7 +325,7 @@ def _subscriber(expected: int) -> int:
 
     from pnyx.gossip.adapter import open_libp2p_network
     from pnyx.gossip.identity import quiet_libp2p_logging
-    from pnyx.node.network import Verdict
+    from pnyx.net.contracts import Verdict
 
     async def accept(data: bytes, peer: str) -> Verdict:
         return Verdict.ACCEPT
@@ -357,7 +357,7 @@ def reference_rate(messages: int) -> dict[str, float]:
 
     from pnyx.gossip.adapter import open_libp2p_network
     from pnyx.gossip.identity import quiet_libp2p_logging
-    from pnyx.node.network import Verdict
+    from pnyx.net.contracts import Verdict
 
     script = str(Path(__file__).resolve())
     procs = [

@@ -32,18 +32,18 @@ from typing import TYPE_CHECKING, Any
 import nacl.signing
 import trio
 
+from pnyx.app.config import NodeConfig
+from pnyx.app.service import open_node
 from pnyx.core import canonical
 from pnyx.core.envelope import Message, sign
+from pnyx.core.frame import decode_frame, validate_frame
 from pnyx.core.limits import PROTOCOL_VERSION, SIGNATURE_DOMAIN
-from pnyx.node.checks import check_frame
-from pnyx.node.config import NodeConfig
-from pnyx.node.gossipframe import decode_frame, validate_frame
-from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import ByteStream, Verdict
+from pnyx.ingest.framecheck import check_frame
+from pnyx.ingest.ratelimit import RateLimits
+from pnyx.net.contracts import ByteStream, Verdict
+from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import Node
-from pnyx.node.ratelimit import RateLimits
 from pnyx.node.runtime import Offload, inline, wall_clock_ms
-from pnyx.node.service import open_node
 from pnyx.store import Store
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ class HostilePeer:
 
     async def publish(self, data: bytes) -> None:
         """Publish any bytes on the pnyx topic, past the adapter's own frame-size check."""
-        from pnyx.node.network import POSTS_TOPIC
+        from pnyx.net.contracts import POSTS_TOPIC
 
         await self.network._pubsub.publish(POSTS_TOPIC, data)
 
@@ -277,7 +277,7 @@ class HostilePeer:
 
 async def read_until_closed(stream: ByteStream, limit_s: float) -> tuple[bytes, bool]:
     """Everything the peer sends until it closes (True) or ``limit_s`` passes (False)."""
-    from pnyx.node.errors import StreamClosedError
+    from pnyx.net.errors import StreamClosedError
 
     received = bytearray()
     with trio.move_on_after(limit_s):

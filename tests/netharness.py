@@ -27,8 +27,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pnyx.cli.main import main
+from pnyx.control.client import request
 from pnyx.home import Home
-from pnyx.node.control_client import request
 
 #: Listen address of test nodes: loopback, a port the kernel picks.
 LOCAL_LISTEN = "/ip4/127.0.0.1/tcp/0"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pnyx.node.clockskew import MIN_SAMPLE_AUTHORS
+from pnyx.ingest.clockskew import MIN_SAMPLE_AUTHORS
 from tests.netharness import Cluster, NodeProcess, node_env, wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(90)]

@@ -15,15 +15,15 @@ import pytest
 import trio
 
 from pnyx.core.envelope import Message, sign
+from pnyx.core.frame import encode_frame
 from pnyx.core.limits import MAX_FUTURE_SKEW_MS
-from pnyx.node.clockskew import (
+from pnyx.ingest.clockskew import (
     AHEAD_WARN_MS,
     MIN_SAMPLE_AUTHORS,
     SAMPLE_AUTHORS,
     WARN_INTERVAL_S,
     ClockWatch,
 )
-from pnyx.node.gossipframe import encode_frame
 from tests.hostile import eventually, key, new_swarm, now_ms
 
 #: Virtual-time cap of each node test, in seconds.

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import trio
 
-from pnyx.node.dialer import BACKOFF_BASE_S, Dialer
-from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import ConnectError, FoundBy, FoundPeer, Verdict
-from pnyx.node.peerbook import PeerBook, PeerRecord
+from pnyx.discovery.dialer import BACKOFF_BASE_S, Dialer
+from pnyx.discovery.peerbook import PeerBook, PeerRecord
+from pnyx.net.contracts import ConnectError, FoundBy, FoundPeer, Verdict
+from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.runtime import inline
 
 #: Virtual-time cap of each test, in seconds.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pnyx.node.dialer import (
+from pnyx.discovery.dialer import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
     FORGET_FAILURES,
@@ -18,7 +18,7 @@ from pnyx.node.dialer import (
     peer_state,
     with_peer_id,
 )
-from pnyx.node.peerbook import PeerRecord
+from pnyx.discovery.peerbook import PeerRecord
 
 NOW = 10_000_000
 

@@ -14,7 +14,7 @@ import trio
 from pnyx.gossip import dht as dht_module
 from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
 from pnyx.gossip.dht import announced_addrs, dialable, feed_key
-from pnyx.node.network import FoundBy, Verdict
+from pnyx.net.contracts import FoundBy, Verdict
 
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 #: Real-time cap of each test, in seconds.

@@ -25,7 +25,7 @@ from pnyx.gossip.mdns import (
     parse_txt,
     txt_record,
 )
-from pnyx.node.network import FoundBy, FoundPeer
+from pnyx.net.contracts import FoundBy, FoundPeer
 
 ME = "12D3KooWK99VoVxNE7XzyBwXEzW7xhK7Gpv85r9F3V3fyKSUKPH5"
 OTHER = "12D3KooWRndVhVZPCiQwHBBBdg769GyrPUW13zxwqQyf9r3ANaba"

@@ -14,13 +14,13 @@ from typing import Any
 import nacl.signing
 import trio
 
-from pnyx.node.config import NodeConfig
-from pnyx.node.discovery import HOLDERS_PER_AUTHOR
-from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import FoundBy, FoundPeer
+from pnyx.app.config import NodeConfig
+from pnyx.app.service import open_node
+from pnyx.discovery.service import HOLDERS_PER_AUTHOR
+from pnyx.net.contracts import FoundBy, FoundPeer
+from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import Node
 from pnyx.node.runtime import inline
-from pnyx.node.service import open_node
 from pnyx.store import Store
 
 #: Virtual-time cap of each test, in seconds.

@@ -12,7 +12,7 @@ from nacl.signing import SigningKey
 
 from pnyx.gossip.adapter import open_libp2p_network
 from pnyx.gossip.identity import peer_id_of_public_key
-from pnyx.node.network import FoundBy, FoundPeer, Verdict
+from pnyx.net.contracts import FoundBy, FoundPeer, Verdict
 
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 CAP_S = 30

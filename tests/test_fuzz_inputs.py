@@ -23,21 +23,21 @@ import trio
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from pnyx.control.server import MAX_REQUEST_BYTES, answer_request, serve_control
 from pnyx.core import canonical
 from pnyx.core.bundle import BundleWriter, Damage, read_bundle
 from pnyx.core.envelope import Message, sign, validate
-from pnyx.core.reasons import InvalidMessage, Reason
-from pnyx.errors import NotFoundError, PnyxError, StoreError, UserError
-from pnyx.node.clockskew import ClockWatch
-from pnyx.node.control import MAX_REQUEST_BYTES, answer_request, serve_control
-from pnyx.node.errors import ConnectError
-from pnyx.node.gossipframe import (
+from pnyx.core.frame import (
     FRAME_VERSION,
     decode_frame,
     encode_frame,
     validate_frame,
 )
-from pnyx.node.ratelimit import RateLimiter, RateLimits
+from pnyx.core.reasons import InvalidMessage, Reason
+from pnyx.errors import NotFoundError, PnyxError, StoreError, UserError
+from pnyx.ingest.clockskew import ClockWatch
+from pnyx.ingest.ratelimit import RateLimiter, RateLimits
+from pnyx.net.errors import ConnectError
 from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import Frame, Have, Head, WantEntry
 from pnyx.sync.requester import SyncRequester

@@ -17,7 +17,7 @@ import trio
 from pnyx.errors import UserError
 from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
 from pnyx.gossip.identity import peer_id_of_public_key
-from pnyx.node.network import ByteStream, ConnectError, Received, Verdict
+from pnyx.net.contracts import ByteStream, ConnectError, Received, Verdict
 
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 #: Real-time cap of each test, in seconds.

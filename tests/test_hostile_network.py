@@ -27,21 +27,21 @@ import trio
 
 from pnyx.core import canonical
 from pnyx.core.envelope import sign
-from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MIN_TIMESTAMP_MS
-from pnyx.core.varint import encode_uvarint
-from pnyx.crypto.keytext import encode_public_key, parse_public_key
-from pnyx.node.gossipframe import (
+from pnyx.core.frame import (
     FRAME_VERSION,
     MAX_GOSSIP_BATCH_MESSAGES,
     MAX_GOSSIP_FRAME_BYTES,
     encode_frame,
 )
-from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
-from pnyx.node.ratelimit import (
+from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MIN_TIMESTAMP_MS
+from pnyx.core.varint import encode_uvarint
+from pnyx.crypto.keytext import encode_public_key, parse_public_key
+from pnyx.ingest.ratelimit import (
     FLOOD_FRAMES_PER_PENALTY,
     PEER_BURST_MESSAGES,
     PEER_MESSAGES_PER_S,
 )
+from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms, read_until_closed, signed_anyway
 from tests.netharness import Cluster, NodeProcess, cli, wait_until

@@ -1,4 +1,4 @@
-"""Rate limits per author and per peer (pnyx.node.ratelimit): the buckets alone, then in a node.
+"""Rate limits per author and per peer (pnyx.ingest.ratelimit): the buckets alone, then in a node.
 
 The node tests run on the in-memory network under ``autojump_clock`` (virtual time): a hostile
 memnet peer floods frames at a relay; the relay verifies no more than its buckets allow, bans the
@@ -14,13 +14,12 @@ import nacl.signing
 import pytest
 import trio
 
+from pnyx.app.config import NodeConfig, load_config
 from pnyx.core.envelope import sign
+from pnyx.core.frame import encode_frame
 from pnyx.errors import ConfigError
 from pnyx.home import Home
-from pnyx.node.config import NodeConfig, load_config
-from pnyx.node.gossipframe import encode_frame
-from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
-from pnyx.node.ratelimit import (
+from pnyx.ingest.ratelimit import (
     FLOOD_FRAMES_PER_PENALTY,
     FLOOD_WINDOW_S,
     MAX_TRACKED_AUTHORS,
@@ -30,6 +29,7 @@ from pnyx.node.ratelimit import (
     RateLimits,
     parse_rate_limits,
 )
+from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from tests.hostile import CountingOffload, chain, eventually, key, new_swarm, now_ms
 
 #: Virtual-time cap of each node test, in seconds.

@@ -1,5 +1,5 @@
-"""``pnyx.node.checks.chain_conflict``: a frame's envelopes against the chains the store holds,
-read once per run of consecutive seqs (so the answers must match the per-message rules of
+"""``pnyx.ingest.framecheck.chain_conflict``: a frame's envelopes against the chains the store
+holds, read once per run of consecutive seqs (so the answers must match the per-message rules of
 ``pnyx.core.chain.place``)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import Reason
-from pnyx.node.checks import _runs, chain_conflict
+from pnyx.ingest.framecheck import _runs, chain_conflict
 from pnyx.store import Store
 from tests.store_helpers import NOW_MS, Feed, key
 

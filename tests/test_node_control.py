@@ -19,16 +19,16 @@ import nacl.signing
 import pytest
 import trio
 
+from pnyx.app.config import EXAMPLE_CONFIG, NodeConfig, load_config, write_example_config
+from pnyx.app.lock import node_lock
+from pnyx.app.nodekey import load_or_create_node_seed
+from pnyx.app.service import open_node
+from pnyx.control.client import notify_new_messages, request
 from pnyx.errors import ConfigError, KeyFileError, NodeNotRunningError, UserError
 from pnyx.home import Home
-from pnyx.node.config import EXAMPLE_CONFIG, NodeConfig, load_config, write_example_config
-from pnyx.node.control_client import notify_new_messages, request
-from pnyx.node.errors import ConnectError
-from pnyx.node.lock import node_lock
-from pnyx.node.memnet import MemoryHub, open_memory_network
+from pnyx.net.errors import ConnectError
+from pnyx.net.memnet import MemoryHub, open_memory_network
 from pnyx.node.node import Node
-from pnyx.node.nodekey import load_or_create_node_seed
-from pnyx.node.service import open_node
 from pnyx.store import Store
 from tests.conftest import Cli
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import trio
 
+from pnyx.catchup.gaps import GAP_CHECK_S, GAP_GRACE_S
 from pnyx.core.envelope import Message, sign
-from pnyx.node.gaps import GAP_CHECK_S, GAP_GRACE_S
-from pnyx.node.gossipframe import encode_frame
-from pnyx.node.memnet import MemoryNetwork, open_memory_network
-from pnyx.node.network import Verdict
+from pnyx.core.frame import encode_frame
+from pnyx.net.contracts import Verdict
+from pnyx.net.memnet import MemoryNetwork, open_memory_network
 from tests.test_syncing_scheduler import (
     CAP_S,
     Peer,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pnyx.node import gaps
-from pnyx.node.gaps import GAP_GRACE_S, GAP_SPACING_S, GapWatch
+from pnyx.catchup import gaps
+from pnyx.catchup.gaps import GAP_GRACE_S, GAP_SPACING_S, GapWatch
 
 A, B = b"a" * 32, b"b" * 32
 

@@ -7,9 +7,7 @@ import pytest
 
 from pnyx.core import canonical
 from pnyx.core.envelope import Message, sign
-from pnyx.core.limits import MAX_FUTURE_SKEW_MS, MAX_TEXT_BYTES
-from pnyx.core.reasons import InvalidMessage, Reason
-from pnyx.node.gossipframe import (
+from pnyx.core.frame import (
     FRAME_VERSION,
     MAX_GOSSIP_BATCH_MESSAGES,
     MAX_GOSSIP_FRAME_BYTES,
@@ -20,6 +18,8 @@ from pnyx.node.gossipframe import (
     pack_frames,
     validate_frame,
 )
+from pnyx.core.limits import MAX_FUTURE_SKEW_MS, MAX_TEXT_BYTES
+from pnyx.core.reasons import InvalidMessage, Reason
 
 NOW = 1_800_000_000_000
 KEY = nacl.signing.SigningKey(b"\x01" * 32)

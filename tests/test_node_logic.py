@@ -1,7 +1,7 @@
 """Node logic on the in-memory network: many nodes in one trio process, virtual time.
 
 Each node has a real store (SQLite in tmp_path) and runs ``open_node`` exactly as ``pnyx run`` does,
-with ``pnyx.node.memnet`` in place of libp2p.
+with ``pnyx.net.memnet`` in place of libp2p.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import nacl.signing
 import pytest
 import trio
 
+from pnyx.app.config import NodeConfig
+from pnyx.app.service import open_node
 from pnyx.core.envelope import Message, sign
+from pnyx.core.frame import encode_frame
 from pnyx.core.limits import MAX_FUTURE_SKEW_MS
-from pnyx.node.config import NodeConfig
-from pnyx.node.gossipframe import encode_frame
-from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import Verdict
+from pnyx.net.contracts import Verdict
+from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN, Node
 from pnyx.node.runtime import inline
-from pnyx.node.service import open_node
 from pnyx.store import Store
 
 #: Virtual-time cap of each test, in seconds. Nodes run blocking work inline (``offload=inline``):
@@ -182,7 +182,7 @@ async def test_interest_follows_the_follow_list(
             await eventually(lambda: a.me in b.node.wanted_authors(), "b wants a")
             a.post("after the follow")
             a.node.nudge()
-            # the follow also fetched a's history by sync (pnyx.node.syncing)
+            # the follow also fetched a's history by sync (pnyx.catchup.scheduler)
             await eventually(
                 lambda: b.texts(a) == ["after the follow", "before the follow"],
                 "b stores the new post and the one before the follow",

@@ -16,9 +16,9 @@ import pytest
 import trio
 
 from pnyx.core.envelope import sign
+from pnyx.core.frame import encode_frame
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
-from pnyx.node.gossipframe import encode_frame
-from pnyx.node.network import Verdict
+from pnyx.net.contracts import Verdict
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from tests.netharness import Cluster, NodeProcess, cli, wait_until

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from pnyx.app.lock import node_lock
+from pnyx.catchup.session import summary_line
 from pnyx.cli.cmd_sync import BAR_WIDTH, ProgressLine, render_progress
 from pnyx.home import Home
-from pnyx.node.lock import node_lock
-from pnyx.node.syncsession import summary_line
 from tests.netharness import Cluster, cli, node_env
 
 #: An address nobody listens on (TCP port 1), naming a valid peer id.

@@ -23,7 +23,7 @@ import pytest
 
 from pnyx.core.envelope import Message, decode, sign
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
-from pnyx.node.errors import ConnectError
+from pnyx.net.errors import ConnectError
 from pnyx.node.republish import ONLINE_MARK_FILE
 from pnyx.store import Store
 from tests.netharness import Cluster, NodeProcess, cli, node_env, wait_until

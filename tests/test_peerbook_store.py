@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from pnyx.errors import StoreError
-from pnyx.node import peerbook
-from pnyx.node.peerbook import (
+from pnyx.discovery import peerbook
+from pnyx.discovery.peerbook import (
     MAX_ADDRESSES_PER_PEER,
     PeerBook,
     PeerRecord,
     learned,
     merge_addresses,
 )
+from pnyx.errors import StoreError
 
 
 def record(peer: str, **changes: Any) -> PeerRecord:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import trio
 
-from pnyx.node.network import ByteStream as NodeByteStream
+from pnyx.net.contracts import ByteStream as NodeByteStream
 from pnyx.store import IngestReport, Store
 from pnyx.sync.api import ByteStream, IngestOutcome, StoreView
 from pnyx.sync.driver import run_requester, run_responder

@@ -1,4 +1,4 @@
-"""The node's sync scheduler (pnyx.node.syncing) on the in-memory network, in virtual time.
+"""The node's sync scheduler (pnyx.catchup.scheduler) on the in-memory network, in virtual time.
 
 Each node is a real ``Node`` with a real store and a ``SyncScheduler``, wired as ``open_node``
 does, so every trigger (connect, periodic, gap, follow, request) and every bound can be checked
@@ -20,16 +20,16 @@ import pytest
 import trio
 import trio.testing
 
+from pnyx.app.service import ControlApi
+from pnyx.catchup.scheduler import MAX_SYNC_SESSIONS, RETRY_BASE_S, SyncScheduler
 from pnyx.core.envelope import Message, decode, sign
 from pnyx.crypto.keytext import encode_public_key
-from pnyx.node.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.network import ByteStream, Verdict
+from pnyx.ingest.ratelimit import RateLimits
+from pnyx.net.contracts import ByteStream, Verdict
+from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN, Node
-from pnyx.node.ratelimit import RateLimits
 from pnyx.node.republish import OnlineMark
 from pnyx.node.runtime import inline
-from pnyx.node.service import ControlApi
-from pnyx.node.syncing import MAX_SYNC_SESSIONS, RETRY_BASE_S, SyncScheduler
 from pnyx.store import Store
 from pnyx.sync.driver import run_responder
 from pnyx.sync.limits import PROTOCOL_ID
@@ -459,8 +459,8 @@ async def test_one_peer_cannot_hold_every_served_session(
 ) -> None:
     """A peer that opens many sync streams and says nothing (a slowloris) gets at most
     MAX_SERVED_PER_PEER of them served; the rest are closed at once, and another peer is served."""
-    from pnyx.node.memnet import MemoryStream
-    from pnyx.node.syncsession import MAX_SERVED_PER_PEER, Server
+    from pnyx.catchup.session import MAX_SERVED_PER_PEER, Server
+    from pnyx.net.memnet import MemoryStream
 
     with trio.fail_after(CAP_S), Store.open(tmp_path / "s.db") as store:
         server = Server(store, inline, idle_timeout=30.0)

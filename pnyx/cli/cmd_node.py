@@ -13,7 +13,7 @@ from typing import Any
 
 from pnyx.cli.context import Context
 
-#: Kept in step with pnyx.node.config (which this module must not import at start-up cost).
+#: Kept in step with pnyx.app.config (which this module must not import at start-up cost).
 _NODE_KEYS = ("identity", "separate")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -86,9 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_run(ctx: Context) -> int:
-    from pnyx.node.config import load_config
-    from pnyx.node.nodekey import load_or_create_node_seed
-    from pnyx.node.run import run_node
+    from pnyx.app.config import load_config
+    from pnyx.app.nodekey import load_or_create_node_seed
+    from pnyx.app.run import run_node
 
     args = ctx.args
     config = load_config(
@@ -114,7 +114,7 @@ def cmd_run(ctx: Context) -> int:
 
 
 def _ask(ctx: Context, op: str, **params: Any) -> Any:
-    from pnyx.node.control_client import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, request
+    from pnyx.control.client import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, request
 
     timeout = CONNECT_TIMEOUT_S if op == "connect" else DEFAULT_TIMEOUT_S
     return request(ctx.home, op, timeout=timeout, **params)

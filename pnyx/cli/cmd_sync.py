@@ -20,8 +20,8 @@ from pnyx.cli.context import Context
 from pnyx.errors import PnyxError, UserError
 
 if TYPE_CHECKING:
-    from pnyx.node.network import Verdict
-    from pnyx.node.syncsession import SessionResult
+    from pnyx.catchup.session import SessionResult
+    from pnyx.net.contracts import Verdict
     from pnyx.store import Store
 
 #: Listen address of the one-shot host: loopback, a port the kernel picks (we only dial).
@@ -59,8 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_sync(ctx: Context) -> int:
     from contextlib import ExitStack
 
+    from pnyx.app.lock import node_lock
     from pnyx.crypto.keytext import parse_public_key
-    from pnyx.node.lock import node_lock
 
     args = ctx.args
     authors = [parse_public_key(text) for text in args.author] if args.author else None
@@ -75,7 +75,7 @@ def cmd_sync(ctx: Context) -> int:
 
 
 def _through_node(ctx: Context, author_texts: list[str] | None) -> dict[str, Any]:
-    from pnyx.node.control_client import request
+    from pnyx.control.client import request
 
     params: dict[str, Any] = {"addr": ctx.args.address}
     if author_texts:
@@ -87,8 +87,8 @@ def _through_node(ctx: Context, author_texts: list[str] | None) -> dict[str, Any
 def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
     import trio
 
-    from pnyx.node.config import load_config
-    from pnyx.node.nodekey import load_or_create_node_seed
+    from pnyx.app.config import load_config
+    from pnyx.app.nodekey import load_or_create_node_seed
 
     config = load_config(ctx.home)
     me = ctx.public_key()
@@ -110,7 +110,7 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
 
 async def _ignore_gossip(data: bytes, peer: str) -> Verdict:
     """The one-shot host takes no part in gossip: every frame is dropped, no penalty."""
-    from pnyx.node.network import Verdict
+    from pnyx.net.contracts import Verdict
 
     return Verdict.IGNORE
 
@@ -120,10 +120,10 @@ async def _session(
 ) -> SessionResult:
     import trio
 
+    from pnyx.app.service import libp2p_factory
+    from pnyx.catchup.session import Server, fetch_from_address
     from pnyx.gossip.identity import quiet_libp2p_logging
     from pnyx.node.runtime import in_thread
-    from pnyx.node.service import libp2p_factory
-    from pnyx.node.syncsession import Server, fetch_from_address
     from pnyx.sync.limits import PROTOCOL_ID
 
     quiet_libp2p_logging()
@@ -159,7 +159,7 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _report(ctx: Context, result: dict[str, Any]) -> int:
-    from pnyx.node.syncsession import summary_line
+    from pnyx.catchup.session import summary_line
 
     if ctx.args.json:
         ctx.print(json.dumps(result))

@@ -57,7 +57,7 @@ def _append(ctx: Context, kind: str, body: dict[str, Any]) -> bytes:
 
 def _nudge_node(ctx: Context) -> None:
     """Tell a running node (if any) that there is something new to publish. Best effort."""
-    from pnyx.node.control_client import notify_new_messages
+    from pnyx.control.client import notify_new_messages
 
     notify_new_messages(ctx.home)
 

@@ -1,4 +1,4 @@
-"""The one libp2p adapter: a py-libp2p host with gossipsub behind ``pnyx.node.network.Network``.
+"""The one libp2p adapter: a py-libp2p host with gossipsub behind ``pnyx.net.contracts.Network``.
 
 Stack (docs/architecture.md): TCP, Noise only (plaintext and secio are refused because they are not
 offered), yamux, gossipsub offering ``/meshsub/1.1.0`` and ``/meshsub/1.0.0`` (1.2 costs ~2.5x the
@@ -47,6 +47,7 @@ from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
+from pnyx.core.frame import MAX_GOSSIP_FRAME_BYTES
 from pnyx.errors import UserError
 from pnyx.gossip.addresses import (
     direction_of,
@@ -61,8 +62,7 @@ from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.pubsub import DedupPubsub, MessageIds
 from pnyx.gossip.px import PxGossipSub  # discovery
 from pnyx.gossip.streams import Libp2pStream
-from pnyx.node.gossipframe import MAX_GOSSIP_FRAME_BYTES
-from pnyx.node.network import (
+from pnyx.net.contracts import (
     POSTS_TOPIC,
     ByteStream,
     ConnectError,
@@ -146,7 +146,7 @@ class _Notifee(INotifee):
 
 
 class Libp2pNetwork(FindingMixin):  # discovery: DHT, mDNS, PX (pnyx.gossip.finding)
-    """``pnyx.node.network.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
+    """``pnyx.net.contracts.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
 
     def __init__(self, host: IHost, pubsub: Pubsub, validator: Validator, topic: str) -> None:
         self._host = host

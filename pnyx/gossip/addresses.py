@@ -9,7 +9,7 @@ import multiaddr
 from libp2p.abc import INetConn
 
 from pnyx.errors import UserError
-from pnyx.node.network import Direction
+from pnyx.net.contracts import Direction
 
 
 def shown_addresses(addresses: Iterable[str]) -> list[str]:

@@ -47,7 +47,7 @@ from libp2p.peer.peerstore import PeerStoreError
 from libp2p.tools.anyio_service import background_trio_service
 
 from pnyx.gossip.addresses import local_ipv4
-from pnyx.node.network import FoundBy, FoundPeer
+from pnyx.net.contracts import FoundBy, FoundPeer
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The discovery half of the libp2p adapter: DHT, mDNS and peer exchange behind ``Network``.
 
-py-libp2p's own auto-connector is turned off here: pnyx's dialer (``pnyx.node.dialer``) decides
+py-libp2p's own auto-connector is turned off here: pnyx's dialer (``pnyx.discovery.dialer``) decides
 which peers to dial and when.
 
 ``FindingMixin`` gives ``pnyx.gossip.adapter.Libp2pNetwork`` the discovery methods of
-``pnyx.node.network.Network``; ``start_finding`` starts the parts the configuration asks for once
+``pnyx.net.contracts.Network``; ``start_finding`` starts the parts the configuration asks for once
 the host listens (``open_libp2p_network`` enters it). With the DHT off the methods answer
 "nothing" (False, [], None); with mDNS off nothing binds UDP port 5353.
 """
@@ -24,7 +24,7 @@ from pnyx.gossip.dht import FeedDht, known_addresses, open_feed_dht
 from pnyx.gossip.identity import peer_id_of_public_key
 from pnyx.gossip.mdns import MdnsStats, open_mdns
 from pnyx.gossip.px import PxGossipSub
-from pnyx.node.network import FoundPeer
+from pnyx.net.contracts import FoundPeer
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ FOUND_DEPTH = 64
 
 
 class FindingMixin:
-    """Discovery methods of ``Libp2pNetwork`` (see ``pnyx.node.network.Network``)."""
+    """Discovery methods of ``Libp2pNetwork`` (see ``pnyx.net.contracts.Network``)."""
 
     _host: IHost
 

@@ -41,7 +41,7 @@ from zeroconf import (
     Zeroconf,
 )
 
-from pnyx.node.network import FoundBy, FoundPeer
+from pnyx.net.contracts import FoundBy, FoundPeer
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
-from pnyx.node.gossipframe import frame_id
+from pnyx.core.frame import frame_id
 
 #: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
 #: most 256 KiB of frame, alive until it is pushed out).

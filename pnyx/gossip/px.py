@@ -28,7 +28,7 @@ from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 
 from pnyx.gossip.dht import dialable
-from pnyx.node.network import FoundBy, FoundPeer
+from pnyx.net.contracts import FoundBy, FoundPeer
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""libp2p streams as ``pnyx.node.network.ByteStream``: bytes in, bytes out, pnyx errors."""
+"""libp2p streams as ``pnyx.net.contracts.ByteStream``: bytes in, bytes out, pnyx errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import trio
 from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamError, StreamReset
 
-from pnyx.node.errors import StreamClosedError
+from pnyx.net.errors import StreamClosedError
 
 log = logging.getLogger(__name__)
 

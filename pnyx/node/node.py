@@ -1,18 +1,18 @@
 """The running node's logic, independent of libp2p: validate, store, publish, penalise.
 
-``Node`` sits between a ``pnyx.node.network.Network`` (libp2p, or in memory for tests) and a
+``Node`` sits between a ``pnyx.net.contracts.Network`` (libp2p, or in memory for tests) and a
 ``pnyx.store.Store``:
 
 * ``validate`` is the network's gossip validator. It checks a frame in one worker-thread call
-  (``pnyx.node.checks.check_frame``: ``validate_frame`` for structure, limits, clock, every
+  (``pnyx.ingest.framecheck.check_frame``: ``validate_frame`` for structure, limits, clock, every
   signature and the in-frame chain, then the chain of every envelope whose author this node
   stores against the store), at most ``VALIDATIONS_AT_ONCE`` frames at a time. Invalid frames are
   neither stored nor forwarded and count against the peer that sent them; after
   ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for ``BAN_SECONDS``. Frames that fail only
   this node's clock or store (future timestamp, fork against a stored message) are dropped
   without penalty. Before any signature is checked, the frame must fit the peer's and its
-  authors' rate limits (``pnyx.node.ratelimit``; robustness). Validated frames are kept decoded
-  (``pnyx.node.framecache``) until delivered, so delivery verifies nothing again.
+  authors' rate limits (``pnyx.ingest.ratelimit``; robustness). Validated frames are kept decoded
+  (``pnyx.ingest.seen``) until delivered, so delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
 * the publish loop finds the user's own new messages (``store.changes_since``, every
@@ -35,15 +35,15 @@ import trio
 
 from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
+from pnyx.core.frame import frame_id, pack_frames, validate_frame
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
-from pnyx.node.checks import FrameCheck, author_of, check_frame
-from pnyx.node.clockskew import ClockWatch
-from pnyx.node.framecache import DecodedFrames
-from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
-from pnyx.node.network import Network, PeerEvent, Received, Verdict
+from pnyx.ingest.clockskew import ClockWatch
+from pnyx.ingest.framecheck import FrameCheck, author_of, check_frame
+from pnyx.ingest.ratelimit import RateLimiter, RateLimits
+from pnyx.ingest.seen import DecodedFrames
+from pnyx.net.contracts import Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
-from pnyx.node.ratelimit import RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Node:
     ) -> None:
         self.store = store
         self.limiter = RateLimiter(rate_limits)  # robustness: rate limits before verification
-        self.clock = ClockWatch(me)  # robustness: is our clock wrong? (pnyx.node.clockskew)
+        self.clock = ClockWatch(me)  # robustness: is our clock wrong? (pnyx.ingest.clockskew)
         self.me = me
         self.offload = offload
         self.stats = NodeStats()
@@ -134,7 +134,8 @@ class Node:
             INGEST_QUEUE_BATCHES
         )
         self.started_ms = clock_ms()
-        # sync (pnyx.node.syncing): observers of peer events, gossip ingests and interest changes;
+        # sync (pnyx.catchup.scheduler): observers of peer events, gossip ingests and interest
+        # changes;
         # each is called synchronously and must not block.
         self.on_peer_event: list[Callable[[PeerEvent], None]] = []
         self.on_gossip_stored: list[Callable[[Sequence[Message]], None]] = []

@@ -1,6 +1,6 @@
 """What a running node tells its user: readable lines through the ``pnyx.node`` logger.
 
-``pnyx run`` sends these lines to standard output (``pnyx.node.run.configure_logging``). Lines that
+``pnyx run`` sends these lines to standard output (``pnyx.app.run.configure_logging``). Lines that
 a busy or hostile network could multiply are rate-limited: at most ``POST_LINES_PER_SECOND`` posts
 and ``REJECTION_LINES_PER_MINUTE`` rejections are shown, then one line says how many were not.
 """
@@ -16,7 +16,7 @@ import trio
 from pnyx.core import kinds
 from pnyx.core.envelope import Message
 from pnyx.errors import RemoteError
-from pnyx.node.network import PeerEvent
+from pnyx.net.contracts import PeerEvent
 
 if TYPE_CHECKING:
     from pnyx.store import Store

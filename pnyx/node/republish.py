@@ -1,8 +1,8 @@
 """Gossip the user's own messages again when the running node gets a peer after being alone.
 
 A post written while the running node had no peer was published to nobody. Followers connected to
-this node get it by catch-up sync on connect (``pnyx.node.syncing``), but a follower reachable only
-through relays that do not follow the user would not. So when the number of connected peers goes
+this node get it by catch-up sync on connect (``pnyx.catchup.scheduler``), but a follower reachable
+only through relays that do not follow the user would not. So when the number of connected peers goes
 from zero to one or more, the node publishes again its own messages written while it had none
 (since the last peer left, or since start, until the new peer came), at most
 ``MAX_REPUBLISH_MESSAGES`` of the latest, once a gossip peer is known. Receivers that hold them
@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.core.envelope import Message, decode
+from pnyx.core.frame import pack_frames
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
-from pnyx.node.gossipframe import pack_frames
-from pnyx.node.network import PeerEvent
+from pnyx.net.contracts import PeerEvent
 from pnyx.node.runtime import wall_clock_ms
 
 if TYPE_CHECKING:

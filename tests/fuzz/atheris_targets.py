@@ -27,13 +27,13 @@ import atheris
 with atheris.instrument_imports():
     import trio
 
+    from pnyx.control.server import answer_request
     from pnyx.core.bundle import Damage, read_bundle
     from pnyx.core.envelope import validate
+    from pnyx.core.frame import validate_frame
     from pnyx.core.reasons import InvalidMessage
-    from pnyx.node.clockskew import ClockWatch
-    from pnyx.node.control import answer_request
-    from pnyx.node.gossipframe import validate_frame
-    from pnyx.node.ratelimit import RateLimiter
+    from pnyx.ingest.clockskew import ClockWatch
+    from pnyx.ingest.ratelimit import RateLimiter
     from pnyx.sync.errors import SyncProtocolError
     from pnyx.sync.wire import FrameDecoder
 
@@ -104,7 +104,7 @@ def seeds(target: str) -> list[bytes]:
 
     from pnyx.core.bundle import BundleWriter
     from pnyx.core.envelope import sign
-    from pnyx.node.gossipframe import encode_frame
+    from pnyx.core.frame import encode_frame
     from pnyx.sync.frames import Ack, Batch, Bye, Frame, Hello, Want, WantEntry
     from pnyx.sync.wire import encode_frame as encode_sync
 

@@ -1,9 +1,9 @@
 """Finding peers from trio: the peer book and dialer, mDNS and peer-exchange finds, and the DHT.
 
-``Discovery`` runs next to the ``Node`` (``pnyx.node.service.open_node``) and owns:
+``Discovery`` runs next to the ``Node`` (``pnyx.app.service.open_node``) and owns:
 
-* the ``Dialer`` (``pnyx.node.dialer``) over the peer book (``pnyx.node.peerbook``): bootstrap
-  peers and the book's peers are dialled at start, with backoff, up to ``target_connections``;
+* the ``Dialer`` (``pnyx.discovery.dialer``) over the peer book (``pnyx.discovery.peerbook``):
+  bootstrap peers and the book's peers are dialled at start, with backoff, up to ``target_connections``;
 * a pump from ``Network.found`` (mDNS on the LAN, gossipsub peer exchange) into the dialer: the
   mDNS library's thread never dials, it only hands finds to trio;
 * with the DHT on, three loops:
@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.core.envelope import Message
+from pnyx.discovery.dialer import DEFAULT_TARGET_CONNECTIONS, Dialer, TrioWallClock
+from pnyx.discovery.peerbook import PeerBook
 from pnyx.errors import StoreError
-from pnyx.node.dialer import DEFAULT_TARGET_CONNECTIONS, Dialer, TrioWallClock
-from pnyx.node.network import FoundPeer, Network
-from pnyx.node.peerbook import PeerBook
+from pnyx.net.contracts import FoundPeer, Network
 
 if TYPE_CHECKING:
     from pnyx.node.node import Node

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, TextIO
 
 import trio
 
+from pnyx.app.config import NodeConfig, write_example_config
+from pnyx.app.lock import node_lock
+from pnyx.app.service import libp2p_factory, open_node
+from pnyx.discovery.peerbook import PEERBOOK_FILE
 from pnyx.errors import PnyxError
 from pnyx.home import Home
-from pnyx.node.config import NodeConfig, write_example_config
-from pnyx.node.lock import node_lock
-from pnyx.node.peerbook import PEERBOOK_FILE
 from pnyx.node.republish import ONLINE_MARK_FILE
-from pnyx.node.service import libp2p_factory, open_node
 
 if TYPE_CHECKING:
     from pnyx.node.node import Node

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from pnyx.core.chain import Neighbours, Placement, place
 from pnyx.core.envelope import Message, decode
+from pnyx.core.frame import validate_frame
 from pnyx.core.limits import KEY_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
-from pnyx.node.gossipframe import validate_frame
 
 if TYPE_CHECKING:
     from pnyx.store import Store

@@ -15,7 +15,7 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
                       20): heavy posting goes out in few frames, a lone post at once.
 ``log_level``         ``"debug"``, ``"info"`` (default), ``"warning"`` or ``"error"``.
 ``rate_limits``       table ``[node.rate_limits]``: per-author and per-peer token buckets
-                      (``pnyx.node.ratelimit.RateLimits``; docs/security.md, "Rate limits").
+                      (``pnyx.ingest.ratelimit.RateLimits``; docs/security.md, "Rate limits").
 ``sync_on_connect``   catch-up sync with every peer as soon as it connects (default true).
 ``sync_interval_s``   seconds between periodic catch-up syncs with each connected peer
                       (1..86400, default 60; docs/architecture.md, "Offline-first").
@@ -41,7 +41,7 @@ from typing import Any
 
 from pnyx.errors import ConfigError
 from pnyx.home import Home
-from pnyx.node.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
+from pnyx.ingest.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
 
 #: Default listen address: every IPv4 interface, TCP port 4717.
 DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4717",)

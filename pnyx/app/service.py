@@ -6,7 +6,7 @@
                          control_path=home.control_socket_path) as node:
         ...  # the node runs until the block exits; leaving stops the network first
 
-The network is chosen by ``network_factory`` (libp2p for ``pnyx run``, ``pnyx.node.memnet`` in
+The network is chosen by ``network_factory`` (libp2p for ``pnyx run``, ``pnyx.net.memnet`` in
 tests), so everything here runs in tests without sockets. Only ``libp2p_factory`` imports the
 libp2p adapter, and only when called.
 """
@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from pnyx.app.config import NodeConfig
+from pnyx.catchup.scheduler import SyncScheduler
+from pnyx.control.server import serve_control
+from pnyx.discovery.service import Discovery
 from pnyx.errors import UserError
-from pnyx.node.config import NodeConfig
-from pnyx.node.control import serve_control
-from pnyx.node.discovery import Discovery
-from pnyx.node.network import Network, Validator
+from pnyx.net.contracts import Network, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
-from pnyx.node.syncing import SyncScheduler
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -69,7 +69,7 @@ async def open_node(
     online_mark_path: Path | None = None,
 ) -> AsyncIterator[Node]:
     """Start a node (network, loops, control socket if ``control_path``); stop it on exit.
-    ``peerbook_path``: the peer book file (``pnyx.node.peerbook``; None keeps it in memory).
+    ``peerbook_path``: the peer book file (``pnyx.discovery.peerbook``; None keeps it in memory).
     ``online_mark_path``: where the node records until when it had peers, so own messages written
     while it was stopped are gossiped on the next connection (``pnyx.node.republish``).
 
@@ -84,13 +84,13 @@ async def open_node(
         offload=offload,
         rate_limits=config.rate_limits,  # robustness: rate limits
     )
-    syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.node.syncing)
+    syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.catchup.scheduler)
         node,
         on_connect=config.sync_on_connect,
         interval_s=config.sync_interval_s,
         online_mark=OnlineMark(online_mark_path) if online_mark_path is not None else None,
     )
-    discovery = Discovery(  # discovery: peer book, dialer, DHT (pnyx.node.discovery)
+    discovery = Discovery(  # discovery: peer book, dialer, DHT (pnyx.discovery.service)
         node,
         peerbook_path=peerbook_path,
         bootstrap=config.bootstrap,
@@ -113,7 +113,7 @@ async def open_node(
 
 
 class ControlApi:
-    """Answers control-socket requests for one node (see ``pnyx.node.control_client``)."""
+    """Answers control-socket requests for one node (see ``pnyx.control.client``)."""
 
     def __init__(
         self,

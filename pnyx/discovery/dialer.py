@@ -1,7 +1,8 @@
-"""Staying connected: the trio loop that dials known peers (policy in ``pnyx.node.dialpolicy``).
+"""Staying connected: the trio loop that dials known peers (policy:
+``pnyx.discovery.dialpolicy``).
 
-``Dialer`` keeps the peer book (``pnyx.node.peerbook``) in memory and writes changes through in one
-transaction per tick, learns peers from connections (``peer_event``) and from discovery
+``Dialer`` keeps the peer book (``pnyx.discovery.peerbook``) in memory and writes changes through
+in one transaction per tick, learns peers from connections (``peer_event``) and from discovery
 (``request``), and dials from trio with ``Network.connect`` (whose libp2p version clears
 py-libp2p's 60 s dial negative cache before every dial): while fewer than ``target`` peers are
 connected it dials what ``dial_plan`` picks, so a peer that goes away is replaced on the next
@@ -19,8 +20,7 @@ from typing import Any
 
 import trio
 
-from pnyx.errors import StoreError, UserError
-from pnyx.node.dialpolicy import (
+from pnyx.discovery.dialpolicy import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
     DEFAULT_TARGET_CONNECTIONS,
@@ -35,7 +35,9 @@ from pnyx.node.dialpolicy import (
     peer_state,
     with_peer_id,
 )
-from pnyx.node.network import (
+from pnyx.discovery.peerbook import PeerBook, PeerRecord, learned
+from pnyx.errors import StoreError, UserError
+from pnyx.net.contracts import (
     ConnectError,
     Direction,
     FoundBy,
@@ -44,7 +46,6 @@ from pnyx.node.network import (
     PeerEvent,
     peer_id_of,
 )
-from pnyx.node.peerbook import PeerBook, PeerRecord, learned
 from pnyx.node.runtime import Offload, wall_clock_ms
 
 __all__ = [  # the policy is re-exported: callers need one module

@@ -1,7 +1,7 @@
 """What the node needs from a peer-to-peer network, with no libp2p in sight.
 
 Two implementations satisfy ``Network``: ``pnyx.gossip.adapter`` (py-libp2p: TCP, Noise, yamux,
-gossipsub; the only place that imports libp2p) and ``pnyx.node.memnet`` (an in-memory network for
+gossipsub; the only place that imports libp2p) and ``pnyx.net.memnet`` (an in-memory network for
 fast tests, many nodes in one trio process). Node logic (``pnyx.node.node``) sees only this module.
 
 Contract shared by both:
@@ -25,7 +25,7 @@ from typing import Protocol
 
 import trio
 
-from pnyx.node.errors import ConnectError, StreamClosedError
+from pnyx.net.errors import ConnectError, StreamClosedError
 
 __all__ = [
     "POSTS_TOPIC",
@@ -196,7 +196,7 @@ class Network(Protocol):
 
     def set_stream_handler(self, protocol: str, handler: StreamHandler) -> None: ...
 
-    # --- discovery (pnyx.node.discovery; docs/architecture.md, "Discovery") ------------------
+    # --- discovery (pnyx.discovery.service; docs/architecture.md, "Discovery") ------------------
 
     @property
     def found(self) -> trio.MemoryReceiveChannel[FoundPeer]:

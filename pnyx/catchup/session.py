@@ -1,6 +1,6 @@
 """One catch-up session from the node's side: fetch from a peer, or serve one (trio, no libp2p).
 
-Shared by the running node's scheduler (``pnyx.node.syncing``) and ``pnyx sync`` (a one-shot
+Shared by the running node's scheduler (``pnyx.catchup.scheduler``) and ``pnyx sync`` (a one-shot
 session without the node). The protocol itself is ``pnyx.sync`` (docs/protocol.md, "Sync
 protocol"); this module adds what a node needs around it:
 
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.errors import RemoteError, StoreError
-from pnyx.node.errors import ConnectError
-from pnyx.node.network import ByteStream, Network
-from pnyx.node.ratelimit import RateLimiter
+from pnyx.ingest.ratelimit import RateLimiter
+from pnyx.net.contracts import ByteStream, Network
+from pnyx.net.errors import ConnectError
 from pnyx.node.runtime import Offload, wall_clock_ms
 from pnyx.sync.api import Progress, SyncFailure, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder

@@ -1,6 +1,6 @@
 """Talking to the running node from the CLI: a synchronous client of its control socket.
 
-Protocol (``pnyx.node.control`` serves it): the Unix socket ``control.sock`` in the home directory
+Protocol (``pnyx.control.server`` serves it): the Unix socket ``control.sock`` in the home directory
 (mode 0600, so only the owner can use it), one JSON object per line each way::
 
     -> {"op": "status"}                 <- {"ok": true, "result": {...}}
@@ -23,7 +23,7 @@ from typing import Any
 
 from pnyx.errors import NodeNotRunningError, PnyxError, UserError
 from pnyx.home import Home
-from pnyx.node.errors import ConnectError
+from pnyx.net.errors import ConnectError
 
 #: How long a control request may take by default, in seconds.
 DEFAULT_TIMEOUT_S = 5.0

@@ -3,7 +3,7 @@
 ``serve_control(path, handler)`` binds ``path`` (mode 0600, set before ``listen`` so nobody else
 can ever connect), answers one JSON line per request line, and removes the socket file on exit.
 Any file already at ``path`` is stale: callers hold the home's node lock
-(``pnyx.node.lock``), so no other node can be serving it.
+(``pnyx.app.lock``), so no other node can be serving it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 import trio
 
+from pnyx.control.client import socket_address
 from pnyx.errors import PnyxError, UserError
-from pnyx.node.control_client import socket_address
-from pnyx.node.errors import ConnectError
+from pnyx.net.errors import ConnectError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The dial policy, as plain functions over ``PeerRecord`` values (no I/O; ``pnyx.node.dialer``
+"""The dial policy, as plain functions over ``PeerRecord`` values (no I/O; ``pnyx.discovery.dialer``
 drives it):
 
 * ``backoff_s``: a peer whose dial failed ``n`` times in a row waits ``BACKOFF_BASE_S * 2**(n-1)``
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from pnyx.node.peerbook import PeerRecord
+from pnyx.discovery.peerbook import PeerRecord
 
 #: Default number of connections the node keeps (``target_connections``), a count.
 DEFAULT_TARGET_CONNECTIONS = 8

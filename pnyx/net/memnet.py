@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import trio
 import trio.testing
 
+from pnyx.core.frame import frame_id
 from pnyx.errors import UserError
-from pnyx.node.gossipframe import frame_id
-from pnyx.node.network import (
+from pnyx.net.contracts import (
     ByteStream,
     ConnectError,
     Direction,
@@ -87,7 +87,7 @@ class MemoryStream:
 
 
 class MemoryNetwork:
-    """One node's view of the in-memory network (see ``pnyx.node.network.Network``)."""
+    """One node's view of the in-memory network (see ``pnyx.net.contracts.Network``)."""
 
     def __init__(self, hub: MemoryHub, peer_id: str, validator: Validator) -> None:
         self._hub = hub

@@ -76,7 +76,7 @@ class PeerRecord:
     addresses: tuple[str, ...]
     """Dialable multiaddrs, each ending in ``/p2p/<peer_id>``, most recently learned first."""
     source: str
-    """How the peer was first learned (a ``pnyx.node.network.FoundBy`` value)."""
+    """How the peer was first learned (a ``pnyx.net.contracts.FoundBy`` value)."""
     pinned: bool
     """A configured bootstrap peer: never evicted, retried with a shorter backoff."""
     added_ms: int

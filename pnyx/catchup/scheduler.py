@@ -1,6 +1,6 @@
 """The running node's catch-up sync: when to sync with whom, and serving ``/pnyx/sync/1.0.0``.
 
-A ``SyncScheduler`` is built next to a ``Node`` (``pnyx.node.service.open_node``) and hooks into it
+A ``SyncScheduler`` is built next to a ``Node`` (``pnyx.app.service.open_node``) and hooks into it
 (``node.on_peer_event``, ``on_gossip_stored``, ``on_interest_changed``). It asks a peer for what
 this node lacks of its interest set (the user and whom they follow) when:
 
@@ -11,7 +11,7 @@ this node lacks of its interest set (the user and whom they follow) when:
   contiguous < highest) and the author's contiguous head then stays put for ``GAP_GRACE_S`` (frames
   that took different paths arrive out of order: gossip fills such gaps by itself within moments,
   and fetching them would verify every message twice): the gapped authors are fetched from every
-  connected peer, at most once per ``GAP_SPACING_S`` per author (``pnyx.node.gaps``);
+  connected peer, at most once per ``GAP_SPACING_S`` per author (``pnyx.catchup.gaps``);
 * **follow**: the interest set gained authors (``pnyx follow``): their history is fetched from
   every connected peer;
 * **request**: ``sync_now`` (the control socket's ``sync`` op, used by ``pnyx sync``).
@@ -20,7 +20,7 @@ At most ``max_sessions`` requester sessions run at once and never two with one p
 busy peer are merged and run after it. A failed session (the peer broke the protocol, stalled past
 the idle timeout, went away) is retried after ``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``, at
 most ``MAX_RETRIES`` times in a row; each new session resumes from what the store holds.
-Incoming sessions are served by ``pnyx.node.syncsession.Server`` (every feed held).
+Incoming sessions are served by ``pnyx.catchup.session.Server`` (every feed held).
 
 Every received envelope is validated (on every core) and placed exactly like gossip; newly
 stored messages are shown (``NodeOutput.arrived``), never re-published as own messages, and a
@@ -37,19 +37,19 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from pnyx.core import kinds
-from pnyx.core.envelope import Message
-from pnyx.errors import StoreError, UserError
-from pnyx.node.gaps import GAP_CHECK_S, GapWatch
-from pnyx.node.network import PeerEvent
-from pnyx.node.republish import OnlineMark, OwnRepublisher
-from pnyx.node.syncsession import (
+from pnyx.catchup.gaps import GAP_CHECK_S, GapWatch
+from pnyx.catchup.session import (
     MAX_SERVED_SESSIONS,
     Server,
     SessionResult,
     fetch_from_peer,
     violation,
 )
+from pnyx.core import kinds
+from pnyx.core.envelope import Message
+from pnyx.errors import StoreError, UserError
+from pnyx.net.contracts import PeerEvent
+from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -369,7 +369,7 @@ class SyncScheduler:
 
     async def _gap_loop(self) -> None:
         """Fetch the authors whose stored feed has holes (seen when gossip stores a message) that
-        gossip does not fill within ``GAP_GRACE_S`` (``pnyx.node.gaps``)."""
+        gossip does not fill within ``GAP_GRACE_S`` (``pnyx.catchup.gaps``)."""
         while True:
             with trio.move_on_after(GAP_CHECK_S if self._gaps.candidates else math.inf):
                 await self._gap_wake.wait()

@@ -1,0 +1,3 @@
+"""pnyx.control: the node's local control socket: the server the node runs and the client the
+CLI uses.
+"""
