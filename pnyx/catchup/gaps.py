@@ -5,7 +5,8 @@ such gaps by itself within moments, and fetching them by sync would verify every
 So a gapped author (the store's heads show contiguous < highest) becomes *due* only once its
 contiguous head has stayed put for ``GAP_GRACE_S``, and at most once per ``GAP_SPACING_S``.
 ``pnyx.catchup.scheduler.SyncScheduler`` feeds ``GapWatch`` the authors gossip stored and the
-store's heads, and fetches what it returns. Plain code: no trio, no store; time is passed in (seconds).
+store's heads, and fetches what it returns. Plain code: no trio, no store; time is passed in
+(seconds).
 """
 
 from __future__ import annotations

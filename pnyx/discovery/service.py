@@ -3,7 +3,8 @@
 ``Discovery`` runs next to the ``Node`` (``pnyx.app.service.open_node``) and owns:
 
 * the ``Dialer`` (``pnyx.discovery.dialer``) over the peer book (``pnyx.discovery.peerbook``):
-  bootstrap peers and the book's peers are dialled at start, with backoff, up to ``target_connections``;
+  bootstrap peers and the book's peers are dialled at start, with backoff, up to
+  ``target_connections``;
 * a pump from ``Network.found`` (mDNS on the LAN, gossipsub peer exchange) into the dialer: the
   mDNS library's thread never dials, it only hands finds to trio;
 * with the DHT on, three loops:

@@ -2,8 +2,8 @@
 
 A post written while the running node had no peer was published to nobody. Followers connected to
 this node get it by catch-up sync on connect (``pnyx.catchup.scheduler``), but a follower reachable
-only through relays that do not follow the user would not. So when the number of connected peers goes
-from zero to one or more, the node publishes again its own messages written while it had none
+only through relays that do not follow the user would not. So when the number of connected peers
+goes from zero to one or more, the node publishes again its own messages written while it had none
 (since the last peer left, or since start, until the new peer came), at most
 ``MAX_REPUBLISH_MESSAGES`` of the latest, once a gossip peer is known. Receivers that hold them
 already count them as duplicates.
