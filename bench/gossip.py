@@ -57,7 +57,8 @@ from typing import Any
 import common
 from common import ROOT, Result, log, percentile
 
-from tests.netharness import Cluster, NodeProcess, node_env, wait_until
+from tests.netharness import Cluster, NodeProcess, node_env
+from tests.waiting import wait_until
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {

@@ -33,6 +33,7 @@ import nacl.bindings
 from common import Result, log
 from datasets import Spec, dataset, load_envelopes
 
+from pnyx.clock import wall_clock_ms
 from pnyx.core.envelope import decode, validate
 from pnyx.core.limits import SIGNATURE_BYTES, SIGNATURE_DOMAIN
 from pnyx.ingest import (
@@ -40,7 +41,6 @@ from pnyx.ingest import (
     ParallelValidator,
     ProcessValidator,
     ingest_batches,
-    wall_clock_ms,
 )
 
 PRESETS: dict[str, dict[str, Any]] = {

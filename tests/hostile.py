@@ -34,6 +34,7 @@ import trio
 
 from pnyx.app.config import NodeConfig
 from pnyx.app.service import open_node
+from pnyx.clock import wall_clock_ms
 from pnyx.core import canonical
 from pnyx.core.envelope import Message, sign
 from pnyx.core.frame import decode_frame, validate_frame
@@ -43,7 +44,7 @@ from pnyx.ingest.ratelimit import RateLimits
 from pnyx.net.contracts import ByteStream, Verdict
 from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import Node
-from pnyx.node.runtime import Offload, inline, wall_clock_ms
+from pnyx.runtime import Offload, inline
 from pnyx.store import Store
 
 if TYPE_CHECKING:
@@ -51,9 +52,7 @@ if TYPE_CHECKING:
 
 #: Longest wait for a libp2p connection and topic subscription to be seen both ways, in seconds.
 JOIN_TIMEOUT_S = 15.0
-#: Longest ``eventually`` waits by default, in (virtual or real) seconds.
-EVENTUALLY_S = 60.0
-#: Polling interval of ``eventually``, in seconds.
+#: Polling interval of the in-memory relays below, in seconds.
 POLL_S = 0.05
 
 
@@ -101,17 +100,6 @@ def signed_anyway(
     author = bytes(signer.verify_key)
     payload = canonical.pack([PROTOCOL_VERSION, author, seq, prev, ts, kind, body or {"text": "x"}])
     return bytes(signer.sign(SIGNATURE_DOMAIN + payload).signature) + payload
-
-
-async def eventually(
-    condition: Callable[[], Any], what: str, limit_s: float = EVENTUALLY_S
-) -> None:
-    """Wait until ``condition()`` is true (polling), or fail saying what was awaited."""
-    with trio.move_on_after(limit_s):
-        while not condition():
-            await trio.sleep(POLL_S)
-        return
-    raise AssertionError(f"gave up after {limit_s:g} s waiting: {what}")
 
 
 # --- in memory ----------------------------------------------------------------------------------

@@ -20,8 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -29,6 +27,7 @@ from typing import Any, TypeVar
 from pnyx.cli.main import main
 from pnyx.control.client import request
 from pnyx.home import Home
+from tests.waiting import wait_until
 
 #: Listen address of test nodes: loopback, a port the kernel picks.
 LOCAL_LISTEN = "/ip4/127.0.0.1/tcp/0"
@@ -40,19 +39,6 @@ STOP_TIMEOUT_S = 10.0
 POLL_S = 0.02
 
 T = TypeVar("T")
-
-
-def wait_until(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll ``condition`` until it returns something true and return that; fail after
-    ``timeout`` seconds with an AssertionError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting until {what}")
-        time.sleep(POLL_S)
 
 
 def node_env() -> dict[str, str]:

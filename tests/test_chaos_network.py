@@ -37,7 +37,8 @@ from pnyx.core.envelope import message_id
 from pnyx.core.limits import SIGNATURE_BYTES
 from pnyx.crypto.keytext import parse_public_key
 from pnyx.store import Store
-from tests.netharness import Cluster, NodeProcess, cli, wait_until
+from tests.netharness import Cluster, NodeProcess, cli
+from tests.waiting import wait_until
 
 #: Node processes, a count.
 NODES = 8

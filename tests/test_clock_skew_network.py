@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from pnyx.ingest.clockskew import MIN_SAMPLE_AUTHORS
-from tests.netharness import Cluster, NodeProcess, node_env, wait_until
+from tests.netharness import Cluster, NodeProcess, node_env
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(90)]
 

@@ -24,7 +24,8 @@ from pnyx.ingest.clockskew import (
     WARN_INTERVAL_S,
     ClockWatch,
 )
-from tests.hostile import eventually, key, new_swarm, now_ms
+from tests.hostile import key, new_swarm, now_ms
+from tests.waiting import eventually
 
 #: Virtual-time cap of each node test, in seconds.
 CAP_S = 120

@@ -31,7 +31,8 @@ from pnyx.core.bundle import BundleWriter
 from pnyx.core.envelope import Message, sign
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
 from pnyx.store import Store
-from tests.netharness import Cluster, NodeProcess, node_env, wait_until
+from tests.netharness import Cluster, NodeProcess, node_env
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(180)]
 

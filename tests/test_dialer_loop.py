@@ -15,7 +15,8 @@ from pnyx.discovery.dialer import BACKOFF_BASE_S, Dialer
 from pnyx.discovery.peerbook import PeerBook, PeerRecord
 from pnyx.net.contracts import ConnectError, FoundBy, FoundPeer, Verdict
 from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
-from pnyx.node.runtime import inline
+from pnyx.runtime import inline
+from tests.waiting import eventually
 
 #: Virtual-time cap of each test, in seconds.
 CAP_S = 300
@@ -63,14 +64,6 @@ async def dialing(
         await nursery.start(dialer.run)
         yield network, dialer
         nursery.cancel_scope.cancel()
-
-
-async def eventually(condition: object, what: str, limit_s: float = 60) -> None:
-    with trio.move_on_after(limit_s):
-        while not callable(condition) or not condition():
-            await trio.sleep(0.05)
-        return
-    raise AssertionError(f"gave up waiting until {what}")
 
 
 def connected(network: MemoryNetwork) -> set[str]:

@@ -5,7 +5,7 @@ dialling LAN / peer-exchange finds from trio, bounded answers. Virtual time."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +20,9 @@ from pnyx.discovery.service import HOLDERS_PER_AUTHOR
 from pnyx.net.contracts import FoundBy, FoundPeer
 from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import Node
-from pnyx.node.runtime import inline
+from pnyx.runtime import inline
 from pnyx.store import Store
+from tests.waiting import eventually
 
 #: Virtual-time cap of each test, in seconds.
 CAP_S = 300
@@ -113,16 +114,6 @@ async def new_net(tmp_path: Path) -> AsyncIterator[Net]:
     async with trio.open_nursery() as nursery:
         yield Net(tmp_path, nursery)
         nursery.cancel_scope.cancel()
-
-
-async def eventually(condition: Callable[[], Any], what: str, limit_s: float = 120) -> float:
-    """Wait (virtual time) until ``condition()``; returns the seconds it took."""
-    started = trio.current_time()
-    with trio.move_on_after(limit_s):
-        while not condition():
-            await trio.sleep(0.05)
-        return trio.current_time() - started
-    raise AssertionError(f"gave up waiting until {what}")
 
 
 BOOT = ("/memory/p2p/boot",)

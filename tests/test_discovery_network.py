@@ -25,7 +25,8 @@ import pytest
 from pnyx.crypto.keytext import parse_public_key
 from pnyx.gossip.identity import peer_id_of_public_key
 from pnyx.store import Store
-from tests.netharness import Cluster, NodeProcess, wait_until
+from tests.netharness import Cluster, NodeProcess
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
 

@@ -23,12 +23,13 @@ import nacl.signing
 import pytest
 import trio
 
-from pnyx.cli.context import now_ms
+from pnyx.clock import wall_clock_ms
 from pnyx.core.bundle import BundleWriter
 from pnyx.core.envelope import sign
 from pnyx.store import Store
 from tests.conftest import Cli
-from tests.hostile import eventually, new_swarm
+from tests.hostile import new_swarm
+from tests.waiting import eventually
 
 #: Size of the tmpfs that plays a full disk, in KiB (room for the store and a few dozen posts).
 SMALL_DISK_KIB = 400
@@ -123,7 +124,7 @@ def test_full_disk_during_import(tmp_path: Path, make_cli: type[Cli]) -> None:
         prev: bytes | None = None
         for n in range(1, 601):
             body = {"text": f"imported {n} " + "y" * 400}
-            message = sign(signer, seq=n, prev=prev, ts=now_ms(), kind="post", body=body)
+            message = sign(signer, seq=n, prev=prev, ts=wall_clock_ms(), kind="post", body=body)
             prev = message.id
             out.write(writer.record(message.raw))
         out.write(writer.trailer())

@@ -42,7 +42,7 @@ from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import Frame, Have, Head, WantEntry
 from pnyx.sync.requester import SyncRequester
 from pnyx.sync.responder import Finished, RoundRequested, SyncResponder
-from tests.test_sync_wire import feed_in_chunks, frames
+from tests.sync_fakes import feed_in_chunks, frames
 
 #: Timestamp every generated message carries, and the clock it is checked against (ms).
 TS = 1_750_000_000_000

@@ -44,7 +44,8 @@ from pnyx.ingest.ratelimit import (
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms, read_until_closed, signed_anyway
-from tests.netharness import Cluster, NodeProcess, cli, wait_until
+from tests.netharness import Cluster, NodeProcess, cli
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
 

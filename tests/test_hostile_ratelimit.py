@@ -30,7 +30,8 @@ from pnyx.ingest.ratelimit import (
     parse_rate_limits,
 )
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
-from tests.hostile import CountingOffload, chain, eventually, key, new_swarm, now_ms
+from tests.hostile import CountingOffload, chain, key, new_swarm, now_ms
+from tests.waiting import eventually
 
 #: Virtual-time cap of each node test, in seconds.
 CAP_S = 120

@@ -10,8 +10,16 @@ import pytest
 from pnyx.core import envelope
 from pnyx.ingest import ProcessValidator, ingest_batches, trusted_message
 from pnyx.store import Store
-from tests.test_ingest_pipeline import _mixed_batch, _same
-from tests.test_ingest_validator import _MAKERS, NOW, _check_order, _flatten, _mixed, _sequential
+from tests.ingest_kit import (
+    MAKERS,
+    NOW,
+    check_order,
+    flatten,
+    mixed,
+    mixed_batch,
+    same_report,
+    sequential,
+)
 
 pytestmark = pytest.mark.network  # starts worker processes
 
@@ -23,27 +31,27 @@ def validator() -> Iterator[ProcessValidator]:
 
 
 def test_same_results_as_sequential_validation(validator: ProcessValidator) -> None:
-    kinds = [list(_MAKERS)[(n * 3) % len(_MAKERS)] for n in range(120)]
-    raws = _mixed(kinds)
+    kinds = [list(MAKERS)[(n * 3) % len(MAKERS)] for n in range(120)]
+    raws = mixed(kinds)
     result = validator.validate(raws, NOW)
-    _check_order(result)
-    assert _flatten(result, len(raws)) == _sequential(raws)
+    check_order(result)
+    assert flatten(result, len(raws)) == sequential(raws)
     assert len(result.messages) == kinds.count("valid")
     assert validator.validate([], NOW).messages == []
 
 
 def test_pipeline_matches_store_ingest(validator: ProcessValidator, tmp_path: Path) -> None:
-    raws = _mixed_batch() * 2
+    raws = mixed_batch() * 2
     batches = [raws[i : i + 5] for i in range(0, len(raws), 5)]
     with Store.open(tmp_path / "a.db") as parallel, Store.open(tmp_path / "b.db") as sequential:
         reports = list(ingest_batches(parallel, validator, batches, lambda: NOW, group=10))
         for report, batch in zip(reports, batches, strict=True):
-            _same(report, sequential.ingest(batch, NOW))
+            same_report(report, sequential.ingest(batch, NOW))
         assert parallel.heads() == sequential.heads()
 
 
 def test_trusted_message_is_the_decoded_message() -> None:
-    for raw in _mixed(["valid"] * 5):
+    for raw in mixed(["valid"] * 5):
         assert trusted_message(raw) == envelope.decode(raw)
 
 

@@ -4,102 +4,35 @@ from __future__ import annotations
 
 import threading
 
-import msgpack
-import nacl.signing
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pnyx.core import envelope
 from pnyx.core.envelope import Message
-from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, PROTOCOL_VERSION
-from pnyx.core.reasons import InvalidMessage, Reason
+from pnyx.core.reasons import Reason
 from pnyx.ingest import ParallelValidator, Validated, default_workers, validate_slice
-
-NOW = 1_750_000_000_000
-_KEYS = [nacl.signing.SigningKey(bytes([n + 1]) * 32) for n in range(3)]
-
-
-def _valid(n: int) -> bytes:
-    key = _KEYS[n % len(_KEYS)]
-    return envelope.sign(
-        key, seq=1, prev=None, ts=NOW - 1000 * n, kind="post", body={"text": f"post {n}"}
-    ).raw
-
-
-def _bad_signature(n: int) -> bytes:
-    raw = bytearray(_valid(n))
-    raw[5] ^= 0x01
-    return bytes(raw)
-
-
-def _future(n: int) -> bytes:
-    ts = NOW + MAX_FUTURE_SKEW_MS + 1000 + n
-    return envelope.sign(_KEYS[0], seq=1, prev=None, ts=ts, kind="post", body={"text": "x"}).raw
-
-
-def _trailing(n: int) -> bytes:
-    return _valid(n) + b"\x00"
-
-
-def _non_canonical(n: int) -> bytes:
-    author = bytes(_KEYS[0].verify_key)
-    fields = [PROTOCOL_VERSION, author, 1, None, NOW, "note", {"b": n, "a": n}]
-    packed: bytes = msgpack.packb(fields, use_bin_type=True)  # keys unsorted
-    return bytes(64) + packed
-
-
-_MAKERS = {
-    "valid": _valid,
-    "bad-signature": _bad_signature,
-    "future": _future,
-    "junk": lambda n: bytes([n % 256]) * (n % 90),
-    "oversized": lambda n: bytes(MAX_ENVELOPE_BYTES + 1),
-    "trailing": _trailing,
-    "non-canonical": _non_canonical,
-    "not-bytes": lambda n: bytearray(_valid(n)),  # validate demands bytes
-}
-
-
-def _sequential(raws: list[bytes]) -> list[Message | tuple[Reason, str]]:
-    out: list[Message | tuple[Reason, str]] = []
-    for raw in raws:
-        try:
-            out.append(envelope.validate(raw, NOW))
-        except InvalidMessage as exc:
-            out.append((exc.reason, exc.detail))
-    return out
-
-
-def _flatten(result: Validated, size: int) -> list[Message | tuple[Reason, str]]:
-    out: list[Message | tuple[Reason, str] | None] = [None] * size
-    for position, message in zip(result.positions, result.messages, strict=True):
-        out[position] = message
-    for index, reason, detail in result.rejected:
-        assert out[index] is None, "an index reported twice"
-        out[index] = (reason, detail)
-    assert all(item is not None for item in out), "an envelope went missing"
-    return [item for item in out if item is not None]
-
-
-def _mixed(kinds: list[str]) -> list[bytes]:
-    return [_MAKERS[kind](n) for n, kind in enumerate(kinds)]  # type: ignore[no-untyped-call]
-
-
-def _check_order(result: Validated) -> None:
-    assert result.positions == sorted(result.positions)
-    assert [i for i, _, _ in result.rejected] == sorted(i for i, _, _ in result.rejected)
+from tests.ingest_kit import (
+    MAKERS,
+    NOW,
+    bad_signature,
+    check_order,
+    flatten,
+    mixed,
+    sequential,
+    valid,
+)
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 4])
 @pytest.mark.parametrize("min_slice", [1, 7, 1000])
 def test_same_results_as_sequential_validation(workers: int, min_slice: int) -> None:
-    kinds = [list(_MAKERS)[(n * 3) % len(_MAKERS)] for n in range(150)]
-    raws = _mixed(kinds)
+    kinds = [list(MAKERS)[(n * 3) % len(MAKERS)] for n in range(150)]
+    raws = mixed(kinds)
     with ParallelValidator(workers, min_slice=min_slice) as validator:
         result = validator.validate(raws, NOW)
-    _check_order(result)
-    assert _flatten(result, len(raws)) == _sequential(raws)
+    check_order(result)
+    assert flatten(result, len(raws)) == sequential(raws)
     reasons = {reason for _, reason, _ in result.rejected}
     assert {Reason.BAD_SIGNATURE, Reason.FUTURE_TIMESTAMP, Reason.OVERSIZED} <= reasons
     assert {Reason.MALFORMED, Reason.TRAILING_BYTES, Reason.NON_CANONICAL} <= reasons
@@ -107,13 +40,13 @@ def test_same_results_as_sequential_validation(workers: int, min_slice: int) -> 
 
 
 @settings(max_examples=30)
-@given(st.lists(st.sampled_from(sorted(_MAKERS)), max_size=60), st.integers(1, 4))
+@given(st.lists(st.sampled_from(sorted(MAKERS)), max_size=60), st.integers(1, 4))
 def test_any_mix_any_workers(kinds: list[str], workers: int) -> None:
-    raws = _mixed(kinds)
+    raws = mixed(kinds)
     with ParallelValidator(workers, min_slice=1) as validator:
         result = validator.validate(raws, NOW)
-    _check_order(result)
-    assert _flatten(result, len(raws)) == _sequential(raws)
+    check_order(result)
+    assert flatten(result, len(raws)) == sequential(raws)
 
 
 def test_empty_batch() -> None:
@@ -122,7 +55,7 @@ def test_empty_batch() -> None:
 
 
 def test_the_pool_validates_while_the_caller_does_something_else() -> None:
-    raws = [_valid(n) for n in range(64)]
+    raws = [valid(n) for n in range(64)]
     seen: set[str] = set()
     calls = [0]
     all_done = threading.Event()
@@ -163,9 +96,9 @@ def test_a_waiting_caller_validates_the_slices_no_worker_started() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("pnyx.ingest.validator.validate", spy)
         with ParallelValidator(2, min_slice=4) as validator:
-            first = validator.submit([_valid(n) for n in range(8)], NOW)
+            first = validator.submit([valid(n) for n in range(8)], NOW)
             assert busy.wait(10)
-            second = validator.validate([_valid(n) for n in range(8, 16)], NOW)
+            second = validator.validate([valid(n) for n in range(8, 16)], NOW)
             release.set()
             assert len(second.messages) == 8
             assert len(first.result().messages) == 8
@@ -179,13 +112,13 @@ def test_a_core_bug_propagates() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("pnyx.ingest.validator.validate", broken)
         with ParallelValidator(2, min_slice=1) as validator, pytest.raises(ZeroDivisionError):
-            validator.validate([_valid(n) for n in range(8)], NOW)
+            validator.validate([valid(n) for n in range(8)], NOW)
 
 
 def test_submit_overlaps_and_closed_validator_refuses() -> None:
     validator = ParallelValidator(3, min_slice=1)
-    first = validator.submit([_valid(n) for n in range(10)], NOW)
-    second = validator.submit([_bad_signature(0)], NOW)
+    first = validator.submit([valid(n) for n in range(10)], NOW)
+    second = validator.submit([bad_signature(0)], NOW)
     assert len(first.result().messages) == 10
     assert second.result().rejected == [(0, Reason.BAD_SIGNATURE, "signature does not verify")]
     validator.close()
@@ -195,7 +128,7 @@ def test_submit_overlaps_and_closed_validator_refuses() -> None:
 
 
 def test_validate_slice_indexes_are_batch_positions() -> None:
-    raws = [_valid(0), _bad_signature(1), _valid(2), _bad_signature(3)]
+    raws = [valid(0), bad_signature(1), valid(2), bad_signature(3)]
     part = validate_slice(raws, 1, 4, NOW)
     assert part.positions == [2]
     assert [i for i, _, _ in part.rejected] == [1, 3]

@@ -18,16 +18,16 @@ from pnyx.core.envelope import Message, sign
 from pnyx.core.frame import encode_frame
 from pnyx.net.contracts import Verdict
 from pnyx.net.memnet import MemoryNetwork, open_memory_network
-from tests.test_syncing_scheduler import (
+from tests.swarm import (
     CAP_S,
     Peer,
     Swarm,
-    eventually,
     key_of,
     new_swarm,
     now_ms,
     write_follow,
 )
+from tests.waiting import eventually
 
 
 def chain(name: str, count: int) -> list[Message]:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nacl.signing
 import pytest
@@ -26,8 +25,9 @@ from pnyx.core.limits import MAX_FUTURE_SKEW_MS
 from pnyx.net.contracts import Verdict
 from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN, Node
-from pnyx.node.runtime import inline
+from pnyx.runtime import inline
 from pnyx.store import Store
+from tests.waiting import eventually
 
 #: Virtual-time cap of each test, in seconds. Nodes run blocking work inline (``offload=inline``):
 #: under ``autojump_clock`` a worker thread's real wait would let the clock jump to any deadline.
@@ -102,19 +102,6 @@ async def new_swarm(tmp_path: Path) -> AsyncIterator[Swarm]:
     """Nodes added to the swarm stop when the block exits (in the test's own task)."""
     async with AsyncExitStack() as stack:
         yield Swarm(tmp_path, stack)
-
-
-#: Longest ``eventually`` waits, in virtual seconds.
-EVENTUALLY_S = 60
-
-
-async def eventually(condition: Callable[[], Any], what: str) -> None:
-    """Wait (virtual time) until ``condition()`` is true, or fail saying ``what`` was awaited."""
-    with trio.move_on_after(EVENTUALLY_S):
-        while not condition():
-            await trio.sleep(0.05)
-        return
-    raise AssertionError(f"gave up waiting: {what}")
 
 
 async def test_post_reaches_follower_through_nodes_that_do_not_follow(

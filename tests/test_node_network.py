@@ -21,7 +21,8 @@ from pnyx.crypto.keytext import encode_public_key, parse_public_key
 from pnyx.net.contracts import Verdict
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
-from tests.netharness import Cluster, NodeProcess, cli, wait_until
+from tests.netharness import Cluster, NodeProcess, cli
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(60)]
 

@@ -12,16 +12,16 @@ import pytest
 import trio
 
 from pnyx.node.republish import ONLINE_MARK_FILE, OnlineMark
-from tests.test_syncing_scheduler import (
+from tests.swarm import (
     CAP_S,
     Swarm,
-    eventually,
     key_of,
     new_swarm,
     now_ms,
     write_follow,
     write_posts,
 )
+from tests.waiting import eventually
 
 #: How long before the node starts the posts are written ("while no node ran"), in ms.
 WRITTEN_BEFORE_START_MS = 30_000
@@ -61,7 +61,7 @@ async def _offline_posts_reach_b(swarm: Swarm, mark: OnlineMark | None) -> tuple
     a = await swarm.add("a", on_connect=False, online_mark=mark)
     await a.connect(relay)
     await trio.sleep(15)
-    return len(b.texts(a)), a.syncer.republisher.republished
+    return len(b.texts(a)), a.node.republisher.republished
 
 
 async def test_posts_written_while_stopped_are_gossiped_after_a_mark(

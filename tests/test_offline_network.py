@@ -26,7 +26,8 @@ from pnyx.crypto.keytext import encode_public_key, parse_public_key
 from pnyx.net.errors import ConnectError
 from pnyx.node.republish import ONLINE_MARK_FILE
 from pnyx.store import Store
-from tests.netharness import Cluster, NodeProcess, cli, node_env, wait_until
+from tests.netharness import Cluster, NodeProcess, cli, node_env
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network]
 

@@ -10,7 +10,7 @@ from pnyx.net.contracts import ByteStream as NodeByteStream
 from pnyx.store import IngestReport, Store
 from pnyx.sync.api import ByteStream, IngestOutcome, StoreView
 from pnyx.sync.driver import run_requester, run_responder
-from tests.test_sync_fakes import NOW_MS, author, chain_of, stream_pair
+from tests.sync_fakes import NOW_MS, author, chain_of, stream_pair
 
 
 def as_sync_interfaces(

@@ -31,7 +31,7 @@ from pnyx.sync.limits import (
 )
 from pnyx.sync.transport import FrameConnection
 from pnyx.sync.wire import encode_frame
-from tests.test_sync_fakes import (
+from tests.sync_fakes import (
     FakeReport,
     FakeStore,
     author,

@@ -42,7 +42,7 @@ from pnyx.sync.responder import (
     plan_reads,
 )
 from pnyx.sync.wire import encode_frame
-from tests.test_sync_fakes import author, chain_of
+from tests.sync_fakes import author, chain_of
 
 A, B = author(1), author(2)
 

@@ -20,7 +20,7 @@ from pnyx.sync.limits import (
     MAX_INFLIGHT_BATCHES,
     MAX_WANT_AUTHORS,
 )
-from tests.test_sync_fakes import (
+from tests.sync_fakes import (
     FakeReport,
     FakeStore,
     Tap,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import tracemalloc
 from typing import Any
 
@@ -34,6 +33,7 @@ from pnyx.sync.limits import (
     MAX_WANT_RANGES,
 )
 from pnyx.sync.wire import FrameDecoder, decode_body, encode_frame
+from tests.sync_fakes import feed_in_chunks, frames
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -227,57 +227,6 @@ def test_want_range_count_limit_is_exact() -> None:
 
 
 # --- fuzzing --------------------------------------------------------------------------------------
-authors = st.binary(min_size=32, max_size=32)
-seqs = st.integers(0, 2**53)
-
-
-@st.composite
-def want_entries(draw: st.DrawFn, author: bytes) -> WantEntry:
-    after = draw(st.integers(0, 10_000))
-    if after == 0:
-        return WantEntry(author, 0)
-    points = sorted(draw(st.sets(st.integers(1, after), max_size=2 * MAX_WANT_RANGES)))
-    gaps = tuple(zip(points[0::2], points[1::2], strict=False))
-    return WantEntry(author, after, gaps)
-
-
-@st.composite
-def frames(draw: st.DrawFn) -> Frame:
-    kind = draw(st.sampled_from(["hello", "want", "have", "batch", "done", "ack", "bye", "error"]))
-    if kind == "hello":
-        return Hello(draw(st.integers(0, 2**32)), draw(st.integers(0, 2**32)))
-    if kind == "want":
-        keys = draw(st.lists(authors, min_size=1, max_size=5, unique=True))
-        return Want(tuple(draw(want_entries(k)) for k in keys))
-    if kind == "have":
-        keys = draw(st.lists(authors, max_size=5, unique=True))
-        heads = []
-        for k in keys:
-            highest = draw(st.integers(1, 2**53))
-            heads.append(Head(k, draw(st.integers(0, highest)), highest))
-        return Have(tuple(heads))
-    if kind == "batch":
-        return Batch(
-            tuple(draw(st.lists(st.binary(min_size=1, max_size=64), min_size=1, max_size=5)))
-        )
-    if kind == "done":
-        return Done(draw(seqs))
-    if kind == "ack":
-        return Ack(draw(st.integers(1, 2**53)))
-    if kind == "bye":
-        return Bye()
-    return ErrorFrame(draw(st.text(max_size=16)), draw(st.text(max_size=64)))
-
-
-def feed_in_chunks(data: bytes, cuts: list[int]) -> list[Frame]:
-    decoder = FrameDecoder()
-    out: list[Frame] = []
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    for start, end in itertools.pairwise(points):
-        out.extend(decoder.feed(data[start:end]))
-    return out
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(frames(), max_size=6), st.lists(st.integers(0, 10_000), max_size=8))
 def test_fuzz_valid_frames_round_trip(items: list[Frame], cuts: list[int]) -> None:

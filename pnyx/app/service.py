@@ -22,6 +22,7 @@ import trio
 
 from pnyx.app.config import NodeConfig
 from pnyx.catchup.scheduler import SyncScheduler
+from pnyx.clock import wall_clock_ms
 from pnyx.control.server import serve_control
 from pnyx.discovery.service import Discovery
 from pnyx.errors import UserError
@@ -29,7 +30,7 @@ from pnyx.net.contracts import Network, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
-from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
+from pnyx.runtime import Offload, in_thread
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -83,12 +84,12 @@ async def open_node(
         output=output,
         offload=offload,
         rate_limits=config.rate_limits,  # robustness: rate limits
+        online_mark=OnlineMark(online_mark_path) if online_mark_path is not None else None,
     )
     syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.catchup.scheduler)
         node,
         on_connect=config.sync_on_connect,
         interval_s=config.sync_interval_s,
-        online_mark=OnlineMark(online_mark_path) if online_mark_path is not None else None,
     )
     discovery = Discovery(  # discovery: peer book, dialer, DHT (pnyx.discovery.service)
         node,

@@ -1,7 +1,7 @@
 """The running node's catch-up sync: when to sync with whom, and serving ``/pnyx/sync/1.0.0``.
 
 A ``SyncScheduler`` is built next to a ``Node`` (``pnyx.app.service.open_node``) and hooks into it
-(``node.on_peer_event``, ``on_gossip_stored``, ``on_interest_changed``). It asks a peer for what
+(``node.events``: peers, stored, interest; ``pnyx.events``). It asks a peer for what
 this node lacks of its interest set (the user and whom they follow) when:
 
 * **connect**: a peer connects (``sync_on_connect``). Both sides do it, each for its own interest
@@ -29,9 +29,10 @@ follow/unfollow of the user's own updates the interest set.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +46,9 @@ from pnyx.catchup.session import (
     fetch_from_peer,
     violation,
 )
-from pnyx.core import kinds
-from pnyx.core.envelope import Message
 from pnyx.errors import StoreError, UserError
+from pnyx.events import InterestChanged, Source, Stored
 from pnyx.net.contracts import PeerEvent
-from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -116,7 +115,6 @@ class SyncScheduler:
         max_served: int = MAX_SERVED_SESSIONS,
         idle_timeout: float = IDLE_TIMEOUT_S,
         session_timeout: float = SESSION_TIMEOUT_S,
-        online_mark: OnlineMark | None = None,
     ) -> None:
         self.node = node
         self.on_connect = on_connect
@@ -143,10 +141,9 @@ class SyncScheduler:
         self._gaps = GapWatch()
         self._gap_wake = trio.Event()
         self._interest: frozenset[bytes] | None = None
-        self.republisher = OwnRepublisher(node, online_mark)
-        node.on_peer_event.append(self._peer_event)
-        node.on_gossip_stored.append(self._gossip_stored)
-        node.on_interest_changed.append(self._interest_changed)
+        node.events.peers.subscribe(self._peer_event)
+        node.events.stored.subscribe(self._stored)
+        node.events.interest.subscribe(self._interest_changed)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -157,7 +154,6 @@ class SyncScheduler:
             nursery.start_soon(self._dispatch, nursery)
             nursery.start_soon(self._gap_loop)
             nursery.start_soon(self._periodic)
-            nursery.start_soon(self.republisher.run)
             if self.on_connect:  # peers that connected before the hooks could see them
                 for peer in self._connected():
                     self._enqueue(peer, _Want(everything=True))
@@ -170,7 +166,7 @@ class SyncScheduler:
             **asdict(self.server.stats),
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
-            "own_republished": self.republisher.republished,
+            "own_republished": self.node.republisher.republished,
         }
 
     async def control(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -217,11 +213,15 @@ class SyncScheduler:
             self.stats.triggers_connect += 1
             self._enqueue(peer, _Want(everything=True))
 
-    def _gossip_stored(self, messages: Sequence[Message]) -> None:
-        self._gaps.stored(m.author for m in messages)
-        self._gap_wake.set()
+    def _stored(self, event: Stored) -> None:
+        # Only gossip: a sync session asks for what is missing itself (and continues when
+        # incomplete); gossip holes are the ones that need a trigger.
+        if event.source is Source.GOSSIP:
+            self._gaps.stored(m.author for m in event.messages)
+            self._gap_wake.set()
 
-    def _interest_changed(self, wanted: frozenset[bytes]) -> None:
+    def _interest_changed(self, event: InterestChanged) -> None:
+        wanted = event.wanted
         previous, self._interest = self._interest, wanted
         if previous is None:
             return  # the first load at start: connect and periodic syncs cover it
@@ -301,7 +301,7 @@ class SyncScheduler:
                     self.node.store,
                     authors=authors,
                     offload=self.node.offload,
-                    after_ingest=self._arrived,
+                    after_ingest=functools.partial(self._arrived, peer),
                     idle_timeout=self.idle_timeout,
                     session_timeout=self.session_timeout,
                     limiter=self.node.limiter,  # robustness: sync rate limits
@@ -343,20 +343,13 @@ class SyncScheduler:
         if summary is not None and not summary.complete and summary.fetched:
             self._enqueue(peer, want)  # more than MAX_WANT_RANGES gaps: ask for the rest
 
-    async def _arrived(self, report: IngestReport) -> None:
+    async def _arrived(self, peer: str, report: IngestReport) -> None:
         """After each stored batch: count it; as for gossip, show posts, never re-publish them,
         update the interest set."""
         self.stats.messages_fetched += len(report.accepted)
         self.stats.messages_duplicate += report.duplicates
         self.stats.messages_rejected += len(report.rejected)
-        messages = report.accepted
-        if not messages:
-            return
-        node = self.node
-        node.note_from_network(messages)
-        await node.output.arrived(node.store, messages, node.offload)
-        if any(m.author == node.me and m.kind in (kinds.FOLLOW, kinds.UNFOLLOW) for m in messages):
-            await node.refresh_interest()
+        await self.node.after_stored(report.accepted, Source.SYNC, peer)
 
     async def _periodic(self) -> None:
         while True:

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from pnyx.clock import wall_clock_ms
 from pnyx.errors import RemoteError, StoreError
 from pnyx.ingest.ratelimit import RateLimiter
 from pnyx.net.contracts import ByteStream, Network
 from pnyx.net.errors import ConnectError
-from pnyx.node.runtime import Offload, wall_clock_ms
+from pnyx.runtime import Offload
 from pnyx.sync.api import Progress, SyncFailure, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncProtocolError, SyncReason

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from pnyx.cli.context import Context, now_ms
+from pnyx.cli.context import Context
+from pnyx.clock import wall_clock_ms
 from pnyx.core.bundle import BundleWriter, Damage, read_bundle
 from pnyx.errors import UserError
 
@@ -95,7 +96,7 @@ def cmd_import(ctx: Context) -> int:
 
     def flush() -> None:
         nonlocal accepted, known, position
-        report = store.ingest(batch, now_ms())
+        report = store.ingest(batch, wall_clock_ms())
         accepted += len(report.accepted)
         known += report.duplicates
         for index, reason, detail in report.rejected:

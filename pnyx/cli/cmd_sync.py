@@ -123,7 +123,7 @@ async def _session(
     from pnyx.app.service import libp2p_factory
     from pnyx.catchup.session import Server, fetch_from_address
     from pnyx.gossip.identity import quiet_libp2p_logging
-    from pnyx.node.runtime import in_thread
+    from pnyx.runtime import in_thread
     from pnyx.sync.limits import PROTOCOL_ID
 
     quiet_libp2p_logging()

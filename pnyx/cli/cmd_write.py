@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import Any
 
-from pnyx.cli.context import Context, now_ms
+from pnyx.cli.context import Context
+from pnyx.clock import wall_clock_ms
 from pnyx.core import kinds
 from pnyx.core.limits import MAX_TEXT_BYTES
 from pnyx.errors import NotFoundError, UserError
@@ -50,7 +51,7 @@ def _passphrase(parser: argparse.ArgumentParser) -> None:
 
 def _append(ctx: Context, kind: str, body: dict[str, Any]) -> bytes:
     key = ctx.key()
-    message = ctx.store().append_own(key, kind, body, now_ms())
+    message = ctx.store().append_own(key, kind, body, wall_clock_ms())
     _nudge_node(ctx)
     return message.id
 

@@ -7,7 +7,6 @@ no offline command imports libp2p.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
 
 #: A command handler: gets the context, returns the process exit code.
 Handler = Callable[["Context"], int]
-
-
-def now_ms() -> int:
-    """Wall-clock time in milliseconds since the Unix epoch."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 
 import trio
 
+from pnyx.clock import wall_clock_ms
 from pnyx.discovery.dialpolicy import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
@@ -46,7 +47,7 @@ from pnyx.net.contracts import (
     PeerEvent,
     peer_id_of,
 )
-from pnyx.node.runtime import Offload, wall_clock_ms
+from pnyx.runtime import Offload
 
 __all__ = [  # the policy is re-exported: callers need one module
     "BACKOFF_BASE_S",
@@ -300,7 +301,7 @@ class Dialer:
     # --- hooks for the node and discovery ---------------------------------------------------
 
     def peer_event(self, event: PeerEvent) -> None:
-        """A peer connected or left (``Node.on_peer_event``); never blocks."""
+        """A peer connected or left (a subscriber of ``node.events.peers``); never blocks."""
         info = event.peer
         if not event.connected:
             self._found_by.pop(info.peer_id, None)

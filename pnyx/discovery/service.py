@@ -28,17 +28,17 @@ Every network failure is logged and retried later; nothing here stops the node.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from pnyx.core.envelope import Message
 from pnyx.discovery.dialer import DEFAULT_TARGET_CONNECTIONS, Dialer, TrioWallClock
 from pnyx.discovery.peerbook import PeerBook
 from pnyx.errors import StoreError
+from pnyx.events import InterestChanged, Stored
 from pnyx.net.contracts import FoundPeer, Network
 
 if TYPE_CHECKING:
@@ -161,9 +161,9 @@ class Discovery:
             )
             async with trio.open_nursery() as nursery:
                 await nursery.start(dialer.run)
-                node.on_peer_event.append(dialer.peer_event)
-                node.on_interest_changed.append(self._interest_changed)
-                node.on_gossip_stored.append(self._stored)
+                node.events.peers.subscribe(dialer.peer_event)
+                node.events.interest.subscribe(self._interest_changed)
+                node.events.stored.subscribe(self._stored)
                 nursery.start_soon(self._pump_found, network)
                 if self._dht:
                     nursery.start_soon(self._provide_loop, network)
@@ -174,13 +174,14 @@ class Discovery:
             with trio.CancelScope(shield=True):
                 await node.offload(book.close)
 
-    def _interest_changed(self, wanted: frozenset[bytes]) -> None:
+    def _interest_changed(self, event: InterestChanged) -> None:
         self._interest.set()
         self._rescan = True
 
-    def _stored(self, messages: Sequence[Message]) -> None:
-        """Gossip stored messages: a feed held for the first time is announced soon."""
-        if any(m.author not in self._held_set for m in messages):
+    def _stored(self, event: Stored) -> None:
+        """Messages were stored (gossip or sync): a feed held for the first time is announced
+        soon."""
+        if any(m.author not in self._held_set for m in event.messages):
             self._rescan = True
 
     async def _pump_found(self, network: Network) -> None:

@@ -15,7 +15,6 @@ from pnyx.ingest.pipeline import (
     ingest_batches,
     merge,
     split,
-    wall_clock_ms,
 )
 from pnyx.ingest.processes import (
     MIN_PROCESS_SLICE_MESSAGES,
@@ -55,5 +54,4 @@ __all__ = [
     "split",
     "trusted_message",
     "validate_slice",
-    "wall_clock_ms",
 ]

@@ -15,11 +15,11 @@ transaction is committed; earlier ones stay committed); bad messages never raise
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from pnyx.clock import wall_clock_ms
 from pnyx.core.envelope import Message
 from pnyx.ingest.validator import Rejection, Validated
 
@@ -50,11 +50,6 @@ class VerifiedSink(Protocol):
     """What the pipeline needs of a store: ``pnyx.store.Store`` has it."""
 
     def ingest_verified(self, messages: Sequence[Message]) -> IngestReport: ...
-
-
-def wall_clock_ms() -> int:
-    """Milliseconds since the Unix epoch, the clock envelopes are checked against."""
-    return time.time_ns() // 1_000_000
 
 
 def merge(validated: Validated, report: IngestReport) -> IngestReport:

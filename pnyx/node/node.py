@@ -15,6 +15,12 @@
   (``pnyx.ingest.seen``) until delivered, so delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
+* ``after_stored`` is the one path every batch of received messages takes once committed, from
+  gossip or from catch-up sync: remembered as not own (never published again), shown
+  (``NodeOutput.arrived``), announced as a ``Stored`` event (``pnyx.events``) to the node's
+  subscribers, and the interest set reloaded if the user's own follows changed. Components
+  (sync scheduling, discovery, the republisher) subscribe to ``node.events``; a subscriber that
+  fails is logged and counted and cannot stop the node.
 * the publish loop finds the user's own new messages (``store.changes_since``, every
   ``POLL_INTERVAL_S`` or at once when ``nudge`` is called) and publishes them in frames, at most
   one round per batch window, so heavy posting costs few gossip messages.
@@ -33,18 +39,21 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from pnyx.clock import wall_clock_ms
 from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
 from pnyx.core.frame import frame_id, pack_frames, validate_frame
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
+from pnyx.events import InterestChanged, NodeEvents, Source, Stored
 from pnyx.ingest.clockskew import ClockWatch
 from pnyx.ingest.framecheck import FrameCheck, author_of, check_frame
 from pnyx.ingest.ratelimit import RateLimiter, RateLimits
 from pnyx.ingest.seen import DecodedFrames
-from pnyx.net.contracts import Network, PeerEvent, Received, Verdict
+from pnyx.net.contracts import Network, Received, Verdict
 from pnyx.node.output import NodeOutput
-from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
+from pnyx.node.republish import OnlineMark, OwnRepublisher
+from pnyx.runtime import Offload, in_thread
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -109,6 +118,7 @@ class Node:
         output: NodeOutput | None = None,
         offload: Offload = in_thread,
         rate_limits: RateLimits | None = None,
+        online_mark: OnlineMark | None = None,
     ) -> None:
         self.store = store
         self.limiter = RateLimiter(rate_limits)  # robustness: rate limits before verification
@@ -116,7 +126,7 @@ class Node:
         self.me = me
         self.offload = offload
         self.stats = NodeStats()
-        self._clock_ms = clock_ms
+        self.clock_ms = clock_ms
         self._batch_window_s = batch_window_s
         self._poll_interval_s = poll_interval_s
         self.output = output if output is not None else NodeOutput()
@@ -134,12 +144,10 @@ class Node:
             INGEST_QUEUE_BATCHES
         )
         self.started_ms = clock_ms()
-        # sync (pnyx.catchup.scheduler): observers of peer events, gossip ingests and interest
-        # changes;
-        # each is called synchronously and must not block.
-        self.on_peer_event: list[Callable[[PeerEvent], None]] = []
-        self.on_gossip_stored: list[Callable[[Sequence[Message]], None]] = []
-        self.on_interest_changed: list[Callable[[frozenset[bytes]], None]] = []
+        #: Stored messages, peer changes and interest changes, for the node's components.
+        self.events = NodeEvents()
+        #: Own messages written while the node had no peer, gossiped at the next connection.
+        self.republisher = OwnRepublisher(self, online_mark)
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -169,6 +177,7 @@ class Node:
             nursery.start_soon(self._ingest_loop)
             nursery.start_soon(self._publish_loop, last_rowid)
             nursery.start_soon(self._watch_events)
+            await nursery.start(self.republisher.run)
             task_status.started()
 
     def nudge(self) -> None:
@@ -179,8 +188,7 @@ class Node:
         """Reload the interest set from the store (after the user follows or unfollows)."""
         wanted = await self.offload(self.store.wanted_authors, self.me)
         self._wanted = frozenset(wanted) | {self.me}
-        for observer in self.on_interest_changed:  # sync: a new followed author is fetched
-            observer(self._wanted)
+        self.events.interest.publish(InterestChanged(self._wanted))
 
     async def connect(self, address: str) -> str:
         """Dial a peer; returns its peer id. Raises UserError / ConnectError."""
@@ -188,12 +196,23 @@ class Node:
         log.debug("connected to %s", peer)
         return peer
 
-    def note_from_network(self, messages: Sequence[Message]) -> None:
-        """Remember that ``messages`` came from the network (by sync): never publish them again."""
+    async def after_stored(
+        self, messages: Sequence[Message], source: Source, peer: str | None = None
+    ) -> None:
+        """What follows every commit of received ``messages`` (gossip or sync), in one place:
+        remember them as not own, show them, publish a ``Stored`` event, and reload the interest
+        set if one is a follow or unfollow by the user. Raises ``StoreError`` only from that
+        reload (the caller logs it); subscribers' failures are contained by ``Topic.publish``."""
+        if not messages:
+            return
         for message in messages:
             self._from_network[message.id] = None
         while len(self._from_network) > FROM_NETWORK_MEMORY:
             self._from_network.popitem(last=False)
+        await self.output.arrived(self.store, messages, self.offload)
+        self.events.stored.publish(Stored(messages, source, peer))
+        if any(_changes_interest(m, self.me) for m in messages):
+            await self.refresh_interest()
 
     # --- validation -------------------------------------------------------------------------
 
@@ -209,7 +228,7 @@ class Node:
         try:  # one worker-thread call: signatures, then chains against the store
             async with self._validating:
                 check: FrameCheck = await self.offload(
-                    check_frame, self.store, data, self._clock_ms(), self._wanted
+                    check_frame, self.store, data, self.clock_ms(), self._wanted
                 )
         except InvalidMessage as exc:
             if exc.reason in IGNORED_REASONS:
@@ -223,7 +242,7 @@ class Node:
             return Verdict.REJECT
         messages = check.messages
         self.limiter.charge_authors((m.author for m in messages), trio.current_time())
-        self.clock.observe(messages, self._clock_ms(), trio.current_time())  # robustness
+        self.clock.observe(messages, self.clock_ms(), trio.current_time())  # robustness
         if check.store_error is not None:
             log.warning("cannot check chains against the store: %s", check.store_error)
         if check.conflict is not None:
@@ -280,9 +299,7 @@ class Node:
         if cached is not None:
             return cached
         try:  # evicted from the cache under load: check it again
-            messages: list[Message] = await self.offload(
-                validate_frame, item.data, self._clock_ms()
-            )
+            messages: list[Message] = await self.offload(validate_frame, item.data, self.clock_ms())
         except InvalidMessage as exc:
             log.debug("frame from %s no longer valid: %s", item.origin, exc)
             return []
@@ -304,16 +321,10 @@ class Node:
             self.stats.messages_stored += len(report.accepted)
             self.stats.messages_duplicate += report.duplicates
             self.stats.messages_refused_by_store += len(report.rejected)
-            for message in report.accepted:
-                self._from_network[message.id] = None
-            while len(self._from_network) > FROM_NETWORK_MEMORY:
-                self._from_network.popitem(last=False)
-            if report.accepted:
-                await self.output.arrived(self.store, report.accepted, self.offload)
-                for observer in self.on_gossip_stored:  # sync: gaps are fetched by sync
-                    observer(report.accepted)
-            if any(_changes_interest(m, self.me) for m in report.accepted):
-                await self.refresh_interest()
+            try:
+                await self.after_stored(report.accepted, Source.GOSSIP)
+            except StoreError as exc:
+                log.error("could not reload the followed authors: %s", exc)
 
     # --- publishing -------------------------------------------------------------------------
 
@@ -328,14 +339,19 @@ class Node:
             if not own:
                 continue
             last_round = trio.current_time()
-            for frame in pack_frames(m.raw for m in own):
-                await self.network.publish(frame)
-                self.stats.frames_published += 1
-            self.stats.messages_published += len(own)
+            await self.publish_own(own)
             self.output.published(own)
             self.clock.published(own, trio.current_time())  # robustness: warn if clock ahead
             if any(_changes_interest(m, self.me) for m in own):
                 await self.refresh_interest()
+
+    async def publish_own(self, messages: Sequence[Message]) -> None:
+        """Gossip the user's own ``messages`` (in seq order) in as few frames as fit, and count
+        them: the one way own messages are published (new ones and republished ones)."""
+        for frame in pack_frames(m.raw for m in messages):
+            await self.network.publish(frame)
+            self.stats.frames_published += 1
+        self.stats.messages_published += len(messages)
 
     def _collect_own(self, last_rowid: int) -> tuple[int, list[Message]]:
         """Own messages stored after ``last_rowid`` (by any process), not those that came from
@@ -363,8 +379,7 @@ class Node:
     async def _watch_events(self) -> None:
         async for event in self.network.events:
             self.output.peer(event)
-            for observer in self.on_peer_event:  # sync: catch up with a new peer
-                observer(event)
+            self.events.peers.publish(event)
 
     # --- status -----------------------------------------------------------------------------
 
@@ -388,9 +403,10 @@ class Node:
                 "peers": len(network.peers()),
                 **asdict(self.stats),
                 **asdict(self.limiter.counters),  # robustness: rate limits
+                "event_subscriber_failures": self.events.failures(),
             },
             "clock": asdict(self.clock.estimate(trio.current_time())),  # robustness: clock skew
-            "uptime_s": round((self._clock_ms() - self.started_ms) / 1000, 1),
+            "uptime_s": round((self.clock_ms() - self.started_ms) / 1000, 1),
         }
 
     def peer_list(self) -> list[dict[str, Any]]:

@@ -31,11 +31,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.core.envelope import Message, decode
-from pnyx.core.frame import pack_frames
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
 from pnyx.net.contracts import PeerEvent
-from pnyx.node.runtime import wall_clock_ms
 
 if TYPE_CHECKING:
     from pnyx.node.node import Node
@@ -101,9 +99,10 @@ class OwnRepublisher:
         self._mark = mark
         self._peers: set[str] = set()
         self._offline_since_ms = node.started_ms
+        self._clock_ms = node.clock_ms
         self._trigger = trio.Event()
         self._went_offline = trio.Event()
-        node.on_peer_event.append(self._peer_event)
+        node.events.peers.subscribe(self._peer_event)
 
     def _peer_event(self, event: PeerEvent) -> None:
         peer = event.peer.peer_id
@@ -115,7 +114,7 @@ class OwnRepublisher:
         elif peer in self._peers:
             self._peers.discard(peer)
             if not self._peers:
-                self._offline_since_ms = wall_clock_ms()
+                self._offline_since_ms = self._clock_ms()
                 self._went_offline.set()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -140,11 +139,11 @@ class OwnRepublisher:
                     self._went_offline = trio.Event()
                     await self._write_mark(mark, self._offline_since_ms)
                 elif self._peers:
-                    await self._write_mark(mark, wall_clock_ms())
+                    await self._write_mark(mark, self._clock_ms())
         finally:
             if self._peers:
                 with trio.CancelScope(shield=True):
-                    await self._write_mark(mark, wall_clock_ms())
+                    await self._write_mark(mark, self._clock_ms())
 
     async def _write_mark(self, mark: OnlineMark, ms: int) -> None:
         try:
@@ -156,7 +155,7 @@ class OwnRepublisher:
         while True:
             await self._trigger.wait()
             self._trigger = trio.Event()
-            since, until = self._offline_since_ms, wall_clock_ms()
+            since, until = self._offline_since_ms, self._clock_ms()
             if not await self._wait_for_gossip_peer():
                 continue
             try:  # messages written from now on are the publish loop's
@@ -166,8 +165,7 @@ class OwnRepublisher:
             except StoreError as exc:
                 log.warning("cannot read own messages to gossip them again: %s", exc)
                 continue
-            for frame in pack_frames(m.raw for m in own):
-                await self.node.network.publish(frame)
+            await self.node.publish_own(own)
             if own:
                 self.republished += len(own)
                 log.info("gossiped %d of your messages written while offline", len(own))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 
 import nacl.signing
 
+from pnyx.clock import wall_clock_ms
 from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
@@ -33,10 +33,6 @@ from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile,
 from pnyx.store.schema import id_key
 
 _T = TypeVar("_T")
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Store:
@@ -120,7 +116,7 @@ class Store:
         Chain placement still happens here. ``now_ms`` (default: the wall clock) is recorded as
         the time each new message was received.
         """
-        return self._ingest(messages, _wall_ms() if now_ms is None else now_ms, None)
+        return self._ingest(messages, wall_clock_ms() if now_ms is None else now_ms, None)
 
     def _ingest(
         self, messages: Sequence[Message], now_ms: int, indexes: Sequence[int] | None

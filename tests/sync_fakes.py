@@ -7,6 +7,7 @@ pnyx.core.chain.place, like the real store.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -14,6 +15,7 @@ from typing import TypeVar
 import nacl.signing
 import trio
 import trio.testing
+from hypothesis import strategies as st
 
 from pnyx.core import chain
 from pnyx.core.envelope import Message, sign, validate
@@ -21,8 +23,20 @@ from pnyx.core.limits import MIN_TIMESTAMP_MS
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.sync.api import ByteStream, ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
-from pnyx.sync.frames import Frame
-from pnyx.sync.limits import MAX_INFLIGHT_BATCHES
+from pnyx.sync.frames import (
+    Ack,
+    Batch,
+    Bye,
+    Done,
+    ErrorFrame,
+    Frame,
+    Have,
+    Head,
+    Hello,
+    Want,
+    WantEntry,
+)
+from pnyx.sync.limits import MAX_INFLIGHT_BATCHES, MAX_WANT_RANGES
 from pnyx.sync.transport import TrioByteStream
 from pnyx.sync.wire import FrameDecoder
 
@@ -213,3 +227,55 @@ async def sync_once(
             offload=inline,
         )
     return summary, served[0]
+
+
+# --- hypothesis strategies for sync frames (wire and fuzz tests) ---------------------------
+authors = st.binary(min_size=32, max_size=32)
+seqs = st.integers(0, 2**53)
+
+
+@st.composite
+def want_entries(draw: st.DrawFn, author: bytes) -> WantEntry:
+    after = draw(st.integers(0, 10_000))
+    if after == 0:
+        return WantEntry(author, 0)
+    points = sorted(draw(st.sets(st.integers(1, after), max_size=2 * MAX_WANT_RANGES)))
+    gaps = tuple(zip(points[0::2], points[1::2], strict=False))
+    return WantEntry(author, after, gaps)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> Frame:
+    kind = draw(st.sampled_from(["hello", "want", "have", "batch", "done", "ack", "bye", "error"]))
+    if kind == "hello":
+        return Hello(draw(st.integers(0, 2**32)), draw(st.integers(0, 2**32)))
+    if kind == "want":
+        keys = draw(st.lists(authors, min_size=1, max_size=5, unique=True))
+        return Want(tuple(draw(want_entries(k)) for k in keys))
+    if kind == "have":
+        keys = draw(st.lists(authors, max_size=5, unique=True))
+        heads = []
+        for k in keys:
+            highest = draw(st.integers(1, 2**53))
+            heads.append(Head(k, draw(st.integers(0, highest)), highest))
+        return Have(tuple(heads))
+    if kind == "batch":
+        return Batch(
+            tuple(draw(st.lists(st.binary(min_size=1, max_size=64), min_size=1, max_size=5)))
+        )
+    if kind == "done":
+        return Done(draw(seqs))
+    if kind == "ack":
+        return Ack(draw(st.integers(1, 2**53)))
+    if kind == "bye":
+        return Bye()
+    return ErrorFrame(draw(st.text(max_size=16)), draw(st.text(max_size=64)))
+
+
+def feed_in_chunks(data: bytes, cuts: list[int]) -> list[Frame]:
+    decoder = FrameDecoder()
+    out: list[Frame] = []
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    for start, end in itertools.pairwise(points):
+        out.extend(decoder.feed(data[start:end]))
+    return out

@@ -1,8 +1,7 @@
-"""Small runtime pieces of the node: the wall clock and how blocking work leaves the trio loop."""
+"""How blocking work (store, signature checks) leaves the trio loop: the ``Offload`` contract."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,8 +22,3 @@ async def inline(fn: Callable[..., Any], *args: Any) -> Any:
     real wait that the virtual clock could jump over."""
     await trio.lowlevel.checkpoint()
     return fn(*args)
-
-
-def wall_clock_ms() -> int:
-    """Milliseconds since the Unix epoch (the clock messages are checked against)."""
-    return time.time_ns() // 1_000_000
