@@ -98,6 +98,7 @@ async def test_the_mark_is_written_when_the_last_peer_leaves_and_at_stop(
             went_offline = mark.read()
             assert went_offline is not None and before <= went_offline <= now_ms()
             await a.connect(relay)
+            await eventually(lambda: a.node.republisher.online, "a's node sees it is online")
             before_stop = now_ms()
             a.scope.cancel()
             await a.stopped.wait()

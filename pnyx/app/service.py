@@ -55,6 +55,14 @@ def libp2p_factory(
     return factory
 
 
+def quiet_network_logging(*, verbose: bool = False) -> None:
+    """Keep the network library's log lines out of the output (for commands that open a
+    network without ``pnyx run``, such as ``pnyx sync``)."""
+    from pnyx.gossip.identity import quiet_libp2p_logging
+
+    quiet_libp2p_logging(verbose=verbose)
+
+
 @asynccontextmanager
 async def open_node(
     config: NodeConfig,
@@ -131,7 +139,10 @@ class ControlApi:
         if op == "status":
             status = await self._node.status()
             if self._syncer is not None:  # sync: counters of catch-up sessions
-                status["sync"] = self._syncer.status()
+                status["sync"] = {
+                    **self._syncer.status(),
+                    "own_republished": self._node.republisher.republished,
+                }
             if self._discovery is not None:  # discovery: peer book, dials, DHT counters
                 status["discovery"] = self._discovery.status()
             return status

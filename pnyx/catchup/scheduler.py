@@ -34,7 +34,7 @@ import logging
 import math
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -52,8 +52,15 @@ from pnyx.net.contracts import PeerEvent
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
-    from pnyx.node.node import Node
-    from pnyx.store import IngestReport
+    from collections.abc import Sequence
+
+    from pnyx.core.envelope import Message
+    from pnyx.errors import RemoteError
+    from pnyx.events import NodeEvents
+    from pnyx.ingest.ratelimit import RateLimiter
+    from pnyx.net.contracts import Network
+    from pnyx.runtime import Offload
+    from pnyx.store import IngestReport, Store
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +108,35 @@ class _Want:
         self.authors |= other.authors
 
 
+class SyncHost(Protocol):
+    """What the scheduler uses of the node it runs beside (``pnyx.node.node.Node`` is one)."""
+
+    store: Store
+    offload: Offload
+    limiter: RateLimiter
+    events: NodeEvents
+
+    @property
+    def network(self) -> Network: ...
+
+    def wanted_authors(self) -> frozenset[bytes]: ...
+
+    async def connect(self, address: str) -> str: ...
+
+    def penalise(self, peer: str, exc: RemoteError) -> None: ...
+
+    async def after_stored(
+        self, messages: Sequence[Message], source: Source, peer: str | None = None
+    ) -> None: ...
+
+
 class SyncScheduler:
     """Decides when to sync with which peer; see the module docstring. Build it before the node
     runs (it registers its hooks), then ``await nursery.start(scheduler.run)``."""
 
     def __init__(
         self,
-        node: Node,
+        node: SyncHost,
         *,
         on_connect: bool = True,
         interval_s: float = DEFAULT_INTERVAL_S,
@@ -166,7 +195,6 @@ class SyncScheduler:
             **asdict(self.server.stats),
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
-            "own_republished": self.node.republisher.republished,
         }
 
     async def control(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -120,13 +120,12 @@ async def _session(
 ) -> SessionResult:
     import trio
 
-    from pnyx.app.service import libp2p_factory
+    from pnyx.app.service import libp2p_factory, quiet_network_logging
     from pnyx.catchup.session import Server, fetch_from_address
-    from pnyx.gossip.identity import quiet_libp2p_logging
     from pnyx.runtime import in_thread
     from pnyx.sync.limits import PROTOCOL_ID
 
-    quiet_libp2p_logging()
+    quiet_network_logging()
     async with libp2p_factory(seed, [CLIENT_LISTEN])(_ignore_gossip) as network:
         server = Server(store, in_thread)
         network.set_stream_handler(PROTOCOL_ID, server.serve)

@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -42,7 +42,9 @@ from pnyx.events import InterestChanged, Stored
 from pnyx.net.contracts import FoundPeer, Network
 
 if TYPE_CHECKING:
-    from pnyx.node.node import Node
+    from pnyx.events import NodeEvents
+    from pnyx.runtime import Offload
+    from pnyx.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +108,26 @@ def _retry_ms(base_s: float, misses: int, limit_s: float) -> int:
     return int(min(base_s * 2 ** min(misses - 1, 30), limit_s) * 1000)
 
 
+class DiscoveryHost(Protocol):
+    """What discovery uses of the node it runs beside (``pnyx.node.node.Node`` is one)."""
+
+    me: bytes
+    store: Store
+    offload: Offload
+    events: NodeEvents
+
+    @property
+    def network(self) -> Network: ...
+
+    def wanted_authors(self) -> frozenset[bytes]: ...
+
+
 class Discovery:
     """Peer discovery for one running node (see the module docstring)."""
 
     def __init__(
         self,
-        node: Node,
+        node: DiscoveryHost,
         *,
         peerbook_path: Path | None = None,
         bootstrap: tuple[str, ...] = (),

@@ -104,6 +104,11 @@ class OwnRepublisher:
         self._went_offline = trio.Event()
         node.events.peers.subscribe(self._peer_event)
 
+    @property
+    def online(self) -> bool:
+        """Whether the node has a peer, as far as the peer events seen so far tell."""
+        return bool(self._peers)
+
     def _peer_event(self, event: PeerEvent) -> None:
         peer = event.peer.peer_id
         if event.connected:
