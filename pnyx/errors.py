@@ -64,3 +64,25 @@ class StoreError(PnyxError):
     """The local store could not complete an operation (disk full, locked, read-only, damaged)."""
 
     exit_code: int = 3
+
+
+def exception_leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc`` and its nested exception groups, in order (``[exc]`` for a
+    plain exception)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in exception_leaves(inner)]
+    return [exc]
+
+
+def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """What to raise instead of an exception group out of a nursery: its only exception; else a
+    ``KeyboardInterrupt`` in it (the user pressed Ctrl-C); else its first ``PnyxError``; else the
+    group itself. The one way pnyx code unwraps exception groups."""
+    leaves = exception_leaves(group)
+    if len(leaves) == 1:
+        return leaves[0]
+    for wanted in (KeyboardInterrupt, PnyxError):
+        for leaf in leaves:
+            if isinstance(leaf, wanted):
+                return leaf
+    return group

@@ -7,6 +7,12 @@ from typing import Any
 
 import trio
 
+from pnyx.clock import wall_clock_ms
+
+#: Longest a shielded clean-up may take (closing a store, a thread pool, writing a small file) once
+#: its task is cancelled, in seconds.
+CLEANUP_TIMEOUT_S = 5.0
+
 #: Runs a blocking function (store, signature checks) without blocking the trio loop:
 #: ``await offload(fn, *args)`` returns ``fn(*args)``.
 Offload = Callable[..., Awaitable[Any]]
@@ -22,3 +28,22 @@ async def inline(fn: Callable[..., Any], *args: Any) -> Any:
     real wait that the virtual clock could jump over."""
     await trio.lowlevel.checkpoint()
     return fn(*args)
+
+
+class TrioWallClock:
+    """Unix milliseconds that advance with ``trio.current_time()`` from a wall-clock start: immune
+    to wall-clock jumps, and in step with virtual time in tests."""
+
+    def __init__(self, wall_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self._wall0 = wall_ms()
+        self._trio0 = trio.current_time()
+
+    def __call__(self) -> int:
+        return self._wall0 + int((trio.current_time() - self._trio0) * 1000)
+
+
+def cleanup_scope(timeout_s: float = CLEANUP_TIMEOUT_S) -> trio.CancelScope:
+    """A shielded cancel scope with a deadline, for clean-up in ``finally`` blocks: cancellation
+    from outside cannot interrupt it, and it gives up after ``timeout_s`` seconds (a worker
+    thread already running is waited for: ``trio.to_thread`` cannot abandon it safely)."""
+    return trio.CancelScope(deadline=trio.current_time() + timeout_s, shield=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from pnyx.discovery.dialer import BACKOFF_BASE_S, Dialer
+from pnyx.discovery.dialer import Dialer
+from pnyx.discovery.dialpolicy import BACKOFF_BASE_S
 from pnyx.discovery.peerbook import PeerBook, PeerRecord
 from pnyx.net.contracts import ConnectError, FoundBy, FoundPeer, Verdict
 from pnyx.net.memnet import MemoryHub, MemoryNetwork, open_memory_network

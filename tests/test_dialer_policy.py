@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pnyx.discovery.dialer import (
+from pnyx.discovery.dialpolicy import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
     FORGET_FAILURES,

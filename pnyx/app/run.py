@@ -21,7 +21,7 @@ from pnyx.app.config import NodeConfig, write_example_config
 from pnyx.app.lock import node_lock
 from pnyx.app.service import libp2p_factory, open_node
 from pnyx.discovery.peerbook import PEERBOOK_FILE
-from pnyx.errors import PnyxError
+from pnyx.errors import unwrap_group
 from pnyx.home import Home
 from pnyx.node.republish import ONLINE_MARK_FILE
 
@@ -73,23 +73,7 @@ def run_node(
         try:
             return trio.run(_serve, home, config, me, seed, store)
         except BaseExceptionGroup as group:
-            raise _single_error(group) from None
-
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one pnyx error inside nested exception groups, or the group itself."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    errors = [e for e in leaves if isinstance(e, PnyxError)]
-    return errors[0] if errors else group
+            raise unwrap_group(group) from None
 
 
 async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store) -> int:

@@ -35,6 +35,9 @@ from pnyx.runtime import Offload, in_thread
 if TYPE_CHECKING:
     from pnyx.store import Store
 
+#: Most authors named in one control-socket ``sync`` request, a count.
+MAX_REQUEST_AUTHORS = 10_000
+
 #: Opens a network whose gossip frames are checked by the given validator.
 NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 
@@ -147,7 +150,7 @@ class ControlApi:
                 status["discovery"] = self._discovery.status()
             return status
         if op == "sync" and self._syncer is not None:  # sync: `pnyx sync` while the node runs
-            return await self._syncer.control(request)
+            return await self._sync(self._syncer, request)
         if op == "peers" and request.get("detail") and self._discovery is not None:  # discovery
             return self._discovery.dialer.peer_rows(everyone=bool(request.get("all")))
         if op == "peers":
@@ -163,3 +166,24 @@ class ControlApi:
                 return {"peer_id": await self._discovery.dialer.connect(address)}
             return {"peer_id": await self._node.connect(address)}
         raise UserError(f"unknown control operation {op!r}")
+
+    async def _sync(self, syncer: SyncScheduler, request: dict[str, Any]) -> dict[str, Any]:
+        """The ``sync`` op: ``{"addr": MULTIADDR, "authors": [KEY, ...]}`` (authors optional,
+        default the interest set): connect, sync once, return the summary
+        (``SessionResult.to_json``). Raises ``UserError`` / ``ConnectError``."""
+        from pnyx.crypto.keytext import parse_public_key
+
+        address = request.get("addr")
+        if not isinstance(address, str) or not address:
+            raise UserError('sync needs "addr", a multiaddr ending in /p2p/PEER_ID')
+        texts = request.get("authors")
+        authors: set[bytes] | None = None
+        if texts is not None:
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise UserError('sync: "authors" must be a list of public keys')
+            if len(texts) > MAX_REQUEST_AUTHORS:
+                raise UserError(f"sync: at most {MAX_REQUEST_AUTHORS} authors at once")
+            authors = {parse_public_key(text) for text in texts}
+        peer = await self._node.connect(address)
+        result = await syncer.sync_now(peer, authors)
+        return result.to_json()

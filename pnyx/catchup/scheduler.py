@@ -46,7 +46,7 @@ from pnyx.catchup.session import (
     fetch_from_peer,
     violation,
 )
-from pnyx.errors import StoreError, UserError
+from pnyx.errors import StoreError
 from pnyx.events import InterestChanged, Source, Stored
 from pnyx.net.contracts import PeerEvent
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
@@ -74,8 +74,6 @@ RETRY_BASE_S = 2.0
 RETRY_MAX_S = 60.0
 #: Failed sessions in a row after which a peer is left until the next trigger, a count.
 MAX_RETRIES = 5
-#: Most authors named in one control-socket ``sync`` request, a count.
-MAX_REQUEST_AUTHORS = 10_000
 
 
 @dataclass
@@ -196,27 +194,6 @@ class SyncScheduler:
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
         }
-
-    async def control(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The control socket's ``sync`` op: ``{"addr": MULTIADDR, "authors": [KEY, ...]}``
-        (authors optional, default the interest set): connect, sync once, return the summary
-        (``SessionResult.to_json``). Raises ``UserError`` / ``ConnectError``."""
-        from pnyx.crypto.keytext import parse_public_key
-
-        address = request.get("addr")
-        if not isinstance(address, str) or not address:
-            raise UserError('sync needs "addr", a multiaddr ending in /p2p/PEER_ID')
-        texts = request.get("authors")
-        authors: set[bytes] | None = None
-        if texts is not None:
-            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise UserError('sync: "authors" must be a list of public keys')
-            if len(texts) > MAX_REQUEST_AUTHORS:
-                raise UserError(f"sync: at most {MAX_REQUEST_AUTHORS} authors at once")
-            authors = {parse_public_key(text) for text in texts}
-        peer = await self.node.connect(address)
-        result = await self.sync_now(peer, authors)
-        return result.to_json()
 
     async def sync_now(self, peer: str, authors: Collection[bytes] | None = None) -> SessionResult:
         """Run a session with the connected ``peer`` now (after any session already running with

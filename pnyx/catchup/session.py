@@ -34,7 +34,7 @@ from pnyx.errors import RemoteError, StoreError
 from pnyx.ingest.ratelimit import RateLimiter
 from pnyx.net.contracts import ByteStream, Network
 from pnyx.net.errors import ConnectError
-from pnyx.runtime import Offload
+from pnyx.runtime import Offload, cleanup_scope
 from pnyx.sync.api import Progress, SyncFailure, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncProtocolError, SyncReason
@@ -189,7 +189,7 @@ async def fetch(
             offload=offload,
         )
     finally:
-        with trio.CancelScope(shield=True):  # the pool's threads end with the session
+        with cleanup_scope():  # the pool's threads end with the session
             await offload(validator.close)
     return result
 

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
-from pnyx.errors import PnyxError, UserError
+from pnyx.errors import UserError, unwrap_group
 
 if TYPE_CHECKING:
     from pnyx.catchup.session import SessionResult
@@ -102,7 +102,7 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
     try:
         result = trio.run(_session, seed, ctx.args.address, store, wanted, progress)
     except BaseExceptionGroup as group:
-        raise _single_error(group) from None
+        raise unwrap_group(group) from None
     finally:
         progress.finish()
     return result.to_json()
@@ -136,20 +136,6 @@ async def _session(
             while server.active:
                 await trio.sleep(PROGRESS_INTERVAL_S)
     return result
-
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first pnyx error inside nested exception groups, or the group itself."""
-    for leaf in _leaves(group):
-        if isinstance(leaf, PnyxError):
-            return leaf
-    return group
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -38,6 +38,22 @@ from pnyx.core.reasons import InvalidMessage, Reason
 _PAYLOAD_FIELDS = 7
 
 
+#: Payload head of every version-1 envelope, byte for byte: fixarray(7), version 1 (fixint), and
+#: the bin8 marker and 32-byte length of the author key that follows (docs/protocol.md, "Payload").
+PAYLOAD_HEAD: Final = b"\x97\x01\xc4\x20"
+#: Offset of the author key in a version-1 envelope, in bytes.
+AUTHOR_OFFSET: Final = SIGNATURE_BYTES + len(PAYLOAD_HEAD)
+
+
+def author_of(raw: bytes) -> bytes | None:
+    """The author key of an envelope read straight from its bytes, without decoding it (for
+    rate limits before any check), or None when ``raw`` does not start like a version-1
+    envelope. Says nothing about validity: the envelope may still be rejected."""
+    if raw[SIGNATURE_BYTES:AUTHOR_OFFSET] != PAYLOAD_HEAD or len(raw) < AUTHOR_OFFSET + KEY_BYTES:
+        return None
+    return raw[AUTHOR_OFFSET : AUTHOR_OFFSET + KEY_BYTES]
+
+
 def message_id(payload: bytes) -> bytes:
     """The id of the message whose payload is ``payload``: BLAKE2b with a 32-byte digest."""
     return hashlib.blake2b(payload, digest_size=ID_BYTES).digest()

@@ -22,14 +22,8 @@ import trio
 
 from pnyx.clock import wall_clock_ms
 from pnyx.discovery.dialpolicy import (
-    BACKOFF_BASE_S,
-    BACKOFF_MAX_S,
     DEFAULT_TARGET_CONNECTIONS,
-    FORGET_FAILURES,
-    FORGET_UNREACHED_MS,
     MAX_CONCURRENT_DIALS,
-    PINNED_BACKOFF_MAX_S,
-    backoff_s,
     dial_plan,
     forgettable,
     next_attempt_ms,
@@ -47,26 +41,7 @@ from pnyx.net.contracts import (
     PeerEvent,
     peer_id_of,
 )
-from pnyx.runtime import Offload
-
-__all__ = [  # the policy is re-exported: callers need one module
-    "BACKOFF_BASE_S",
-    "BACKOFF_MAX_S",
-    "DEFAULT_TARGET_CONNECTIONS",
-    "FORGET_FAILURES",
-    "FORGET_UNREACHED_MS",
-    "MAX_CONCURRENT_DIALS",
-    "PINNED_BACKOFF_MAX_S",
-    "DialStats",
-    "Dialer",
-    "TrioWallClock",
-    "backoff_s",
-    "dial_plan",
-    "forgettable",
-    "next_attempt_ms",
-    "peer_state",
-    "with_peer_id",
-]
+from pnyx.runtime import Offload, TrioWallClock
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +51,6 @@ MAX_ADDRESSES_PER_DIAL = 3
 DIAL_TICK_S = 1.0
 #: Dial requests from discovery waiting to be served, a count (more are dropped).
 REQUEST_QUEUE = 64
-
-
-class TrioWallClock:
-    """Unix milliseconds that advance with ``trio.current_time()`` from a wall-clock start: immune
-    to wall-clock jumps, and in step with virtual time in tests."""
-
-    def __init__(self, wall_ms: Callable[[], int] = wall_clock_ms) -> None:
-        self._wall0 = wall_ms()
-        self._trio0 = trio.current_time()
-
-    def __call__(self) -> int:
-        return self._wall0 + int((trio.current_time() - self._trio0) * 1000)
 
 
 @dataclass

@@ -35,11 +35,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
-from pnyx.discovery.dialer import DEFAULT_TARGET_CONNECTIONS, Dialer, TrioWallClock
+from pnyx.discovery.dialer import Dialer
+from pnyx.discovery.dialpolicy import DEFAULT_TARGET_CONNECTIONS
 from pnyx.discovery.peerbook import PeerBook
 from pnyx.errors import StoreError
 from pnyx.events import InterestChanged, Stored
 from pnyx.net.contracts import FoundPeer, Network
+from pnyx.runtime import TrioWallClock, cleanup_scope
 
 if TYPE_CHECKING:
     from pnyx.events import NodeEvents
@@ -187,7 +189,7 @@ class Discovery:
                     nursery.start_soon(self._walk_loop, network)
                 task_status.started()
         finally:
-            with trio.CancelScope(shield=True):
+            with cleanup_scope():
                 await node.offload(book.close)
 
     def _interest_changed(self, event: InterestChanged) -> None:

@@ -29,11 +29,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pnyx.core.envelope import Message
+from pnyx.core.envelope import Message, author_of
 from pnyx.core.frame import decode_frame
 from pnyx.core.limits import MAX_FUTURE_SKEW_MS
 from pnyx.core.reasons import InvalidMessage
-from pnyx.ingest.framecheck import author_of
 
 log = logging.getLogger("pnyx.node")
 

@@ -9,23 +9,11 @@ from typing import TYPE_CHECKING
 from pnyx.core.chain import Neighbours, Placement, place
 from pnyx.core.envelope import Message, decode
 from pnyx.core.frame import validate_frame
-from pnyx.core.limits import KEY_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
 
 if TYPE_CHECKING:
     from pnyx.store import Store
-
-#: Payload head of every version-1 envelope: fixarray(7), version 1, bin8 marker, 32-byte length.
-_PAYLOAD_HEAD = b"\x97\x01\xc4\x20"
-
-
-def author_of(raw: bytes) -> bytes | None:
-    """The author key of an envelope read straight from its bytes (no decoding), or None."""
-    start = SIGNATURE_BYTES + len(_PAYLOAD_HEAD)
-    if raw[SIGNATURE_BYTES:start] != _PAYLOAD_HEAD or len(raw) < start + KEY_BYTES:
-        return None
-    return raw[start : start + KEY_BYTES]
 
 
 @dataclass(slots=True)

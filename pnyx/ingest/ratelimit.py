@@ -8,7 +8,7 @@ at most, refilled at ``rate`` tokens per second, one token per message.
 Gossip (``RateLimiter.admit_frame`` then ``charge_authors``), for one frame forwarded by a peer:
 
 1. the frame is decoded structurally (``decode_frame``, no signature) and each envelope's author is
-   read from its fixed position in the payload (``pnyx.ingest.framecheck.author_of``);
+   read from its fixed position in the payload (``pnyx.core.envelope.author_of``);
 2. the forwarding peer pays one token per envelope, before any signature is checked;
 3. every author in the frame must have tokens for its envelopes, but is only charged after the
    whole frame verified (``charge_authors``): a forger cannot drain an honest author's bucket with
@@ -39,10 +39,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from pnyx.core.envelope import author_of
 from pnyx.core.frame import decode_frame
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import ConfigError, RemoteError
-from pnyx.ingest.framecheck import author_of
 
 #: Gossip: average messages per second one author may have relayed through this node.
 AUTHOR_MESSAGES_PER_S = 5.0

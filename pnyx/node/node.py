@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,17 +40,18 @@ import trio
 
 from pnyx.clock import wall_clock_ms
 from pnyx.core import kinds
-from pnyx.core.envelope import Message, decode
+from pnyx.core.envelope import Message
 from pnyx.core.frame import frame_id, pack_frames, validate_frame
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
 from pnyx.events import InterestChanged, NodeEvents, Source, Stored
 from pnyx.ingest.clockskew import ClockWatch
-from pnyx.ingest.framecheck import FrameCheck, author_of, check_frame
+from pnyx.ingest.framecheck import FrameCheck, check_frame
 from pnyx.ingest.ratelimit import RateLimiter, RateLimits
 from pnyx.ingest.seen import DecodedFrames
 from pnyx.net.contracts import Network, Received, Verdict
 from pnyx.node.output import NodeOutput
+from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.runtime import Offload, in_thread
 
@@ -81,11 +81,6 @@ IGNORED_REASONS = frozenset({Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION
 #: incoming message, so a burst of frames would otherwise take a thread each: more threads than
 #: cores only add thread starts and GIL contention. Waiting frames keep their order.
 VALIDATIONS_AT_ONCE = 2
-#: Ids of messages that came from the network, remembered so they are not published again, a count.
-FROM_NETWORK_MEMORY = 8192
-#: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
-CHANGES_PAGE_ROWS = 1000
-CHANGES_PAGES_PER_ROUND = 10
 
 
 @dataclass
@@ -134,7 +129,7 @@ class Node:
         self._decoded = DecodedFrames()  # validated, waiting for delivery
         self._banning: set[str] = set()
         self._counted_at_ban: dict[str, int] = {}
-        self._from_network: OrderedDict[bytes, None] = OrderedDict()
+        self._from_network = FromNetwork()
         self._penalties: dict[str, int] = {}
         self._nudge = trio.Event()
         self._validating = trio.CapacityLimiter(VALIDATIONS_AT_ONCE)
@@ -205,10 +200,7 @@ class Node:
         reload (the caller logs it); subscribers' failures are contained by ``Topic.publish``."""
         if not messages:
             return
-        for message in messages:
-            self._from_network[message.id] = None
-        while len(self._from_network) > FROM_NETWORK_MEMORY:
-            self._from_network.popitem(last=False)
+        self._from_network.add(messages)
         await self.output.arrived(self.store, messages, self.offload)
         self.events.stored.publish(Stored(messages, source, peer))
         if any(_changes_interest(m, self.me) for m in messages):
@@ -335,7 +327,9 @@ class Node:
                 await self._nudge.wait()
             self._nudge = trio.Event()
             await trio.sleep_until(last_round + self._batch_window_s)
-            last_rowid, own = await self.offload(self._collect_own, last_rowid)
+            last_rowid, own = await self.offload(
+                collect_own, self.store, self.me, last_rowid, self._from_network
+            )
             if not own:
                 continue
             last_round = trio.current_time()
@@ -352,27 +346,6 @@ class Node:
             await self.network.publish(frame)
             self.stats.frames_published += 1
         self.stats.messages_published += len(messages)
-
-    def _collect_own(self, last_rowid: int) -> tuple[int, list[Message]]:
-        """Own messages stored after ``last_rowid`` (by any process), not those that came from
-        the network; runs in a thread. Returns the new high-water rowid and the messages."""
-        own: list[Message] = []
-        for _ in range(CHANGES_PAGES_PER_ROUND):
-            rows = self.store.changes_since(last_rowid, limit=CHANGES_PAGE_ROWS)
-            for rowid, raw in rows:
-                last_rowid = max(last_rowid, rowid)
-                if author_of(raw) != self.me:
-                    continue
-                try:
-                    message = decode(raw)
-                except InvalidMessage as exc:
-                    log.warning("own message at row %d cannot be decoded: %s", rowid, exc)
-                    continue
-                if message.id not in self._from_network:
-                    own.append(message)
-            if len(rows) < CHANGES_PAGE_ROWS:
-                break
-        return last_rowid, own
 
     # --- peers ------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
 from pnyx.net.contracts import PeerEvent
+from pnyx.runtime import cleanup_scope
 
 if TYPE_CHECKING:
     from pnyx.node.node import Node
@@ -147,7 +148,7 @@ class OwnRepublisher:
                     await self._write_mark(mark, self._clock_ms())
         finally:
             if self._peers:
-                with trio.CancelScope(shield=True):
+                with cleanup_scope():
                     await self._write_mark(mark, self._clock_ms())
 
     async def _write_mark(self, mark: OnlineMark, ms: int) -> None:

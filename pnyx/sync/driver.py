@@ -19,7 +19,7 @@ import trio
 
 from pnyx.core.envelope import decode
 from pnyx.core.reasons import InvalidMessage
-from pnyx.errors import StoreError
+from pnyx.errors import StoreError, unwrap_group
 from pnyx.sync.api import (
     ByteStream,
     Ingest,
@@ -187,9 +187,7 @@ async def _fetch_round(
                 failure = exc  # what was buffered is still stored before the session ends
     except BaseExceptionGroup as group:
         # One task failed (a StoreError from ingest, say): raise it as itself, not in a group.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise unwrap_group(group) from None
     if failure is not None:
         raise failure
 
