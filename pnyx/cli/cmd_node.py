@@ -66,7 +66,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         help="DHT: announce your feeds, find who holds those you follow (default on)",
     )
-    p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("status", help="what the running node is doing")

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
-from pnyx.errors import PnyxError, UserError
+from pnyx.errors import UserError
 
 if TYPE_CHECKING:
     from pnyx.node.network import Verdict
@@ -52,7 +52,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="fetch this author's feed (repeatable; default: you and everyone you follow)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
     p.set_defaults(handler=cmd_sync)
 
 
@@ -99,10 +98,8 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
     store = ctx.store()
     wanted = set(authors) if authors else store.wanted_authors(me)
     progress = ProgressLine(ctx.err, enabled=_is_terminal(ctx.err))
-    try:
+    try:  # errors (also inside exception groups) and Ctrl-C are mapped by pnyx.cli.main
         result = trio.run(_session, seed, ctx.args.address, store, wanted, progress)
-    except BaseExceptionGroup as group:
-        raise _single_error(group) from None
     finally:
         progress.finish()
     return result.to_json()
@@ -137,20 +134,6 @@ async def _session(
             while server.active:
                 await trio.sleep(PROGRESS_INTERVAL_S)
     return result
-
-
-def _single_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first pnyx error inside nested exception groups, or the group itself."""
-    for leaf in _leaves(group):
-        if isinstance(leaf, PnyxError):
-            return leaf
-    return group
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
 
 
 def _is_terminal(stream: TextIO) -> bool:
