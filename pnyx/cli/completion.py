@@ -114,7 +114,7 @@ def bash(tree: Tree) -> str:
         reply = f'compgen -W "{" ".join(choices)}" -- "$cur"' if choices else 'compgen -f -- "$cur"'
         value_cases.append(f"        {flag}) COMPREPLY=($({reply})); return ;;")
     command_cases = [
-        f'        {c.name}) words="{_flags(c.options)} {" ".join(c.words)}" ;;'
+        f'        {c.name}) opts="{_flags(c.options)}"; words="{" ".join(c.words)}" ;;'
         for c in tree.commands
     ]
     names = " ".join(c.name for c in tree.commands)
@@ -122,7 +122,7 @@ def bash(tree: Tree) -> str:
         [
             '# pnyx completion for bash: eval "$(pnyx completion bash)"',
             "_pnyx() {",
-            "    local cur prev cmd words i",
+            "    local cur prev cmd opts words i",
             '    cur="${COMP_WORDS[COMP_CWORD]}"',
             '    prev="${COMP_WORDS[COMP_CWORD-1]}"',
             '    cmd=""',
@@ -137,10 +137,11 @@ def bash(tree: Tree) -> str:
             *value_cases,
             "    esac",
             '    case "$cmd" in',
-            f'        "") words="{names} {_flags(tree.options)}" ;;',
+            f'        "") opts="{_flags(tree.options)}"; words="{names}" ;;',
             *command_cases,
-            '        *) words="" ;;',
+            '        *) opts=""; words="" ;;',
             "    esac",
+            '    [[ "$cur" == -* ]] && words="$opts"',
             '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
             "}",
             "complete -o default -F _pnyx pnyx",

@@ -1,0 +1,401 @@
+"""The CLI as a new user found it (issue 12), through ``main(argv)`` or a real process: usage
+errors, help and completion, global options anywhere, local limits exit 2, --json everywhere,
+paging, like/repost, refusals, relative times and threads by depth, the exit-code mapping."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from pnyx.cli import cmd_read, render
+from pnyx.cli.main import build_parser, main
+from pnyx.errors import UserError
+from tests.conftest import Cli, Result
+
+WORKTREE = Path(__file__).resolve().parent.parent
+
+
+def rows(result: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.lines]
+
+
+# --- usage errors, help, did you mean, completion ----------------------------------------------
+
+
+def test_usage_errors_print_the_commands_usage_and_one_error_line(cli: Cli) -> None:
+    missing = cli("post")
+    assert missing.code == 2 and missing.out == ""
+    assert missing.err.startswith("usage: pnyx post ")
+    last = missing.err.splitlines()[-1]
+    assert last == "pnyx: error: the following arguments are required: TEXT"
+    assert "pnyx: pnyx:" not in missing.err
+    bad_flag = cli("--bogus")
+    assert bad_flag.code == 2 and bad_flag.err.startswith("usage: pnyx ")
+    assert bad_flag.err.splitlines()[-1] == "pnyx: error: unrecognized arguments: --bogus"
+    bad_limit = cli("timeline", "--limit", "many")
+    assert bad_limit.code == 2 and bad_limit.err.startswith("usage: pnyx timeline ")
+    assert "whole number of messages, 1..1000" in bad_limit.err.splitlines()[-1]
+
+
+def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
+    typo = cli("psot", "hello")
+    assert typo.code == 2
+    assert typo.err.splitlines()[-1] == "pnyx: error: unknown command 'psot'; did you mean 'post'?"
+    far = cli("xyzzy")
+    assert far.code == 2 and "the commands are: " in far.err and "timeline" in far.err
+
+
+def test_help_command(cli: Cli) -> None:
+    assert cli.ok("help", "post").out.startswith("usage: pnyx post ")
+    assert "--reply-to" in cli.ok("help", "post").out
+    assert "COMMAND" in cli.ok("help").out
+    wrong = cli("help", "psot")
+    assert wrong.code == 2 and wrong.err == "pnyx: unknown command 'psot'; did you mean 'post'?\n"
+
+
+def _bash_complete(script: str, words: list[str]) -> list[str]:
+    """What bash offers for ``words`` (the last one being completed) with ``script`` loaded."""
+    line = " ".join(f"'{w}'" for w in words)
+    call = f'COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _pnyx; echo "${{COMPREPLY[@]}}"'
+    program = f"{script}\n{call}"
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def test_bash_completion_offers_commands_options_and_choices(cli: Cli) -> None:
+    script = cli.ok("completion", "bash").out
+    assert _bash_complete(script, ["pnyx", "ti"]) == ["timeline"]
+    assert _bash_complete(script, ["pnyx", "--home", "/x", "fo"]) == ["follow", "following"]
+    assert "--reply-to" in _bash_complete(script, ["pnyx", "post", "--"])
+    assert _bash_complete(script, ["pnyx", "run", "--log-level", ""]) == [
+        "debug",
+        "info",
+        "warning",
+        "error",
+    ]
+    assert _bash_complete(script, ["pnyx", "completion", ""]) == ["bash", "zsh", "fish"]
+    assert "repost" in _bash_complete(script, ["pnyx", "help", "re"])
+
+
+def test_completion_scripts_are_generated_from_the_parser(cli: Cli) -> None:
+    """Every command of the parser is in every script, so a new command needs no edit."""
+    commands = sorted(
+        name
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    )
+    assert {"like", "repost", "help", "completion", "timeline"} <= set(commands)
+    bash = cli.ok("completion", "bash").out
+    zsh = cli.ok("completion", "zsh").out
+    fish = cli.ok("completion", "fish").out
+    assert "bashcompinit" in zsh and "complete -o default -F _pnyx pnyx" in zsh
+    for name in commands:
+        assert f"        {name}) opts=" in bash, name
+        assert f"__fish_use_subcommand -a {name} " in fish, name
+    assert "__fish_seen_subcommand_from post' -l reply-to -r -F" in fish
+    assert cli("completion", "tcsh").code == 2
+
+
+# --- global options, user input and its limits -------------------------------------------------
+
+
+def test_global_options_work_before_and_after_the_command(cli: Cli, tmp_path: Path) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse\n")
+    home = str(cli.home)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--passphrase-file", str(phrase), "--home", home, "init"], out=out, err=err) == 0
+    before = main(["--home", home, "--passphrase-file", str(phrase), "post", "x"], out=out, err=err)
+    assert before == 0, err.getvalue()
+    after = main(["post", "y", "--home", home, "--passphrase-file", str(phrase)], out=out, err=err)
+    assert after == 0, err.getvalue()
+    assert [r["text"] for r in rows(cli.ok("timeline", "--json"))] == ["y", "x"]
+
+
+def test_user_input_over_a_limit_exits_2_naming_the_limit_and_stores_nothing(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "kept").out.strip()
+    cases = [
+        (("profile", "--name", "n" * 500), "the name is 500 bytes; the limit is 64 bytes of UTF-8"),
+        (
+            ("profile", "--bio", "b" * 2000),
+            "the bio is 2000 bytes; the limit is 1024 bytes of UTF-8",
+        ),
+        (("post", "é" * 2049), "the post is 4098 bytes; the limit is 4096 bytes of UTF-8"),
+        (("like", post, "--reaction", "r" * 33), "the reaction is 33 bytes; the limit is 32 bytes"),
+        (("post", "a\udcffb"), "the post is not valid UTF-8"),
+        (("profile", "--name", "\udcff"), "the name is not valid UTF-8"),
+    ]
+    for argv, message in cases:
+        result = cli(*argv)
+        assert result.code == 2, (argv, result)
+        assert result.err.startswith(f"pnyx: {message}") and result.err.count("\n") == 1, result.err
+    assert [r["kind"] for r in rows(cli.ok("feed", cli.ok("id").out.strip(), "--json"))] == ["post"]
+
+
+def test_invalid_utf8_on_standard_input_is_a_one_line_error(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.ok("init")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"ok \xff\xfe bad")))
+    result = cli("post", "-")
+    assert result.code == 2
+    assert result.err == (
+        "pnyx: standard input is not valid UTF-8 (bad byte at offset 3); nothing was posted\n"
+    )
+    assert cli.ok("timeline", "--json").out == ""
+
+
+# --- write commands: --json, like, repost, refusals ---------------------------------------------
+
+
+def test_write_commands_print_the_new_message_as_json(cli: Cli, make_cli: type[Cli]) -> None:
+    other = make_cli(cli.home.parent / "other")
+    friend = other.ok("init").out.strip()
+    cli.ok("init")
+    me = cli.ok("id").out.strip()
+    written = [
+        cli.ok("post", "--json", "hello").out,
+        cli.ok("follow", friend, "--json").out,
+        cli.ok("profile", "--name", "Aspasia", "--json").out,
+    ]
+    post_id = json.loads(written[0])["id"]
+    written.append(cli.ok("like", post_id, "--json").out)
+    written.append(cli.ok("repost", post_id, "--json").out)
+    written.append(cli.ok("delete", post_id, "--json").out)
+    for text in written:
+        assert text.count("\n") == 1
+    feed = [json.loads(line) for line in reversed(cli.ok("feed", me, "--json").lines)]
+    assert [r["kind"] for r in feed] == ["follow", "profile", "reaction", "repost", "delete"]
+    by_id = {r["id"]: r for r in feed}  # the post itself is deleted, so no longer shown
+    for text in written[2:]:  # written once the name was set: exactly as feed --json shows it
+        assert json.loads(text) == by_id[json.loads(text)["id"]]
+    assert json.loads(written[1])["key"] == friend and json.loads(written[2])["name"] == "Aspasia"
+    assert feed[2]["target"] == post_id and feed[2]["reaction"] == "+"
+    assert feed[3]["target"] == post_id and feed[3]["target_author"] == me
+    assert feed[4]["target"] == post_id and json.loads(written[0])["text"] == "hello"
+    shown = cli.ok("profile", "--json").out
+    assert json.loads(shown) == {"key": me, "name": "Aspasia", "bio": None}
+
+
+def test_like_and_repost_once_each(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "worth it").out.strip()
+    cli.ok("like", post[:10])
+    again = cli("like", post)
+    assert again.code == 2
+    assert again.err == f"pnyx: you already liked post {post[:12]}; nothing changed\n"
+    cli.ok("like", post, "--reaction", "🦉")  # another reaction is another message
+    cli.ok("repost", post)
+    twice = cli("repost", post[:12])
+    assert twice.code == 2 and "already reposted" in twice.err and twice.err.count("\n") == 1
+    unknown = cli("like", "ab" * 32)
+    assert unknown.code == 2 and unknown.err.count("\n") == 1
+    shown = cli.ok("feed", cli.ok("id").out.strip()).out
+    assert "likes pnyx1" in shown and f"'s post {post[:12]}" in shown
+    assert "↻ reposted pnyx1" in shown and f"reacts 🦉 to {post[:12]}" in shown
+
+
+def test_second_delete_is_refused(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "oops").out.strip()
+    cli.ok("delete", post)
+    again = cli("delete", post[:10])
+    assert again.code == 2
+    assert again.err == f"pnyx: post {post[:12]} is already deleted; nothing changed\n"
+    assert [r["kind"] for r in rows(cli.ok("feed", cli.ok("id").out.strip(), "--json"))] == [
+        "delete",
+    ]
+
+
+def test_export_never_overwrites_without_force(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("init")
+    cli.ok("post", "carried")
+    target = tmp_path / "precious.txt"
+    target.write_text("not a bundle")
+    refused = cli("export", str(target))
+    assert refused.code == 2 and "--force" in refused.err and refused.err.count("\n") == 1
+    assert target.read_text() == "not a bundle"
+    cli.ok("export", str(target), "--force")
+    assert target.read_bytes() != b"not a bundle"
+
+
+# --- reading: paging, relative times, threads ---------------------------------------------------
+
+
+def test_json_paging_reaches_everything_through_next_cursor(cli: Cli) -> None:
+    cli.ok("init")
+    posted = [cli.ok("post", f"post {n}").out.strip() for n in range(5)]
+    seen: list[str] = []
+    cursor: list[str] = []
+    for _ in range(5):
+        lines = rows(cli.ok("timeline", "--json", "--limit", "2", *cursor))
+        messages = [line for line in lines if "id" in line]
+        seen += [m["id"] for m in messages]
+        if "next_cursor" not in lines[-1]:
+            break
+        assert list(lines[-1]) == ["next_cursor"]
+        cursor = ["--before", lines[-1]["next_cursor"]]
+    assert seen == list(reversed(posted))
+    whole = rows(cli.ok("timeline", "--json"))  # one page: only messages, as before
+    assert [r["id"] for r in whole] == seen
+    feed = rows(cli.ok("feed", cli.ok("id").out.strip(), "--json", "--limit", "4"))
+    assert len(feed) == 5 and "next_cursor" in feed[-1]
+
+
+def test_times_are_relative() -> None:
+    now = 1_800_000_000_000
+    minute, hour, day = 60_000, 3_600_000, 86_400_000
+    assert render.when(now - 5_000, now) == "just now"
+    assert render.when(now - 3 * minute, now) == "3 min ago"
+    assert render.when(now - 5 * hour - 10 * minute, now) == "5 h ago"
+    assert render.when(now - day, now) == "1 day ago"
+    assert render.when(now - 6 * day, now) == "6 days ago"
+    assert render.when(now - 8 * day, now).startswith("2027-01-")  # older: the date
+    assert render.when(now + hour, now)[:4] == "2027"  # ahead of this clock: the date
+
+
+def test_human_timeline_says_just_now(cli: Cli) -> None:
+    cli.ok("init")
+    cli.ok("post", "fresh")
+    assert " · just now · " in cli.ok("timeline").out
+
+
+def test_thread_is_indented_by_depth_with_the_parents_author(cli: Cli) -> None:
+    cli.ok("init")
+    cli.ok("profile", "--name", "Aspasia")
+    root = cli.ok("post", "a question").out.strip()
+    reply = cli.ok("post", "--reply-to", root, "an answer").out.strip()
+    deeper = cli.ok("post", "--reply-to", reply, "a follow-up").out.strip()
+    later = cli.ok("post", "--reply-to", root, "another answer").out.strip()
+    headers = [line for line in cli.ok("thread", later).lines if " · " in line]
+    assert headers == [
+        f"Aspasia · just now · {root[:12]}",
+        f"  Aspasia · just now · {reply[:12]}",
+        f"    Aspasia · just now · {deeper[:12]}",
+        f"  Aspasia · just now · {later[:12]}",
+    ]
+    out = cli.ok("thread", root).out
+    assert f"    ↳ reply to Aspasia ({root[:12]}): an answer" in out
+    assert f"      ↳ reply to Aspasia ({reply[:12]}): a follow-up" in out
+    assert [r["id"] for r in rows(cli.ok("thread", root, "--json"))] == [
+        root,
+        reply,
+        deeper,
+        later,
+    ]
+
+
+# --- the one exit-code mapping ------------------------------------------------------------------
+
+
+def _raising(exc: BaseException) -> Any:
+    def handler(ctx: object) -> int:
+        raise exc
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (KeyboardInterrupt(), 130, "pnyx: interrupted"),
+        (BaseExceptionGroup("g", [ValueError("x"), KeyboardInterrupt()]), 130, "pnyx: interrupted"),
+        (
+            BaseExceptionGroup("outer", [BaseExceptionGroup("inner", [KeyboardInterrupt()])]),
+            130,
+            "pnyx: interrupted",
+        ),
+        (
+            BaseExceptionGroup("g", [UserError("bad"), KeyboardInterrupt()]),
+            130,
+            "pnyx: interrupted",
+        ),
+        (ExceptionGroup("g", [UserError("a mistake")]), 2, "pnyx: a mistake"),
+    ],
+)
+def test_every_command_maps_interrupts_and_errors_in_groups(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, raised: BaseException, code: int, line: str
+) -> None:
+    monkeypatch.setattr(cmd_read, "cmd_timeline", _raising(raised))
+    result = cli("timeline")
+    assert (result.code, result.err) == (code, line + "\n")
+
+
+def test_trio_cancelled_from_sigint_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cancelled() -> BaseException:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            try:
+                await trio.sleep(1)
+            except trio.Cancelled as exc:
+                return exc
+        raise AssertionError("not cancelled")
+
+    caught = trio.run(cancelled)
+    monkeypatch.setattr(cmd_read, "cmd_timeline", _raising(BaseExceptionGroup("g", [caught])))
+    result = cli("timeline")
+    assert (result.code, result.err) == (130, "pnyx: interrupted\n")
+
+
+def test_a_bug_still_shows_its_traceback(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cmd_read, "cmd_timeline", _raising(ZeroDivisionError("bug")))
+    with pytest.raises(ZeroDivisionError):
+        cli("timeline")
+
+
+# --- make run -----------------------------------------------------------------------------------
+
+
+def test_make_run_installs_only_the_runtime() -> None:
+    def planned(target: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "-B", target],
+            cwd=WORKTREE,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    run = planned("run")
+    assert "-c constraints.txt -e ." in run and "[dev]" not in run
+    assert "touch .venv/.installed-run" in run
+    assert "'.[dev]'" in planned("lint") and "'.[dev]'" in planned("test")
+
+
+def test_init_if_missing_never_waits_for_a_passphrase_without_a_terminal(tmp_path: Path) -> None:
+    """stdin a pipe that stays open: a prompt would block until the timeout."""
+    command = [sys.executable, "-m", "pnyx", "--home", str(tmp_path / "h"), "init", "--if-missing"]
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        status = proc.wait(timeout=60)  # stdin stays open: no EOF to end a prompt
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdin is not None
+        proc.stdin.close()
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert status == 0 and out.startswith("pnyx1") and "not encrypted" in err
