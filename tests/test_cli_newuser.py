@@ -148,6 +148,21 @@ def test_user_input_over_a_limit_exits_2_naming_the_limit_and_stores_nothing(cli
     assert [r["kind"] for r in rows(cli.ok("feed", cli.ok("id").out.strip(), "--json"))] == ["post"]
 
 
+def test_a_limit_the_cli_does_not_check_is_still_exit_2_not_4(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the CLI's own checks the envelope's InvalidMessage (a RemoteError) reaches the
+    top: it is still the user's input, so exit 2, never 4 (bad data from peers)."""
+    from pnyx.cli import cmd_write
+
+    cli.ok("init")
+    monkeypatch.setattr(cmd_write, "user_text", lambda value, *args, **kwargs: value, raising=False)
+    result = cli("profile", "--name", "n" * 500)
+    assert result.code == 2, result
+    assert result.err.startswith("pnyx: this profile would be an invalid message (oversized:")
+    assert result.err.count("\n") == 1
+
+
 def test_invalid_utf8_on_standard_input_is_a_one_line_error(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

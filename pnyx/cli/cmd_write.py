@@ -105,9 +105,16 @@ def _read_stdin() -> str:
 
 
 def _append(ctx: Context, kind: str, body: dict[str, Any]) -> int:
+    from pnyx.core.reasons import InvalidMessage
+
     key = ctx.key()
     store = ctx.store()
-    message = store.append_own(key, kind, body, now_ms())
+    try:
+        message = store.append_own(key, kind, body, now_ms())
+    except InvalidMessage as exc:  # a limit not checked above: still the user's input, not a peer's
+        raise UserError(
+            f"this {kind} would be an invalid message ({exc}); nothing was stored"
+        ) from None
     _nudge_node(ctx)
     _print_new(ctx, message)
     return 0
