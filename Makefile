@@ -3,19 +3,28 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 ARGS   ?=
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test test-fast test-slow lint typecheck bench bench-quick fuzz clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Two installs: $(RUN_STAMP) is what `make run` needs (pnyx and its runtime dependencies only);
+# $(STAMP) adds the dev tools (pytest, ruff, mypy, ...) for test, lint and the rest. Both pinned.
+$(RUN_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pnyx needs Python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) --upgrade pip
+	$(PIP) -c constraints.txt -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(PIP) -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## make run: set up if needed, then start the node (creating an identity on first use).
-run: $(STAMP)
+## make run: set up if needed (runtime only), then start the node (creating an identity on first
+## use; `pnyx init` asks for a passphrase only when standard input is a terminal).
+run: $(RUN_STAMP)
 	$(BIN)/pnyx init --if-missing
 	$(BIN)/pnyx id
 	$(BIN)/pnyx run $(ARGS)

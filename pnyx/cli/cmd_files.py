@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--author", metavar="KEY", action="append", help="only this author's feed (repeatable)"
     )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.set_defaults(handler=cmd_export)
     p = sub.add_parser("import", help="verify and store the messages of an export FILE")
     p.add_argument("file", metavar="FILE", help="file to read (- for standard input)")
@@ -43,6 +44,8 @@ def cmd_export(ctx: Context) -> int:
 
     authors = [parse_public_key(k) for k in ctx.args.author] if ctx.args.author else None
     target: str = ctx.args.file
+    if target != "-" and not ctx.args.force and os.path.lexists(target):
+        raise UserError(f"{target} exists; pnyx export replaces a file only with --force")
     writer = BundleWriter()
     store = ctx.store(write=False)
     if target == "-":

@@ -10,12 +10,12 @@ from pnyx.home import read_passphrase
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("init", help="create a new identity (an Ed25519 key) in the home directory")
-    p.add_argument(
-        "--passphrase-file",
-        metavar="FILE",
-        help="encrypt the key with the passphrase in FILE (also $PNYX_PASSPHRASE; on a terminal "
-        "pnyx asks; with neither and no terminal the key is stored unencrypted)",
+    p = sub.add_parser(
+        "init",
+        help="create a new identity (an Ed25519 key) in the home directory",
+        description="Create a new identity. --passphrase-file FILE encrypts the key with the "
+        "passphrase in FILE (also $PNYX_PASSPHRASE); on a terminal pnyx asks; with neither and no "
+        "terminal on standard input the key is stored unencrypted (pnyx never waits on a prompt).",
     )
     p.add_argument(
         "--if-missing", action="store_true", help="do nothing (exit 0) if an identity exists"

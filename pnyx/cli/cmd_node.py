@@ -16,6 +16,10 @@ from pnyx.cli.context import Context
 #: Kept in step with pnyx.app.config (which this module must not import at start-up cost).
 _NODE_KEYS = ("identity", "separate")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+#: Address protocols whose TCP port ``connect`` can probe itself.
+_IP_PROTOCOLS = ("ip4", "ip6", "dns", "dns4", "dns6")
+#: Longest wait for the probe of an already connected peer's new address, in seconds.
+PROBE_TIMEOUT_S = 5.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,7 +70,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         help="DHT: announce your feeds, find who holds those you follow (default on)",
     )
-    p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("status", help="what the running node is doing")
@@ -184,6 +187,66 @@ def cmd_peers(ctx: Context) -> int:
 
 
 def cmd_connect(ctx: Context) -> int:
-    result = _ask(ctx, "connect", addr=ctx.args.address)
-    ctx.print(f"connected to {result['peer_id']}")
+    """Ask the node to dial the address; exit 0 when the peer it names is connected.
+
+    libp2p does not dial a peer that is already connected (by another address, or inbound), so
+    then the address itself is checked with a plain TCP connection and the line says whether it
+    answered: ``already connected to PEER (via ADDR); the address given did not answer``. A
+    failed dial to a peer that is connected anyway is reported the same way; any other failure
+    exits 1 with the node's reason.
+    """
+    from pnyx.net.contracts import peer_id_of
+    from pnyx.net.errors import ConnectError
+
+    address: str = ctx.args.address
+    expected = peer_id_of(address)
+    before = _connected_via(ctx, expected)
+    try:
+        result = _ask(ctx, "connect", addr=address)
+    except ConnectError as exc:
+        after = _connected_via(ctx, expected)
+        if after is None:
+            raise
+        ctx.print(
+            f"already connected to {expected} (via {after}); the address given did not "
+            f"answer ({exc})"
+        )
+        return 0
+    if before is None:
+        ctx.print(f"connected to {result['peer_id']}")
+        return 0
+    answered = _tcp_answers(address)
+    if answered is False:
+        state = "the address given did not answer"
+    elif answered is None:
+        state = "the address given was not tried"
+    else:
+        state = "the address given answers too"
+    ctx.print(f"already connected to {expected} (via {before}); {state}")
     return 0
+
+
+def _connected_via(ctx: Context, peer: str | None) -> str | None:
+    """How the running node is connected to ``peer`` (its address or direction), or None."""
+    if peer is None:
+        return None
+    for row in _ask(ctx, "peers"):
+        if row.get("peer_id") == peer:
+            return str(row.get("address") or row.get("direction") or "another connection")
+    return None
+
+
+def _tcp_answers(address: str) -> bool | None:
+    """Whether a TCP connection to the host and port of ``address`` opens within
+    ``PROBE_TIMEOUT_S``; None if it is not an /ip4, /ip6 or /dns TCP address."""
+    import socket
+
+    parts = address.split("/")
+    if len(parts) < 5 or parts[1] not in _IP_PROTOCOLS or parts[3] != "tcp":
+        return None
+    try:
+        port = int(parts[4])
+        with socket.create_connection((parts[2], port), timeout=PROBE_TIMEOUT_S):
+            return True
+    except (OSError, ValueError, OverflowError):
+        return False

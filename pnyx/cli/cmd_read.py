@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
 
 #: Default page size of timeline and feed, in messages.
 DEFAULT_PAGE = 20
-#: Largest page a user may ask for, in messages.
+#: Largest page a user may ask for, in messages (page on with --before for more).
 MAX_PAGE = 1000
+#: Deepest indentation of a reply in ``thread`` output, in levels (deeper replies stay there).
+MAX_INDENT_DEPTH = 8
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,13 +39,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per line; when more follow, a last line {"next_cursor": CURSOR}',
+    )
 
 
 def _page_size(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if not 1 <= value <= MAX_PAGE:
-        raise argparse.ArgumentTypeError(f"must be 1..{MAX_PAGE}")
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of messages, 1..{MAX_PAGE} (page on with --before)"
+        )
     return value
 
 
@@ -58,7 +70,7 @@ def _cursor(ctx: Context) -> Cursor | None:
     return Cursor.from_text(ctx.args.before) if ctx.args.before else None
 
 
-def _show(ctx: Context, items: Iterable[StoredMessage], *, nested: bool = False) -> None:
+def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
     store = ctx.store(write=False)
     profiles: dict[bytes, Profile | None] = {}
     first = True
@@ -73,8 +85,7 @@ def _show(ctx: Context, items: Iterable[StoredMessage], *, nested: bool = False)
         if not first:
             ctx.print()
         first = False
-        indent = "  " if nested and "parent" in message.body else ""
-        ctx.print(render.message_text(message, profile, indent=indent))
+        ctx.print(render.message_text(message, profile))
 
 
 def _show_page(ctx: Context, page: Page, empty: str) -> int:
@@ -82,9 +93,37 @@ def _show_page(ctx: Context, page: Page, empty: str) -> int:
         ctx.warn(empty)
         return 0
     _show(ctx, page.items)
-    if page.next is not None and not ctx.args.json:
-        ctx.print(f"\n(more: --before {page.next.to_text()})")
+    if page.next is not None:
+        if ctx.args.json:  # the last line: how a script asks for the next page (--before)
+            ctx.print(json.dumps({"next_cursor": page.next.to_text()}))
+        else:
+            ctx.print(f"\n(more: --before {page.next.to_text()})")
     return 0
+
+
+def tree_order(items: list[StoredMessage]) -> list[tuple[StoredMessage, int]]:
+    """A thread's posts depth first (each post's replies right below it, oldest first), each
+    with its depth: 0 for the root, 1 for a reply to it, ...; a reply whose parent is not held
+    (or was deleted) hangs below the root at depth 1."""
+    ids = {item.message.id for item in items}
+    children: dict[bytes | None, list[StoredMessage]] = {}
+    for item in items:  # items come oldest first, so each child list is too
+        parent = item.message.body.get("parent")
+        key = parent if parent in ids else (None if parent is None else b"")
+        children.setdefault(key, []).append(item)
+    ordered: list[tuple[StoredMessage, int]] = []
+    stack = [(item, 0) for item in reversed(children.get(None, []) + children.get(b"", []))]
+    seen: set[bytes] = set()
+    while stack:
+        item, depth = stack.pop()
+        if item.message.id in seen:
+            continue
+        seen.add(item.message.id)
+        if item.message.body.get("parent") is not None:
+            depth = max(depth, 1)
+        ordered.append((item, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(item.message.id, [])))
+    return ordered
 
 
 def cmd_timeline(ctx: Context) -> int:
@@ -112,13 +151,34 @@ def cmd_feed(ctx: Context) -> int:
 
 def cmd_thread(ctx: Context) -> int:
     store = ctx.store(write=False)
-    _show(ctx, store.thread(store.resolve_id(ctx.args.id)), nested=True)
+    items = store.thread(store.resolve_id(ctx.args.id))
+    if ctx.args.json:
+        _show(ctx, items)
+        return 0
+    authors = {item.message.id: item.message.author for item in items}
+    profiles: dict[bytes, Profile | None] = {}
+
+    def profile(author: bytes) -> Profile | None:
+        if author not in profiles:
+            profiles[author] = store.profile(author)
+        return profiles[author]
+
+    for index, (item, depth) in enumerate(tree_order(items)):
+        message = item.message
+        parent = authors.get(message.body.get("parent", b""))
+        parent_who = render.who(parent, profile(parent)) if parent is not None else None
+        indent = "  " * min(depth, MAX_INDENT_DEPTH)
+        if index:
+            ctx.print()
+        ctx.print(
+            render.message_text(
+                message, profile(message.author), indent=indent, parent_who=parent_who
+            )
+        )
     return 0
 
 
 def cmd_following(ctx: Context) -> int:
-    import json
-
     from pnyx.crypto.keytext import encode_public_key
 
     store = ctx.store(write=False)

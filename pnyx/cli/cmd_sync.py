@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
-from pnyx.errors import UserError, unwrap_group
+from pnyx.errors import UserError
 
 if TYPE_CHECKING:
     from pnyx.catchup.session import SessionResult
@@ -52,7 +52,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="fetch this author's feed (repeatable; default: you and everyone you follow)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.add_argument("--passphrase-file", metavar="FILE", help="file holding the key passphrase")
     p.set_defaults(handler=cmd_sync)
 
 
@@ -99,10 +98,8 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
     store = ctx.store()
     wanted = set(authors) if authors else store.wanted_authors(me)
     progress = ProgressLine(ctx.err, enabled=_is_terminal(ctx.err))
-    try:
+    try:  # errors (also inside exception groups) and Ctrl-C are mapped by pnyx.cli.main
         result = trio.run(_session, seed, ctx.args.address, store, wanted, progress)
-    except BaseExceptionGroup as group:
-        raise unwrap_group(group) from None
     finally:
         progress.finish()
     return result.to_json()

@@ -20,8 +20,25 @@ def short_key(key: bytes) -> str:
     return encode_public_key(key)[:13] + "…"
 
 
-def when(ts_ms: int) -> str:
-    """Local time, minute precision: ``2026-11-23 22:50``."""
+#: Up to this age a time is shown relative to now ("3 min ago"), in seconds; older as a date.
+RELATIVE_UNTIL_S = 7 * 24 * 3600
+#: Ages shown in a larger unit from this many seconds on: (threshold, unit in seconds, name).
+_UNITS = ((86400, 86400, "day"), (3600, 3600, "h"), (60, 60, "min"))
+
+
+def when(ts_ms: int, now_ms: int | None = None) -> str:
+    """Relative for the last week ("just now", "3 min ago", "5 h ago", "2 days ago"); otherwise,
+    and for times more than a minute ahead of this clock, local time: ``2026-11-23 22:50``."""
+    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    age_s = (now - ts_ms) // 1000
+    if -60 < age_s < 60:
+        return "just now"
+    if 0 < age_s < RELATIVE_UNTIL_S:
+        for threshold, unit, name in _UNITS:
+            if age_s >= threshold:
+                count = age_s // unit
+                plural = "s" if name == "day" and count != 1 else ""
+                return f"{count} {name}{plural} ago"
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts_ms / 1000))
 
 
@@ -63,25 +80,46 @@ _KEY_FIELDS = {"author": "target_author", "key": "key"}
 _TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
-def message_text(message: Message, profile: Profile | None = None, *, indent: str = "") -> str:
-    """A readable block: header line (who, when, short id) and the content below it."""
-    who = profile.name if profile is not None and profile.name else short_key(message.author)
-    header = f"{indent}{who} · {when(message.ts)} · {message.id.hex()[:12]}"
-    return f"{header}\n{indent}  {describe(message)}"
+def who(author: bytes, profile: Profile | None = None) -> str:
+    """The name an author is shown by: the profile's name, else the short key."""
+    return profile.name if profile is not None and profile.name else short_key(author)
 
 
-def describe(message: Message) -> str:
+def message_text(
+    message: Message,
+    profile: Profile | None = None,
+    *,
+    indent: str = "",
+    parent_who: str | None = None,
+) -> str:
+    """A readable block: header line (who, when, short id) and the content below it.
+
+    ``parent_who``: for a reply, the name of the author replied to (shown instead of the id)."""
+    header = (
+        f"{indent}{who(message.author, profile)} · {when(message.ts)} · {message.id.hex()[:12]}"
+    )
+    return f"{header}\n{indent}  {describe(message, parent_who=parent_who, indent=indent)}"
+
+
+def describe(message: Message, *, parent_who: str | None = None, indent: str = "") -> str:
     """The content of a message in words."""
     body = message.body
     if message.kind == kinds.POST:
         text = message.text or ""
-        prefix = f"↳ reply to {body['parent'].hex()[:12]}: " if "parent" in body else ""
-        return prefix + text.replace("\n", "\n  ")
+        prefix = ""
+        if "parent" in body:
+            parent = body["parent"].hex()[:12]
+            prefix = (
+                f"↳ reply to {parent_who} ({parent}): " if parent_who else f"↳ reply to {parent}: "
+            )
+        return prefix + text.replace("\n", f"\n{indent}  ")
     if message.kind in (kinds.FOLLOW, kinds.UNFOLLOW):
         return f"{message.kind}s {short_key(body['key'])}"
     if message.kind == kinds.REPOST:
-        return f"reposts {body['id'].hex()[:12]}"
+        return f"↻ reposted {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
     if message.kind == kinds.REACTION:
+        if body["reaction"] == "+":  # pnyx like
+            return f"likes {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
         return f"reacts {body['reaction']} to {body['id'].hex()[:12]}"
     if message.kind == kinds.PROFILE:
         parts = [f"{k}: {body[k]}" for k in ("name", "bio") if k in body]

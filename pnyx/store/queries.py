@@ -225,3 +225,19 @@ def forks(conn: sqlite3.Connection, author: bytes) -> list[ForkEvidence]:
 def is_forked(conn: sqlite3.Connection, author: bytes) -> bool:
     row = conn.execute("SELECT forked FROM authors WHERE author = ?", (author,)).fetchone()
     return bool(row and row[0])
+
+
+def references(
+    conn: sqlite3.Connection, author: bytes, kind: str, target: bytes
+) -> list[StoredMessage]:
+    """``author``'s messages of ``kind`` naming message ``target`` (repost, reaction, delete), by
+    seq. Reads that author's rows only (index ``messages_chain``)."""
+    aid = aid_of(conn, author)
+    if aid is None:
+        return []
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM messages AS m
+        WHERE m.aid = ? AND m.kind = ? AND m.target = ? ORDER BY m.seq""",
+        (aid, kind, target),
+    ).fetchall()
+    return [stored(row) for row in rows]

@@ -169,6 +169,13 @@ class Store:
             raise UserError(f"message {target.hex()[:12]} is not yours: you can only delete yours")
         if row[1] != kinds.POST:
             raise UserError(f"message {target.hex()[:12]} is a {row[1]}: only posts can be deleted")
+        deleted = self._conn.execute(
+            """SELECT 1 FROM deletions AS d JOIN authors AS a ON a.aid = d.aid
+            WHERE d.target = ? AND a.author = ?""",
+            (target, author),
+        ).fetchone()
+        if deleted is not None:
+            raise UserError(f"post {target.hex()[:12]} is already deleted; nothing changed")
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -197,6 +204,10 @@ class Store:
     def thread(self, message_id: bytes) -> list[StoredMessage]:
         """The root post and every reply to it, oldest first; ``NotFoundError`` if unknown."""
         return self._read(queries.thread, message_id)
+
+    def references(self, author: bytes, kind: str, target: bytes) -> list[StoredMessage]:
+        """``author``'s messages of ``kind`` (repost, reaction, delete) naming ``target``."""
+        return self._read(queries.references, author, kind, target)
 
     def following(self, me: bytes) -> list[bytes]:
         """Keys ``me`` follows (its highest-seq follow/unfollow per key decides), sorted."""
