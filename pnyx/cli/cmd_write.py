@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from pnyx.cli.context import Context, now_ms
-from pnyx.core import kinds
+from pnyx.cli.names import known_names
+from pnyx.core import display, kinds
 from pnyx.core.limits import MAX_TEXT_BYTES
 from pnyx.errors import NotFoundError, UserError
 
@@ -120,7 +121,9 @@ def cmd_profile(ctx: Context) -> int:
         return 0
     author = parse_public_key(args.key) if args.key else ctx.public_key()
     profile = ctx.store(write=False).profile(author)
+    name = profile.name if profile and profile.name else None
+    shown = display.line(name) + known_names(ctx).mark(author, name) if name else "(none)"
     ctx.print(f"key:  {encode_public_key(author)}")
-    ctx.print(f"name: {profile.name if profile and profile.name else '(none)'}")
-    ctx.print(f"bio:  {profile.bio if profile and profile.bio else '(none)'}")
+    ctx.print(f"name: {shown}")
+    ctx.print(f"bio:  {display.line(profile.bio) if profile and profile.bio else '(none)'}")
     return 0

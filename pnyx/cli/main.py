@@ -22,6 +22,7 @@ from typing import TextIO
 from pnyx import __version__
 from pnyx.cli import cmd_files, cmd_identity, cmd_node, cmd_read, cmd_sync, cmd_write
 from pnyx.cli.context import Context, Handler
+from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError
 from pnyx.home import Home
 
@@ -63,7 +64,7 @@ def main(
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except UserError as exc:
-        print(f"pnyx: {exc}", file=err)
+        print(f"pnyx: {terminal(str(exc))}", file=err)
         return UserError.exit_code
     except SystemExit as exc:  # --help and --version print and exit 0
         return int(exc.code or 0)
@@ -75,16 +76,16 @@ def main(
     try:
         return handler(ctx)
     except UserError as exc:
-        print(f"pnyx: {exc}", file=err)
+        print(f"pnyx: {terminal(str(exc))}", file=err)
         return exc.exit_code
     except StoreError as exc:
-        print(f"pnyx: store error: {exc}", file=err)
+        print(f"pnyx: store error: {terminal(str(exc))}", file=err)
         return StoreError.exit_code
-    except RemoteError as exc:
-        print(f"pnyx: bad data: {exc}", file=err)
+    except RemoteError as exc:  # its text may quote a peer's data
+        print(f"pnyx: bad data: {terminal(str(exc))}", file=err)
         return 4
     except PnyxError as exc:
-        print(f"pnyx: {exc}", file=err)
+        print(f"pnyx: {terminal(str(exc))}", file=err)
         return 1
     except KeyboardInterrupt:
         print("pnyx: interrupted", file=err)

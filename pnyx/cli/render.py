@@ -6,7 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from pnyx.core import kinds
+from pnyx.core import display, kinds
 
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
@@ -25,8 +25,12 @@ def when(ts_ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts_ms / 1000))
 
 
-def message_json(message: Message, profile: Profile | None = None) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text."""
+def message_json(
+    message: Message, profile: Profile | None = None, names: display.Names | None = None
+) -> str:
+    """One line of JSON with at least id, author, seq, ts, kind, text (exact data: the caller's
+    print escapes unsafe characters as JSON ``\\u`` escapes); ``lookalike`` when ``names``
+    finds the author's name looks like that of someone else the user knows."""
     from pnyx.crypto.keytext import encode_public_key
 
     body = message.body
@@ -40,6 +44,9 @@ def message_json(message: Message, profile: Profile | None = None) -> str:
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
+        other = names.lookalike(message.author, profile.name) if names is not None else None
+        if other is not None:
+            record["lookalike"] = {"key": encode_public_key(other.key), "name": other.name}
     for field, name in _ID_FIELDS.items():
         value = body.get(field)
         if isinstance(value, bytes):
@@ -63,11 +70,25 @@ _KEY_FIELDS = {"author": "target_author", "key": "key"}
 _TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
-def message_text(message: Message, profile: Profile | None = None, *, indent: str = "") -> str:
-    """A readable block: header line (who, when, short id) and the content below it."""
-    who = profile.name if profile is not None and profile.name else short_key(message.author)
+def message_text(
+    message: Message,
+    profile: Profile | None = None,
+    *,
+    indent: str = "",
+    names: display.Names | None = None,
+) -> str:
+    """A readable block: header line (who, when, short id) and the content below it.
+
+    Who is ``name (fingerprint)``, marked ``[look-alike of ...]`` by ``names``; every line of the
+    content starts with ``indent`` and two spaces, so it never starts where a header does."""
+    name = profile.name if profile is not None else None
+    who = (names or _NO_NAMES).label(message.author, name)
     header = f"{indent}{who} · {when(message.ts)} · {message.id.hex()[:12]}"
-    return f"{header}\n{indent}  {describe(message)}"
+    content = describe(message).replace("\n", "\n" + indent)
+    return f"{header}\n{indent}  {content}"
+
+
+_NO_NAMES = display.Names({})
 
 
 def describe(message: Message) -> str:
@@ -76,15 +97,15 @@ def describe(message: Message) -> str:
     if message.kind == kinds.POST:
         text = message.text or ""
         prefix = f"↳ reply to {body['parent'].hex()[:12]}: " if "parent" in body else ""
-        return prefix + text.replace("\n", "\n  ")
+        return prefix + display.block(text, "  ")
     if message.kind in (kinds.FOLLOW, kinds.UNFOLLOW):
         return f"{message.kind}s {short_key(body['key'])}"
     if message.kind == kinds.REPOST:
         return f"reposts {body['id'].hex()[:12]}"
     if message.kind == kinds.REACTION:
-        return f"reacts {body['reaction']} to {body['id'].hex()[:12]}"
+        return f"reacts {display.line(body['reaction'])} to {body['id'].hex()[:12]}"
     if message.kind == kinds.PROFILE:
-        parts = [f"{k}: {body[k]}" for k in ("name", "bio") if k in body]
+        parts = [f"{k}: {display.line(body[k])}" for k in ("name", "bio") if k in body]
         return "profile " + "; ".join(parts)
     if message.kind == kinds.DELETE:
         return f"deletes {body['id'].hex()[:12]}"

@@ -21,6 +21,7 @@ from pnyx.errors import PnyxError
 from pnyx.home import Home
 from pnyx.node.config import NodeConfig, write_example_config
 from pnyx.node.lock import node_lock
+from pnyx.node.output import SafeFormatter
 from pnyx.node.peerbook import PEERBOOK_FILE
 from pnyx.node.republish import ONLINE_MARK_FILE
 from pnyx.node.service import libp2p_factory, open_node
@@ -53,7 +54,7 @@ def configure_logging(level: str, out: TextIO) -> None:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(out)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    handler.setFormatter(SafeFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[level])
     logger.propagate = False
