@@ -184,6 +184,9 @@ def test_a_real_process_writes_no_raw_control_bytes(world: World) -> None:
 
 def test_errors_quoting_data_are_escaped(cli: Cli) -> None:
     cli.ok("init")
+    refused = cli("profile", "--name", "Ali\u200dce")
+    assert refused.code == 2 and "(U+200D at position 3)" in refused.err
+    assert cli.ok("profile").lines[1] == "name: (none)"
     result = cli("feed", "pnyx1\x1b]0;pwned\x07\u202e")
     assert result.code == 2
     assert_no_raw(result.err)

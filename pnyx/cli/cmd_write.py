@@ -116,6 +116,9 @@ def cmd_profile(ctx: Context) -> int:
     if args.name is not None or args.bio is not None:
         if args.key is not None:
             raise UserError("you can only set your own profile")
+        problem = display.name_problem(args.name) if args.name is not None else None
+        if problem is not None:
+            raise UserError(f"a name cannot hold control, bidi or invisible characters ({problem})")
         body = {k: v for k, v in (("name", args.name), ("bio", args.bio)) if v is not None}
         ctx.print(_append(ctx, kinds.PROFILE, body).hex())
         return 0

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from pnyx.core.display import name_problem
 from pnyx.core.limits import (
     ID_BYTES,
     KEY_BYTES,
@@ -97,8 +96,6 @@ def _check_profile(body: Body) -> None:
     if "name" not in body and "bio" not in body:
         raise InvalidMessage(Reason.WRONG_BODY, "a profile sets 'name', 'bio' or both")
     _text_field(body, "name", MAX_NAME_BYTES, required=False, allow_empty=True)
-    if "name" in body and (problem := name_problem(body["name"])) is not None:
-        raise InvalidMessage(Reason.FORBIDDEN_CHARACTER, f"field 'name' has {problem}")
     _text_field(body, "bio", MAX_BIO_BYTES, required=False, allow_empty=True)
 
 
