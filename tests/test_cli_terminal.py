@@ -157,9 +157,9 @@ def test_every_reading_command_escapes_text_from_others(world: World) -> None:
     matches = [HEADER.match(text.removeprefix("  ")) for text in thread.splitlines()]
     shown = {m["id"]: m for m in matches if m is not None}
     assert set(shown) == {world.alice_post.id.hex()[:12], world.mallory_post.id.hex()[:12]}
-    mallory = shown[world.mallory_post.id.hex()[:12]]
-    assert mallory["who"] == "\u0430l\\u200dice"
-    assert mallory["mark"] == f" [look-alike of Alice ({fingerprint(world.alice.author)})]"
+    header = shown[world.mallory_post.id.hex()[:12]]
+    assert header["who"] == "\u0430l\\u200dice"
+    assert header["mark"] == f" [look-alike of Alice ({fingerprint(world.alice.author)})]"
     lines = cli.ok("thread", world.alice_post.id.hex(), "--json").lines
     reply = {row["id"]: row for row in map(json.loads, lines)}[world.mallory_post.id.hex()]
     assert reply["name"] == MALLORY_NAME
@@ -234,7 +234,7 @@ def test_node_lines_escape_names_and_posts(world: World) -> None:
 
     async def show() -> None:
         await NodeOutput().arrived(Store(), [world.eve_post], offload)  # type: ignore[arg-type]
-        logging.getLogger("pnyx.node").info("raw %s", "\x1b]0;x\x07\u202e")
+        logging.getLogger("pnyx.node").info("raw %s", "\x1b]0;x\x07\u202e\nforged line")
 
     try:
         trio.run(show)
@@ -246,4 +246,4 @@ def test_node_lines_escape_names_and_posts(world: World) -> None:
     assert len(lines) == 2
     assert lines[0].startswith("post from Eve\\u001b]0;pwned\\u0007\\u000aAlice")
     assert f"({fingerprint(world.eve.author)}): " in lines[0]
-    assert lines[1] == "raw \\u001b]0;x\\u0007\\u202e"
+    assert lines[1] == "raw \\u001b]0;x\\u0007\\u202e\\u000aforged line"

@@ -65,7 +65,11 @@ def one_line(text: str) -> str:
 
 class SafeFormatter(logging.Formatter):
     """A formatter whose lines carry no raw control, bidi or zero-width character (escaped as
-    ``\\u001b``; newlines of tracebacks kept): log arguments may quote peers' data."""
+    ``\\u001b``): log arguments may quote peers' data. The message itself stays on one line
+    (its newlines are escaped too); only an attached traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return display.line(super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
         return display.terminal(super().format(record))
