@@ -8,8 +8,9 @@ from typing import Any
 
 import nacl.signing
 
-from pnyx.core import envelope
+from pnyx.core import canonical, envelope
 from pnyx.core.envelope import Message
+from pnyx.core.limits import PROTOCOL_VERSION, SIGNATURE_DOMAIN
 from pnyx.store import Cursor, Store, StoredMessage
 
 #: A fixed "now" for tests, in ms since the epoch (2026-01-01T00:00:00Z).
@@ -70,6 +71,17 @@ class Feed:
     def profile(self, **fields: str) -> Message:
         return self.add("profile", dict(fields))
 
+    def add_unchecked(self, kind: str, body: dict[str, Any]) -> Message:
+        """Sign the next message without validating it: data stored before a rule it breaks
+        existed (store it with ``Store.ingest_verified``, which does not validate again)."""
+        self.clock += STEP_MS
+        prev = self.messages[-1].id if self.messages else None
+        message = sign_unchecked(
+            self.key, seq=len(self.messages) + 1, prev=prev, ts=self.clock, kind=kind, body=body
+        )
+        self.messages.append(message)
+        return message
+
     def other_at(self, seq: int, text: str = "forked") -> Message:
         """A conflicting message at ``seq`` (same prev as the real one): fork evidence."""
         prev = self.messages[seq - 2].id if seq > 1 else None
@@ -79,6 +91,23 @@ class Feed:
 
     def raws(self) -> list[bytes]:
         return [m.raw for m in self.messages]
+
+
+def sign_unchecked(
+    signing_key: nacl.signing.SigningKey,
+    *,
+    seq: int,
+    prev: bytes | None,
+    ts: int,
+    kind: str,
+    body: dict[str, Any],
+) -> Message:
+    """A correctly signed message built without ``decode``: it may break any body rule (not the
+    canonical encoding). Models envelopes received before a rule was added."""
+    author = bytes(signing_key.verify_key)
+    payload = canonical.pack([PROTOCOL_VERSION, author, seq, prev, ts, kind, body])
+    raw = signing_key.sign(SIGNATURE_DOMAIN + payload).signature + payload
+    return Message(envelope.message_id(payload), author, seq, prev, ts, kind, body, raw)
 
 
 def open_store(path: Path) -> Store:

@@ -132,6 +132,7 @@ def test_every_decode_reason_has_a_test() -> None:
         Reason.BAD_KIND,
         Reason.WRONG_BODY,
         Reason.BAD_SIGNATURE,
+        Reason.FORBIDDEN_CHARACTER,  # tests/test_core_display.py and the vectors
     }
     chain_reasons = {Reason.BROKEN_CHAIN, Reason.FORK}  # tests/test_core_chain.py
     assert tested | chain_reasons == set(Reason)

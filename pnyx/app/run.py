@@ -23,6 +23,7 @@ from pnyx.app.service import libp2p_factory, open_node
 from pnyx.discovery.peerbook import PEERBOOK_FILE
 from pnyx.errors import unwrap_group
 from pnyx.home import Home
+from pnyx.node.output import SafeFormatter
 from pnyx.node.republish import ONLINE_MARK_FILE
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def configure_logging(level: str, out: TextIO) -> None:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(out)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    handler.setFormatter(SafeFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[level])
     logger.propagate = False

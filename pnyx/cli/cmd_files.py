@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pnyx.cli.context import Context
 from pnyx.clock import wall_clock_ms
+from pnyx.core import display
 from pnyx.core.bundle import BundleWriter, Damage, read_bundle
 from pnyx.errors import UserError
 
@@ -105,7 +106,8 @@ def cmd_import(ctx: Context) -> int:
         for index, reason, detail in report.rejected:
             reasons[reason.value] += 1
             if len(details) < MAX_DETAIL_LINES:
-                details.append(f"  message {position + index + 1}: {reason.value}: {detail}")
+                shown = display.line(detail)  # may quote the file's data
+                details.append(f"  message {position + index + 1}: {reason.value}: {shown}")
         position += len(batch)
         batch.clear()
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from pnyx.cli.context import Context
+from pnyx.core.display import line
 
 #: Kept in step with pnyx.app.config (which this module must not import at start-up cost).
 _NODE_KEYS = ("identity", "separate")
@@ -177,11 +178,11 @@ def cmd_peers(ctx: Context) -> int:
     if not peers:
         ctx.print("no peers connected")
     for peer in peers:
-        found_by = peer.get("found_by") or "-"
-        state = peer.get("state") or "connected"
-        ctx.print(
-            f"{peer['peer_id']}  {peer['direction'] or '-':<8}  {found_by:<9}  {state:<10}  "
-            f"{peer['address'] or ''}".rstrip()
+        found_by = line(str(peer.get("found_by") or "-"))
+        state = line(str(peer.get("state") or "connected"))
+        ctx.print(  # peer ids and addresses may come from peers (exchange, identify)
+            f"{line(str(peer['peer_id']))}  {line(str(peer['direction'] or '-')):<8}  "
+            f"{found_by:<9}  {state:<10}  {line(str(peer['address'] or ''))}".rstrip()
         )
     return 0
 
@@ -208,12 +209,12 @@ def cmd_connect(ctx: Context) -> int:
         if after is None:
             raise
         ctx.print(
-            f"already connected to {expected} (via {after}); the address given did not "
-            f"answer ({exc})"
+            f"already connected to {line(str(expected))} (via {line(after)}); the address given "
+            f"did not answer ({line(str(exc))})"
         )
         return 0
     if before is None:
-        ctx.print(f"connected to {result['peer_id']}")
+        ctx.print(f"connected to {line(str(result['peer_id']))}")
         return 0
     answered = _tcp_answers(address)
     if answered is False:
@@ -222,7 +223,7 @@ def cmd_connect(ctx: Context) -> int:
         state = "the address given was not tried"
     else:
         state = "the address given answers too"
-    ctx.print(f"already connected to {expected} (via {before}); {state}")
+    ctx.print(f"already connected to {line(str(expected))} (via {line(before)}); {state}")
     return 0
 
 

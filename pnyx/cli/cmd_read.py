@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from pnyx.cli import render
 from pnyx.cli.context import Context
+from pnyx.cli.names import known_names
+from pnyx.core import display
 
 if TYPE_CHECKING:
     from pnyx.store import Cursor, Page, Profile, StoredMessage
@@ -72,6 +74,7 @@ def _cursor(ctx: Context) -> Cursor | None:
 
 def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
     store = ctx.store(write=False)
+    names = known_names(ctx)
     profiles: dict[bytes, Profile | None] = {}
     first = True
     for item in items:
@@ -80,12 +83,12 @@ def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
             profiles[message.author] = store.profile(message.author)
         profile = profiles[message.author]
         if ctx.args.json:
-            ctx.print(render.message_json(message, profile))
+            ctx.print(render.message_json(message, profile, names))
             continue
         if not first:
             ctx.print()
         first = False
-        ctx.print(render.message_text(message, profile))
+        ctx.print(render.message_text(message, profile, names=names))
 
 
 def _show_page(ctx: Context, page: Page, empty: str) -> int:
@@ -163,6 +166,7 @@ def cmd_thread(ctx: Context) -> int:
             profiles[author] = store.profile(author)
         return profiles[author]
 
+    names = known_names(ctx)
     for index, (item, depth) in enumerate(tree_order(items)):
         message = item.message
         parent = authors.get(message.body.get("parent", b""))
@@ -172,7 +176,11 @@ def cmd_thread(ctx: Context) -> int:
             ctx.print()
         ctx.print(
             render.message_text(
-                message, profile(message.author), indent=indent, parent_who=parent_who
+                message,
+                profile(message.author),
+                indent=indent,
+                parent_who=parent_who,
+                names=names,
             )
         )
     return 0
@@ -182,11 +190,17 @@ def cmd_following(ctx: Context) -> int:
     from pnyx.crypto.keytext import encode_public_key
 
     store = ctx.store(write=False)
+    names = known_names(ctx)
     for key in store.following(ctx.public_key()):
         profile = store.profile(key)
         name = profile.name if profile and profile.name else None
         if ctx.args.json:
-            ctx.print(json.dumps({"key": encode_public_key(key), "name": name}))
+            record: dict[str, object] = {"key": encode_public_key(key), "name": name}
+            other = names.lookalike(key, name)
+            if other is not None:
+                record["lookalike"] = {"key": encode_public_key(other.key), "name": other.name}
+            ctx.print(json.dumps(record))
         else:
-            ctx.print(encode_public_key(key) + (f"  {name}" if name else ""))
+            shown = f"  {display.line(name)}{names.mark(key, name)}" if name else ""
+            ctx.print(encode_public_key(key) + shown)
     return 0

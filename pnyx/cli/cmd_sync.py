@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
+from pnyx.core.display import line
 from pnyx.errors import UserError
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def _report(ctx: Context, result: dict[str, Any]) -> int:
         ctx.print(summary_line(result))
     if result["failure"] is not None:
         ctx.warn(
-            f"the sync stopped early ({result['failure']}); what arrived is kept: "
+            f"the sync stopped early ({line(str(result['failure']))}); what arrived is kept: "
             "run it again to continue where it stopped"
         )
         return 1

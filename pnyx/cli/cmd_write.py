@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from pnyx.cli import render
 from pnyx.cli.context import Context
+from pnyx.cli.names import known_names
 from pnyx.clock import wall_clock_ms
-from pnyx.core import kinds
+from pnyx.core import display, kinds
 from pnyx.core.limits import MAX_BIO_BYTES, MAX_NAME_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES
 from pnyx.errors import NotFoundError, UserError
 
@@ -209,7 +210,13 @@ def cmd_profile(ctx: Context) -> int:
             raise UserError("you can only set your own profile")
         body: dict[str, Any] = {}
         if args.name is not None:
-            body["name"] = user_text(args.name, "name", MAX_NAME_BYTES, allow_empty=True)
+            new_name = user_text(args.name, "name", MAX_NAME_BYTES, allow_empty=True)
+            problem = display.name_problem(new_name)
+            if problem is not None:
+                raise UserError(
+                    f"a name cannot hold control, bidi or invisible characters ({problem})"
+                )
+            body["name"] = new_name
         if args.bio is not None:
             body["bio"] = user_text(args.bio, "bio", MAX_BIO_BYTES, allow_empty=True)
         return _append(ctx, kinds.PROFILE, body)
@@ -218,10 +225,14 @@ def cmd_profile(ctx: Context) -> int:
     name = profile.name if profile and profile.name else None
     bio = profile.bio if profile and profile.bio else None
     if args.json:
-        record = {"key": encode_public_key(author), "name": name, "bio": bio}
+        record: dict[str, object] = {"key": encode_public_key(author), "name": name, "bio": bio}
+        other = known_names(ctx).lookalike(author, name) if name else None
+        if other is not None:
+            record["lookalike"] = {"key": encode_public_key(other.key), "name": other.name}
         ctx.print(json.dumps(record, ensure_ascii=False))
         return 0
+    shown = display.line(name) + known_names(ctx).mark(author, name) if name else "(none)"
     ctx.print(f"key:  {encode_public_key(author)}")
-    ctx.print(f"name: {name or '(none)'}")
-    ctx.print(f"bio:  {bio or '(none)'}")
+    ctx.print(f"name: {shown}")
+    ctx.print(f"bio:  {display.line(bio) if bio else '(none)'}")
     return 0

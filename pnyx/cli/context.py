@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from pnyx.core import display
 from pnyx.home import Home, read_passphrase
 
 if TYPE_CHECKING:
@@ -71,10 +72,12 @@ class Context:
         return read_public_key(self.home.key_path)
 
     def print(self, text: str = "") -> None:
-        print(text, file=self.out)
+        """Print one line (or block) to standard output; control, bidi and zero-width characters
+        are escaped (``\\u001b``), which also keeps JSON lines valid and exact."""
+        print(display.terminal(text), file=self.out)
 
     def warn(self, text: str) -> None:
-        print(f"pnyx: {text}", file=self.err)
+        print(f"pnyx: {display.terminal(text)}", file=self.err)
 
     def close(self) -> None:
         self._stack.close()

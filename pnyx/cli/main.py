@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from pnyx import __version__
 from pnyx.cli import cmd_files, cmd_identity, cmd_node, cmd_read, cmd_sync, cmd_write, completion
 from pnyx.cli.context import Context, Handler
+from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
 
@@ -172,19 +173,19 @@ def exit_status(exc: BaseException, err: TextIO) -> int:
         return EXIT_INTERRUPTED
     if isinstance(exc, UsageError):
         print(exc.usage.rstrip("\n"), file=err)
-        print(f"pnyx: error: {exc}", file=err)
+        print(f"pnyx: error: {terminal(str(exc))}", file=err)
         return EXIT_USAGE
     if isinstance(exc, UserError):
-        print(f"pnyx: {exc}", file=err)
+        print(f"pnyx: {terminal(str(exc))}", file=err)
         return exc.exit_code
     if isinstance(exc, StoreError):
-        print(f"pnyx: store error: {exc}", file=err)
+        print(f"pnyx: store error: {terminal(str(exc))}", file=err)
         return StoreError.exit_code
     if isinstance(exc, RemoteError):
-        print(f"pnyx: bad data: {exc}", file=err)
+        print(f"pnyx: bad data: {terminal(str(exc))}", file=err)  # may quote a peer's data
         return 4
     if isinstance(exc, PnyxError):
-        print(f"pnyx: {exc}", file=err)
+        print(f"pnyx: {terminal(str(exc))}", file=err)
         return 1
     if isinstance(exc, BrokenPipeError):
         # `pnyx timeline | head`: the reader left; that is not an error.

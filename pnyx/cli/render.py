@@ -6,7 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from pnyx.core import kinds
+from pnyx.core import display, kinds
 
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
@@ -42,8 +42,12 @@ def when(ts_ms: int, now_ms: int | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts_ms / 1000))
 
 
-def message_json(message: Message, profile: Profile | None = None) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text."""
+def message_json(
+    message: Message, profile: Profile | None = None, names: display.Names | None = None
+) -> str:
+    """One line of JSON with at least id, author, seq, ts, kind, text (exact data: the caller's
+    print escapes unsafe characters as JSON ``\\u`` escapes); ``lookalike`` when ``names``
+    finds the author's name looks like that of someone else the user knows."""
     from pnyx.crypto.keytext import encode_public_key
 
     body = message.body
@@ -57,6 +61,9 @@ def message_json(message: Message, profile: Profile | None = None) -> str:
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
+        other = names.lookalike(message.author, profile.name) if names is not None else None
+        if other is not None:
+            record["lookalike"] = {"key": encode_public_key(other.key), "name": other.name}
     for field, name in _ID_FIELDS.items():
         value = body.get(field)
         if isinstance(value, bytes):
@@ -80,9 +87,19 @@ _KEY_FIELDS = {"author": "target_author", "key": "key"}
 _TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
-def who(author: bytes, profile: Profile | None = None) -> str:
-    """The name an author is shown by: the profile's name, else the short key."""
-    return profile.name if profile is not None and profile.name else short_key(author)
+def who(author: bytes, profile: Profile | None = None, names: display.Names | None = None) -> str:
+    """The label an author is shown by: ``name (fingerprint)``, marked ``[look-alike of ...]``
+    by ``names``; the fingerprint alone for an author with no name."""
+    name = profile.name if profile is not None else None
+    return (names or _NO_NAMES).label(author, name)
+
+
+_NO_NAMES = display.Names({})
+
+#: What every content line of a message starts with, after the thread indent: a bar, so that no
+#: line of a message's content (a post's text may hold newlines) can pass for the header of
+#: another entry, at any depth of a thread (headers never start with it).
+CONTENT_BAR = "│ "
 
 
 def message_text(
@@ -91,18 +108,23 @@ def message_text(
     *,
     indent: str = "",
     parent_who: str | None = None,
+    names: display.Names | None = None,
 ) -> str:
     """A readable block: header line (who, when, short id) and the content below it.
 
-    ``parent_who``: for a reply, the name of the author replied to (shown instead of the id)."""
+    ``parent_who``: for a reply, the label of the author replied to (shown beside the id). Every
+    line of the content starts with ``indent`` and ``CONTENT_BAR``."""
     header = (
-        f"{indent}{who(message.author, profile)} · {when(message.ts)} · {message.id.hex()[:12]}"
+        f"{indent}{who(message.author, profile, names)} · {when(message.ts)} · "
+        f"{message.id.hex()[:12]}"
     )
-    return f"{header}\n{indent}  {describe(message, parent_who=parent_who, indent=indent)}"
+    lead = indent + CONTENT_BAR
+    return f"{header}\n{lead}{describe(message, parent_who=parent_who, lead=lead)}"
 
 
-def describe(message: Message, *, parent_who: str | None = None, indent: str = "") -> str:
-    """The content of a message in words."""
+def describe(message: Message, *, parent_who: str | None = None, lead: str = "  ") -> str:
+    """The content of a message in words; the lines of a post after the first start with
+    ``lead``. Text from others is escaped (``pnyx.core.display``)."""
     body = message.body
     if message.kind == kinds.POST:
         text = message.text or ""
@@ -112,7 +134,7 @@ def describe(message: Message, *, parent_who: str | None = None, indent: str = "
             prefix = (
                 f"↳ reply to {parent_who} ({parent}): " if parent_who else f"↳ reply to {parent}: "
             )
-        return prefix + text.replace("\n", f"\n{indent}  ")
+        return prefix + display.block(text, lead)
     if message.kind in (kinds.FOLLOW, kinds.UNFOLLOW):
         return f"{message.kind}s {short_key(body['key'])}"
     if message.kind == kinds.REPOST:
@@ -120,9 +142,9 @@ def describe(message: Message, *, parent_who: str | None = None, indent: str = "
     if message.kind == kinds.REACTION:
         if body["reaction"] == "+":  # pnyx like
             return f"likes {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
-        return f"reacts {body['reaction']} to {body['id'].hex()[:12]}"
+        return f"reacts {display.line(body['reaction'])} to {body['id'].hex()[:12]}"
     if message.kind == kinds.PROFILE:
-        parts = [f"{k}: {body[k]}" for k in ("name", "bio") if k in body]
+        parts = [f"{k}: {display.line(body[k])}" for k in ("name", "bio") if k in body]
         return "profile " + "; ".join(parts)
     if message.kind == kinds.DELETE:
         return f"deletes {body['id'].hex()[:12]}"

@@ -20,7 +20,8 @@ import nacl.exceptions
 import nacl.signing
 
 from pnyx.core import canonical
-from pnyx.core.kinds import KNOWN_KINDS, Body, check_body, check_kind_name
+from pnyx.core.display import name_problem
+from pnyx.core.kinds import KNOWN_KINDS, PROFILE, Body, check_body, check_kind_name
 from pnyx.core.limits import (
     ID_BYTES,
     KEY_BYTES,
@@ -187,9 +188,25 @@ def validate(raw: bytes, now_ms: int) -> Message:
     author's other messages, are in ``pnyx.core.chain``.
     """
     message = decode(raw)
+    check_names(message)
     check_clock(message, now_ms)
     verify(message)
     return message
+
+
+def check_names(message: Message) -> None:
+    """Reject a profile whose ``name`` holds a control, bidi, zero-width or other invisible
+    character (``FORBIDDEN_CHARACTER``; the set is ``pnyx.core.display.UNSAFE_RANGES``).
+
+    Not part of ``decode`` on purpose: this rule came after the first release, so envelopes
+    stored before it must still decode (chain checks, sync serving, republishing read them).
+    ``validate`` and ``sign`` apply it: nothing new that breaks it is stored, forwarded or signed.
+    """
+    if message.kind != PROFILE:
+        return
+    name = message.body.get("name")
+    if isinstance(name, str) and (problem := name_problem(name)) is not None:
+        raise InvalidMessage(Reason.FORBIDDEN_CHARACTER, f"field 'name' has {problem}")
 
 
 def sign(
@@ -209,4 +226,6 @@ def sign(
     except ValueError as exc:
         raise InvalidMessage(Reason.MALFORMED, str(exc)) from None
     signature = key.sign(SIGNATURE_DOMAIN + payload).signature
-    return decode(signature + payload)
+    message = decode(signature + payload)
+    check_names(message)
+    return message

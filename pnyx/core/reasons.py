@@ -32,6 +32,9 @@ class Reason(StrEnum):
     """The kind name is empty, too long or uses characters outside [a-z0-9_-]."""
     WRONG_BODY = "wrong-body"
     """The body does not match its kind's schema (missing or mistyped field)."""
+    FORBIDDEN_CHARACTER = "forbidden-character"
+    """A profile name holds a control, format (bidi, zero-width), line-separator or invisible
+    filler character (pnyx.core.display.UNSAFE_RANGES). Checked by ``validate``, not ``decode``."""
     BAD_SIGNATURE = "bad-signature"
     """The signature does not verify under the author's key (or the key is not a valid point)."""
     BROKEN_CHAIN = "broken-chain"

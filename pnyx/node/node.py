@@ -76,7 +76,10 @@ INGEST_BATCH_MESSAGES = 4096
 INGEST_QUEUE_BATCHES = 64
 #: Rejection reasons that depend on this node (its clock, its software version), not on the
 #: sender's honesty: such frames are dropped without penalising the peer that forwarded them.
-IGNORED_REASONS = frozenset({Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION})
+IGNORED_REASONS = frozenset(
+    # forbidden-character: a rule newer than the protocol; a relay of an older release forwards
+    {Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION, Reason.FORBIDDEN_CHARACTER}
+)
 #: Frames validated at once (each in a worker thread), a count. py-libp2p starts a task per
 #: incoming message, so a burst of frames would otherwise take a thread each: more threads than
 #: cores only add thread starts and GIL contention. Waiting frames keep their order.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from pnyx.core import kinds
+from pnyx.core import display, kinds
 from pnyx.core.envelope import Message
 from pnyx.errors import RemoteError
 from pnyx.net.contracts import PeerEvent
@@ -54,17 +54,25 @@ class _Budget:
         return False, 0
 
 
-def short_key(key: bytes) -> str:
-    from pnyx.crypto.keytext import encode_public_key
-
-    return encode_public_key(key)[:13]
-
-
 def one_line(text: str) -> str:
+    """``text`` from others on one line: whitespace runs become one space, unsafe characters are
+    escaped (``pnyx.core.display.line``), at most ``MAX_SHOWN_TEXT_CHARS`` characters are kept."""
     flat = " ".join(text.split())
     if len(flat) > MAX_SHOWN_TEXT_CHARS:
-        return flat[: MAX_SHOWN_TEXT_CHARS - 1] + "…"
-    return flat
+        flat = flat[: MAX_SHOWN_TEXT_CHARS - 1] + "…"
+    return display.line(flat)
+
+
+class SafeFormatter(logging.Formatter):
+    """A formatter whose lines carry no raw control, bidi or zero-width character (escaped as
+    ``\\u001b``): log arguments may quote peers' data. The message itself stays on one line
+    (its newlines are escaped too); only an attached traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return display.line(super().formatMessage(record))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return display.terminal(super().format(record))
 
 
 class NodeOutput:
@@ -77,7 +85,7 @@ class NodeOutput:
     def peer(self, event: PeerEvent) -> None:
         info = event.peer
         if event.connected:
-            where = f", {info.address}" if info.address else ""
+            where = f", {one_line(str(info.address))}" if info.address else ""
             log.info("peer connected: %s (%s%s)", info.peer_id, info.direction.value, where)
         else:
             log.info("peer disconnected: %s", info.peer_id)
@@ -90,7 +98,7 @@ class NodeOutput:
         if refused:
             log.info("(%d more rejected frames not shown)", refused)
         what = "rejected a frame" if penalised else "dropped a frame"
-        log.info("%s from %s: %s", what, peer, exc)
+        log.info("%s from %s: %s", what, peer, one_line(str(exc)))
 
     def banned(self, peer: str, count: int, seconds: float) -> None:
         log.info(
@@ -123,9 +131,11 @@ class NodeOutput:
             return
         names: dict[bytes, str] = await offload(_names, store, {m.author for m in shown})
         for message in shown:
-            name = names.get(message.author)
-            who = f"{name}/{short_key(message.author)}" if name else short_key(message.author)
+            who = _NO_NAMES.label(message.author, names.get(message.author))
             log.info("post from %s: %s", who, one_line(message.text or ""))
+
+
+_NO_NAMES = display.Names({})
 
 
 def _names(store: Store, authors: set[bytes]) -> dict[bytes, str]:

@@ -155,6 +155,10 @@ def add_valid(b: Builder) -> None:
     b.add("unknown-kind", "A", 8, "delete", 600, "poll", poll, "unknown kind: kept, passed on")
     extra = {"text": "bonjour", "lang": "fr"}
     b.add("post-with-extra-field", "A", 9, "unknown-kind", 660, "post", extra, "extra field")
+    name = {"name": "Asp\u00e1sia \U0001f989 \u0391\u03c3\u03c0\u03b1\u03c3\u03af\u03b1"}
+    b.add("profile-unicode-name", "B", 4, "reaction", 720, "profile", name, "non-ASCII name")
+    lines = {"text": "first line\n\tsecond line\n\x07any text"}
+    b.add("multi-line-post", "B", 5, "profile-unicode-name", 780, "post", lines, "post text: any")
     # Valid alone, but in conflict with A's chain above (see the chain vectors).
     fork = {"text": "a different second post"}
     b.add("fork-of-second-post", "A", 2, "first-post", 61, "post", fork, "a second seq 2")
@@ -258,6 +262,30 @@ def add_invalid(b: Builder) -> None:
             b.sealed(body={"text": "x", "root": None, "parent": None}),
             "wrong-body",
             "optional fields set to nil are present with the wrong type",
+        ),
+        (
+            "name-with-bidi-override",
+            b.sealed(kind="profile", body={"name": "Alice\u202egnp.exe"}),
+            "forbidden-character",
+            "profile name holding U+202E RIGHT-TO-LEFT OVERRIDE",
+        ),
+        (
+            "name-with-zero-width-joiner",
+            b.sealed(kind="profile", body={"name": "\u0430\u200dlice"}),
+            "forbidden-character",
+            "profile name: Cyrillic a, U+200D ZERO WIDTH JOINER, 'lice'",
+        ),
+        (
+            "name-with-newline",
+            b.sealed(kind="profile", body={"name": "Bob\nAlice \u00b7 2026-01-01 00:00"}),
+            "forbidden-character",
+            "profile name holding U+000A: it would print a second line",
+        ),
+        (
+            "name-with-escape",
+            b.sealed(kind="profile", body={"name": "\x1b]0;pwned\x07Eve"}),
+            "forbidden-character",
+            "profile name holding ESC and BEL (sets a terminal's title)",
         ),
         ("flipped-signature-bit", flipped, "bad-signature", "first-post, signature bit 0 flipped"),
         (
