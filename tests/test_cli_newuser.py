@@ -15,6 +15,8 @@ import pytest
 
 from pnyx.cli import render
 from pnyx.cli.main import main
+from pnyx.core.display import fingerprint
+from pnyx.crypto.keytext import parse_public_key
 from tests.conftest import Cli, Result
 
 WORKTREE = Path(__file__).resolve().parent.parent
@@ -211,16 +213,17 @@ def test_thread_is_indented_by_depth_with_the_parents_author(cli: Cli) -> None:
     reply = cli.ok("post", "--reply-to", root, "an answer").out.strip()
     deeper = cli.ok("post", "--reply-to", reply, "a follow-up").out.strip()
     later = cli.ok("post", "--reply-to", root, "another answer").out.strip()
+    me = fingerprint(parse_public_key(cli.ok("id").out.strip()))
     headers = [line for line in cli.ok("thread", later).lines if " · " in line]
     assert headers == [
-        f"Aspasia · just now · {root[:12]}",
-        f"  Aspasia · just now · {reply[:12]}",
-        f"    Aspasia · just now · {deeper[:12]}",
-        f"  Aspasia · just now · {later[:12]}",
+        f"Aspasia ({me}) · just now · {root[:12]}",
+        f"  Aspasia ({me}) · just now · {reply[:12]}",
+        f"    Aspasia ({me}) · just now · {deeper[:12]}",
+        f"  Aspasia ({me}) · just now · {later[:12]}",
     ]
     out = cli.ok("thread", root).out
-    assert f"    ↳ reply to Aspasia ({root[:12]}): an answer" in out
-    assert f"      ↳ reply to Aspasia ({reply[:12]}): a follow-up" in out
+    assert f"  │ ↳ reply to Aspasia ({me}) ({root[:12]}): an answer" in out
+    assert f"    │ ↳ reply to Aspasia ({me}) ({reply[:12]}): a follow-up" in out
     assert [r["id"] for r in rows(cli.ok("thread", root, "--json"))] == [
         root,
         reply,

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import trio
 
+from pnyx.cli.render import CONTENT_BAR
 from pnyx.core.display import fingerprint, is_unsafe
 from pnyx.core.envelope import Message
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
@@ -85,10 +86,11 @@ def world(cli: Cli) -> World:
 
 
 def headers(out: str) -> dict[str, re.Match[str]]:
-    """Header lines (every line not starting with a space), by short id; all must parse."""
+    """Header lines (every line not starting with a space or the content bar), by short id; all
+    must parse."""
     found: dict[str, re.Match[str]] = {}
     for text in out.splitlines():
-        if text and not text.startswith(" ") and not text.startswith("(more"):
+        if text and not text.startswith((" ", CONTENT_BAR, "(more")):
             match = HEADER.match(text)
             assert match is not None, f"not a header: {text!r}"
             found[match["id"]] = match
@@ -110,9 +112,9 @@ def test_timeline_shows_hostile_text_escaped_with_fingerprints_and_marks(world: 
     assert eve["who"].startswith("Eve\\u001b]0;pwned\\u0007\\u000aAlice")
     assert eve["fp"] == fingerprint(world.eve.author)
     # The post body keeps its lines, each indented, with its controls escaped.
-    assert "  \\u001b[2J\\u001b[8mhidden\\u001b[0m\\u0007 first\\u000d\n" in out
-    assert "\n  Alice (pnyx1abcd\u2026wxyz) \u00b7 2026-01-01 00:00 \u00b7 0123456789ab\n" in out
-    assert "\n  \\u202eesrever \\u2066isolated\\u200b\\u009b31m" in out
+    assert "│ \\u001b[2J\\u001b[8mhidden\\u001b[0m\\u0007 first\\u000d\n" in out
+    assert "\n│ Alice (pnyx1abcd\u2026wxyz) \u00b7 2026-01-01 00:00 \u00b7 0123456789ab\n" in out
+    assert "\n│ \\u202eesrever \\u2066isolated\\u200b\\u009b31m" in out
 
 
 def test_json_keeps_exact_data_and_names_the_look_alike(world: World) -> None:
@@ -154,7 +156,11 @@ def test_every_reading_command_escapes_text_from_others(world: World) -> None:
     assert [r["lookalike"]["name"] for r in marked if "lookalike" in r] == ["Aspasia"]
     # A stranger replying in a followed author's thread, named like that author.
     thread = cli.ok("thread", world.alice_post.id.hex()).out
-    matches = [HEADER.match(text.removeprefix("  ")) for text in thread.splitlines()]
+    matches = [
+        HEADER.match(text.lstrip(" "))
+        for text in thread.splitlines()
+        if not text.lstrip(" ").startswith(CONTENT_BAR)
+    ]
     shown = {m["id"]: m for m in matches if m is not None}
     assert set(shown) == {world.alice_post.id.hex()[:12], world.mallory_post.id.hex()[:12]}
     header = shown[world.mallory_post.id.hex()[:12]]
@@ -247,3 +253,37 @@ def test_node_lines_escape_names_and_posts(world: World) -> None:
     assert lines[0].startswith("post from Eve\\u001b]0;pwned\\u0007\\u000aAlice")
     assert f"({fingerprint(world.eve.author)}): " in lines[0]
     assert lines[1] == "raw \\u001b]0;x\\u0007\\u202e\\u000aforged line"
+
+
+def test_no_post_line_passes_for_a_header_at_any_thread_depth(world: World) -> None:
+    """Replies are indented two spaces a level; a post whose text imitates a reply's header
+    (indented like one) still shows that text behind the content bar, so the only lines that
+    read as headers are the real ones."""
+    forged = "\n".join(
+        f"{'  ' * depth}Alice ({fingerprint(world.alice.author)}) · just now · {'ab' * 6}"
+        for depth in range(4)
+    )
+    root = world.alice.post("the start")
+    reply = world.eve.post("a reply " + forged, reply_to=root)
+    deeper = world.trudy.post(forged, reply_to=reply)
+    with open_store(world.cli.home) as store:
+        store.ingest_verified([root, reply, deeper])
+    out = world.cli.ok("thread", root.id.hex()).out
+    real = {m.id.hex()[:12] for m in (root, reply, deeper)}
+    seen = set()
+    for text in out.splitlines():
+        body = text.lstrip(" ")
+        if not body or body.startswith(CONTENT_BAR):
+            continue
+        match = HEADER_ANY_TIME.match(body)
+        assert match is not None, f"a line that is neither header nor content: {text!r}"
+        seen.add(match["id"])
+    assert seen == real
+    assert out.count(CONTENT_BAR + "  Alice (") >= 2  # the forged lines, shown as content
+
+
+#: A header line whatever its time column shows ("just now", "3 min ago" or a date).
+HEADER_ANY_TIME = re.compile(
+    r"^(?P<who>.+) \((?P<fp>pnyx1\w{4}\u2026\w{4})\)(?P<mark> \[look-alike of .+\])?"
+    r" \u00b7 [^\u00b7]+ \u00b7 (?P<id>[0-9a-f]{12})$"
+)
