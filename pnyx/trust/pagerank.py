@@ -20,7 +20,9 @@ over the edges (a gather and a ``np.bincount``), about 0.3 s at 2,000,000 edges 
 
 The incremental update (``refine``) warm-starts from the previous vector after one edge changed
 and runs ``INCREMENTAL_ITERATIONS`` steps, each contracting the error by ``1 - RESTART``; the
-tests measure that it lands within ``INCREMENTAL_TOLERANCE`` (L1) of a full recompute.
+tests measure that it lands within ``INCREMENTAL_TOLERANCE`` (L1) of a full recompute. The
+warm vector drifts toward the converged PageRank (not the 20-step one), so the node runs a full
+recompute now and then (``pnyx.trust.state.REFRESH_AFTER``).
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ ITERATIONS = 20
 #: Steps of an incremental update, warm-started from the previous vector.
 INCREMENTAL_ITERATIONS = 5
 #: Largest L1 distance between an incrementally updated vector and a full recompute that the
-#: tests accept after one follow or unfollow (a share of the user's unit of trust).
-INCREMENTAL_TOLERANCE = 1e-3
+#: tests accept after a series of follows and unfollows (a share of the user's unit of trust).
+#: Warm steps move the vector toward the converged PageRank, which differs from the 20-step
+#: vector by the part of the walk longer than 20 hops: about 1e-3 on the test graphs.
+INCREMENTAL_TOLERANCE = 5e-3
 
 
 def unit(n: int, user: int) -> FloatArray:

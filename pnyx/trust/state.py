@@ -3,8 +3,8 @@
 ``TrustState(graph, user)`` runs the full compute (``personalised_pagerank`` and a BFS) once;
 ``follow``/``unfollow`` then update it incrementally (a few warm-started power steps, a partial
 BFS on a follow, a full BFS on an unfollow) instead of recomputing. ``recompute()`` redoes the
-full compute; the node should call it now and then (for example after ``REFRESH_AFTER`` changes)
-so small warm-start drifts never pile up.
+full compute, and runs by itself after ``REFRESH_AFTER`` incremental changes, so warm-start
+drifts never pile up.
 
 ``report(key)`` answers ``pnyx trust KEY``: the score, the hop distance, up to three shortest
 follow paths (as keys) and the rank. An identity the graph has never seen is reported with score
@@ -30,7 +30,7 @@ from pnyx.trust.graph import FloatArray, IntArray, TrustGraph
 
 #: Identities (beyond direct follows) counted as trusted: the top of the score ranking.
 TRUSTED_TOP = 1_000
-#: Incremental updates after which the node should run a full ``recompute()``.
+#: Incremental updates after which the state runs a full ``recompute()`` by itself.
 REFRESH_AFTER = 1_000
 
 
@@ -103,6 +103,8 @@ class TrustState:
     def _changed(self) -> None:
         self.changes += 1
         self._trusted = None
+        if self.changes >= REFRESH_AFTER:
+            self.recompute()
 
     def score(self, key: str) -> float:
         i = self.graph.index.get(key)
