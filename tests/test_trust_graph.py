@@ -109,3 +109,27 @@ def test_trusted_set_is_direct_follows_plus_the_top_ranked() -> None:
     assert s.trusted() == frozenset({"a", "b", "c"})  # x is unreachable, u itself excluded
     assert [g.keys[i] for i in s.ranking()] == ["a", "b", "c"]
     assert s.report("a").rank == 1 and s.report("c").rank == 3 and s.report("u").rank is None
+
+
+def test_a_follow_far_from_the_user_is_a_sparse_update_close_to_a_full_recompute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a long chain u -> c1 -> ... -> c40 plus a random graph hanging off its end: a follow
+    # deep in the random part carries little trust and must not touch the whole graph
+    chain = [("u", "c01")] + [(f"c{i:02d}", f"c{i + 1:02d}") for i in range(1, 40)]
+    rng = np.random.default_rng(5)
+    rand = [(f"r{a:04d}", f"r{b:04d}") for a, b in rng.integers(0, 3000, (15_000, 2))]
+    g = TrustGraph.from_pairs([*chain, ("c40", "r0000"), *rand])
+    s = TrustState(g, "u")
+
+    def no_dense(*_: object) -> None:
+        raise AssertionError("went dense")
+
+    monkeypatch.setattr(pagerank, "refine", no_dense)
+    assert s.follow("r0001", "r2999") and s.follow("r0002", "new")
+    full = pagerank.personalised_pagerank(g, s.user_index)
+    assert float(np.abs(full - s.scores).sum()) <= 1e-6
+    assert math.fsum(s.scores.tolist()) == pytest.approx(1.0, abs=1e-12)
+    assert s.unfollow("r0001", "r2999")
+    full = pagerank.personalised_pagerank(g, s.user_index)
+    assert float(np.abs(full - s.scores).sum()) <= 1e-6

@@ -117,6 +117,21 @@ class TrustGraph:
         """Indices ``u`` follows, ascending."""
         return self.dst[self.indptr[u] : self.indptr[u + 1]]
 
+    def row(self, u: int) -> tuple[Int32Array, FloatArray]:
+        """Copies of row ``u``: followees and their normalised weights (for change deltas)."""
+        a, b = int(self.indptr[u]), int(self.indptr[u + 1])
+        return self.dst[a:b].copy(), self.weight[a:b].copy()
+
+    def edge_positions(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """Positions of every out-edge of ``rows`` (row by row) and each row's edge count."""
+        starts = self.indptr[rows]
+        counts = self.indptr[rows + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), counts
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        return np.arange(total, dtype=np.int64) + offsets, counts
+
     def has_edge(self, u: int, v: int) -> bool:
         row = self.followees(u)
         i = int(np.searchsorted(row, v))

@@ -26,12 +26,7 @@ MAX_PATHS = 3
 
 def _expand(graph: TrustGraph, frontier: IntArray) -> IntArray:
     """All followees of the nodes in ``frontier`` (with repeats)."""
-    starts = graph.indptr[frontier]
-    counts = graph.indptr[frontier + 1] - starts
-    if counts.sum() == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    positions = np.arange(int(counts.sum()), dtype=np.int64) + offsets
+    positions, _ = graph.edge_positions(frontier)
     out: IntArray = graph.dst[positions].astype(np.int64)
     return out
 

@@ -1,10 +1,10 @@
 """One user's web of trust: scores, hop distances, paths and the trusted set, kept up to date.
 
 ``TrustState(graph, user)`` runs the full compute (``personalised_pagerank`` and a BFS) once;
-``follow``/``unfollow`` then update it incrementally (a few warm-started power steps, a partial
-BFS on a follow, a full BFS on an unfollow) instead of recomputing. ``recompute()`` redoes the
-full compute, and runs by itself after ``REFRESH_AFTER`` incremental changes, so warm-start
-drifts never pile up.
+``follow``/``unfollow`` then update it incrementally (a sparse series over the changed rows,
+see ``pagerank.update``; a partial BFS on a follow, a full BFS on an unfollow) instead of
+recomputing. ``recompute()`` redoes the full compute, and runs by itself after
+``REFRESH_AFTER`` incremental changes, so small approximation errors never pile up.
 
 ``report(key)`` answers ``pnyx trust KEY``: the score, the hop distance, up to three shortest
 follow paths (as keys) and the rank. An identity the graph has never seen is reported with score
@@ -83,22 +83,32 @@ class TrustState:
 
     def follow(self, follower: str, followee: str) -> bool:
         """Apply one new follow incrementally; False if it changed nothing."""
+        before = self._rows(follower, followee)
         if not self.graph.add_edge(follower, followee):
             return False
         u, v = self.graph.index[follower], self.graph.index[followee]
-        self.scores = pagerank.refine(self.graph, self.user_index, self.scores)
+        self.scores = pagerank.update(self.graph, self.user_index, self.scores, before)
         self.dist = paths.lower_distances(self.graph, self.dist, u, v)
         self._changed()
         return True
 
     def unfollow(self, follower: str, followee: str) -> bool:
         """Apply one removed follow incrementally (scores warm, distances by a full BFS)."""
+        before = self._rows(follower, followee)
         if not self.graph.remove_edge(follower, followee):
             return False
-        self.scores = pagerank.refine(self.graph, self.user_index, self.scores)
+        self.scores = pagerank.update(self.graph, self.user_index, self.scores, before)
         self.dist = paths.hop_distances(self.graph, self.user_index)
         self._changed()
         return True
+
+    def _rows(self, *keys: str) -> dict[int, pagerank.Row]:
+        """Old rows of the known ``keys`` (a new identity has no row, so no old weight)."""
+        return {
+            self.graph.index[k]: self.graph.row(self.graph.index[k])
+            for k in keys
+            if k in self.graph.index
+        }
 
     def _changed(self) -> None:
         self.changes += 1
