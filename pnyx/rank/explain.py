@@ -99,12 +99,12 @@ class Explanation:
             f"  {'term':<16}{'value':>12}{'weight':>10}{'contribution':>15}",
         ]
         for t in self.terms:
-            lines.append(f"  {t.name:<16}{t.value:>12.6g}{t.weight:>10.6g}{t.contribution:>15.6g}")
+            lines.append(f"  {t.name:<16}{t.value:>12.8g}{t.weight:>10.6g}{t.contribution:>15.10g}")
         for d in self.discounts:
             lines.append(
-                f"  {d.name:<16}{'x' + format(d.factor, '.6g'):>12}{'':>10}{d.contribution:>15.6g}"
+                f"  {d.name:<16}{'x' + format(d.factor, '.6g'):>12}{'':>10}{d.contribution:>15.10g}"
             )
-        lines.append(f"  {'score':<38}{self.score:>15.6g}")
+        lines.append(f"  {'score':<38}{self.score:>15.10g}")
         for c in self.collapsed:
             lines.append(f"  cluster {c.cluster}: {len(c.actors)} {c.kind}s counted as one")
         return "\n".join(lines)

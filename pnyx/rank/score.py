@@ -92,7 +92,7 @@ def _terms(
             value = 0.5 ** (age_h / p["half_life_hours"])
         else:  # negative
             value = min(p["cap"], float(ctx.negative.get(post.author, 0)))
-        lines.append(TermLine(name, value, p["weight"], value * p["weight"]))
+        lines.append(TermLine(name, value, p["weight"], value * p["weight"] + 0.0))
     return lines
 
 
