@@ -102,3 +102,19 @@ def test_unknown_builtin_names_the_choices() -> None:
 def test_not_utf8_is_a_clear_error() -> None:
     with pytest.raises(RecipeError, match="not UTF-8"):
         parse(b'name = "\xff"\n')
+
+
+def test_trust_and_rank_are_sans_io() -> None:
+    """Importing every module of pnyx.trust and pnyx.rank loads no trio, libp2p or sqlite3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, pnyx.trust, pnyx.rank\n"
+        "for pkg in (pnyx.trust, pnyx.rank):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        "print(sorted(m for m in ('trio', 'libp2p', 'sqlite3') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert done.stdout.decode().strip() == "[]"
