@@ -74,7 +74,10 @@ def _random_graph(n: int, m: int, seed: int) -> TrustGraph:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_follow_and_unfollow_land_near_a_full_recompute(seed: int) -> None:
+def test_incremental_follow_and_unfollow_land_near_a_full_recompute(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pagerank, "SMALL_GRAPH_EDGES", 0)  # exercise the incremental path
     g = _random_graph(400, 3_000, seed)
     s = TrustState(g, "k0000")
     rng = np.random.default_rng(seed + 100)
@@ -85,6 +88,7 @@ def test_incremental_follow_and_unfollow_land_near_a_full_recompute(seed: int) -
         full = pagerank.personalised_pagerank(g, s.user_index)
         assert float(np.abs(full - s.scores).sum()) <= INCREMENTAL_TOLERANCE
         assert s.dist.tolist() == hop_distances(g, s.user_index).tolist()
+        assert s.scores.min() >= 0.0
     for a, b in changes[:3]:
         s.unfollow(a, b)
         full = pagerank.personalised_pagerank(g, s.user_index)
@@ -126,6 +130,7 @@ def test_a_follow_far_from_the_user_is_a_sparse_update_close_to_a_full_recompute
         raise AssertionError("went dense")
 
     monkeypatch.setattr(pagerank, "refine", no_dense)
+    monkeypatch.setattr(pagerank, "SMALL_GRAPH_EDGES", 0)
     assert s.follow("r0001", "r2999") and s.follow("r0002", "new")
     full = pagerank.personalised_pagerank(g, s.user_index)
     assert float(np.abs(full - s.scores).sum()) <= 1e-6
@@ -133,3 +138,25 @@ def test_a_follow_far_from_the_user_is_a_sparse_update_close_to_a_full_recompute
     assert s.unfollow("r0001", "r2999")
     full = pagerank.personalised_pagerank(g, s.user_index)
     assert float(np.abs(full - s.scores).sum()) <= 1e-6
+
+
+def test_small_graphs_match_a_full_compute_exactly_and_never_go_negative() -> None:
+    s = TrustState(TrustGraph.from_pairs([], keys=["u"]), "u")
+    assert s.scores.tolist() == [1.0]
+    assert s.follow("u", "a")
+    assert s.scores.tolist() == pagerank.personalised_pagerank(s.graph, 0).tolist()
+    assert s.unfollow("u", "a")
+    assert s.scores.tolist() == [1.0, 0.0]  # keys u, a: all trust back on the user
+    assert s.report("a").rank is None and s.report("a").hops is None
+
+
+def test_unfollowing_on_a_large_graph_leaves_no_negative_score(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pagerank, "SMALL_GRAPH_EDGES", 0)
+    g = _random_graph(300, 1_500, 9)
+    s = TrustState(g, "k0000")
+    for v in [int(x) for x in g.followees(0)][:3]:
+        assert s.unfollow("k0000", g.keys[v])
+        assert s.scores.min() >= 0.0
+        assert math.fsum(s.scores.tolist()) == pytest.approx(1.0, abs=1e-12)

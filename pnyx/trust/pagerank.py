@@ -15,14 +15,17 @@ The full compute starts from the user (``r = e_user``) and runs exactly ``ITERAT
 Why a fixed, small number (as SybilRank): trust spreads out one hop per step, and the few attack
 edges into a sybil region are crossed late; stopping early keeps most of the mass in the region
 around the user, where it belongs, while ``0.85 ** 20 = 3.9 %`` of the walk (the part longer
-than 20 hops) is what is cut. It also bounds the cost: 20 sparse products, each two numpy passes
-over the edges (a gather and a ``np.bincount``), about 0.3 s at 2,000,000 edges on one core.
+than 20 hops) is what is cut. It also bounds the cost: 20 sparse products, each one numpy pass
+over the edges (a gather and a ``np.bincount``): 1.2-2.8 s with the BFS at 2,000,000 edges,
+measured on a loaded shared machine (``bench/trust.py``, ``docs/ranking.md``).
 
-The incremental update (``update``) after one edge ``u -> v`` changed does not iterate the
-whole graph again. Only the out-weights of ``u`` and ``v`` changed (``v``'s if mutuality did),
-so the change of the vector solves ``D = F D + d`` with ``F = (1 - RESTART) * M'`` (the new
-walk) and the sparse source ``d = (1 - RESTART) * (M' - M) r_old``, nonzero only around ``u``
-and ``v``. ``D = d + F d + F^2 d + ...`` is summed sparsely (entries below ``PRUNE`` dropped),
+The incremental update (``update``) after one edge ``u -> v`` changed recomputes graphs of at
+most ``SMALL_GRAPH_EDGES`` edges in full (cheap there, and exact); on larger ones it does not
+iterate the whole graph again. Only the out-weights of ``u`` and ``v`` changed (``v``'s if
+mutuality did), so the change of the vector solves ``D = F D + d`` with
+``F = (1 - RESTART) * M'`` (the new walk) and the sparse source
+``d = (1 - RESTART) * (M' - M) r_old``, nonzero only around ``u`` and ``v``.
+``D = d + F d + F^2 d + ...`` is summed sparsely (entries below ``PRUNE`` dropped),
 each term ``1 - RESTART`` smaller, until the term's L1 mass is below ``STOP_L1`` or
 ``DELTA_STEPS`` terms were added. A follow far from the user touches a few hundred
 identities; when the spreading term would cover more than ``DENSE_SHARE`` of the edges (a follow
@@ -47,6 +50,9 @@ RESTART = 0.15
 ITERATIONS = 20
 #: Warm dense steps that finish an incremental update whose change spreads too wide to stay sparse.
 INCREMENTAL_ITERATIONS = 3
+#: Graphs with at most this many edges are recomputed in full on every change (20 steps over
+#: 50,000 edges take a few milliseconds): small graphs then match a full compute exactly.
+SMALL_GRAPH_EDGES = 50_000
 #: Most terms of the sparse change series (one per hop the change spreads).
 DELTA_STEPS = 40
 #: The series stops when a term's L1 mass falls below this (a share of the unit of trust).
@@ -138,6 +144,8 @@ def update(
 ) -> FloatArray:
     """The vector after the rows in ``before`` (index -> old followees and weights) changed
     to what ``graph`` now holds (see the module docstring)."""
+    if graph.edge_count <= SMALL_GRAPH_EDGES:
+        return personalised_pagerank(graph, user)
     r = np.zeros(graph.n, dtype=np.float64)
     r[: min(len(previous), graph.n)] = previous[: graph.n]
     idx, val = _source(graph, user, r, before)
@@ -148,8 +156,7 @@ def update(
         positions, counts = graph.edge_positions(idx)
         if len(positions) > limit:
             r[idx] += val
-            r /= r.sum()
-            return refine(graph, user, r)
+            return refine(graph, user, _normalised(r))
         r[idx] += val
         spread = np.repeat(val, counts) * graph.weight[positions] * (1.0 - RESTART)
         lost = val[counts == 0] * (1.0 - RESTART)  # dangling: to the user
@@ -158,5 +165,13 @@ def update(
             np.concatenate([spread, lost]),
         )
     r[idx] += val
-    r /= r.sum()  # pruning drops about 1e-7 of mass per update: give it back proportionally
+    return _normalised(r)
+
+
+def _normalised(r: FloatArray) -> FloatArray:
+    """``r`` with no negative entry and summing to 1. The series is exact for a converged
+    vector; on the 20-step vector it can overshoot where trust should vanish (an unfollowed
+    identity), and pruning drops about 1e-7 of mass: both are corrected here."""
+    np.maximum(r, 0.0, out=r)
+    r /= r.sum()
     return r
