@@ -43,7 +43,7 @@ class Collapsed:
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why a post is where it is in a feed."""
+    """Why a post is where it is in a feed (``position`` 0 is the top; ``text`` shows it from 1)."""
 
     post: str
     author: str

@@ -130,7 +130,7 @@ class _Scored:
         return total, discounts
 
 
-def score_post(
+def _score_post(
     recipe: Recipe, post: Post, engagements: Sequence[Engagement], ctx: Context, trust_ref: float
 ) -> _Scored:
     voices, collapsed = _voices(post, engagements, ctx)
@@ -172,7 +172,7 @@ def rank(
         if post.id in seen or not _eligible(recipe, post, ctx):
             continue
         seen.add(post.id)
-        s = score_post(recipe, post, on_post.get(post.id, []), ctx, ref)
+        s = _score_post(recipe, post, on_post.get(post.id, []), ctx, ref)
         scored.append(s)
         value, _ = s.at(recipe, 0)
         heapq.heappush(heap, (-value, -post.created_at, post.id, 0, len(scored) - 1))
