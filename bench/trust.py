@@ -8,9 +8,9 @@ each (p50, p99; the first is a follow by the user, which moves the most trust an
 reported alone), a ``pnyx trust KEY``
 report, and memory (the graph's arrays and the process's peak RSS). Times are wall clock, and
 also CPU time of the process (``*_cpu_*``): on a shared machine the CPU time is closer to "one
-core of our own", the wall time includes waiting for a core. Targets: full compute
-<= 10 s, incremental update p99 <= 100 ms. Reference (same run): one bare numpy pass over the
-edges (gather and bincount; the median of 7), the floor of any power step.
+core of our own", the wall time includes waiting for a core. Targets: full compute <= 10 s,
+incremental update p99 <= 100 ms (wall, and CPU time). Reference (same run): one bare numpy
+pass over the edges (gather and bincount; the median of 7), the floor of any power step.
 
 Part 2, sybils: ``honest`` identities in a small-world follow graph (each follows its 10 ring
 neighbours, a tenth rewired at random), ``sybils`` identities that each follow 30 other sybils
@@ -149,6 +149,13 @@ def cost(params: dict[str, Any], res: Result) -> None:
     res.target(
         "incremental_update_p99",
         res.figures["cost_incremental_p99_ms"],
+        "<=",
+        TARGET_INCREMENTAL_MS,
+        "ms",
+    )
+    res.target(
+        "incremental_update_p99_cpu",
+        res.figures["cost_incremental_cpu_p99_ms"],
         "<=",
         TARGET_INCREMENTAL_MS,
         "ms",

@@ -35,6 +35,7 @@ def test_trust_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     assert set(result["targets"]) == {
         "full_compute",
         "incremental_update_p99",
+        "incremental_update_p99_cpu",
         "sybil_top_at_100_attack_edges",
     }
     figures = result["figures"]
