@@ -167,3 +167,42 @@ def test_union_find_joins_chains_and_windows_and_minimum_posts_matter() -> None:
     assert find_clusters(reversed(acts)) == found  # the input order does not matter
     replies = [Engagement(x.actor, x.post, "reply", x.at) for x in acts]
     assert find_clusters(replies).members == {}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_pages_are_ordered_and_every_why_adds_up(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    authors = [f"a{i}" for i in range(8)]
+    posts = [
+        Post(
+            f"p{i}",
+            rnd.choice(authors),
+            NOW - rnd.uniform(0, 48 * HOUR_S),
+            reply_to="x" if rnd.random() < 0.3 else None,
+        )
+        for i in range(60)
+    ]
+    kinds = ("reply", "repost", "reaction")
+    engagements = [
+        Engagement(rnd.choice(authors), rnd.choice(posts).id, rnd.choice(kinds), NOW)  # type: ignore[arg-type]
+        for _ in range(200)
+    ]
+    ctx = Context(
+        user="me",
+        now=NOW,
+        trust={a: rnd.random() for a in authors},
+        trusted=frozenset(authors[:6]),
+        following=frozenset(authors[:3]),
+        cluster_of={"a4": "a4", "a5": "a4"},
+        negative={"a1": rnd.randint(0, 5)},
+    )
+    page = rank(builtin("for-you"), posts, engagements, ctx, limit=1_000)
+    eligible = {p.id for p in posts if p.author in authors[:6]}
+    assert {e.post for e in page} == eligible and len(page) == len(eligible)
+    scores = [e.score for e in page]
+    assert scores == sorted(scores, reverse=True)
+    for e in page:
+        assert math.fsum(e.contributions()) == e.score
+        assert all(d.contribution <= 0 for d in e.discounts)
