@@ -40,7 +40,9 @@ class Engagement:
 class Context:
     """What the reader's node knows when ranking.
 
-    * ``trust``: trust score per identity (``TrustState.score``), missing means 0;
+    * ``trust``: trust score per identity (``TrustState.score``), missing means 0; the ``trust``
+      term's unit is the highest value here other than the user's, so include the most trusted
+      identity (``TrustState.ranking()[0]``) along with the candidates' authors;
     * ``trusted``: the trusted set (``TrustState.trusted()``): only their engagement counts;
     * ``following``: identities the user follows (in-network);
     * ``cluster_of``: identity -> cluster id (``Clusters.cluster_of``), missing means alone;
