@@ -1,0 +1,60 @@
+"""The data ranking works on: posts, engagements and the reader's context (plain values).
+
+The node fills these from its store; nothing here reads anything. Times are seconds since the
+Unix epoch (floats), keys are identity keys in whatever text form the node uses, post ids are
+opaque strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+#: Kinds of engagement a post can receive.
+EngagementKind = Literal["reply", "repost", "reaction"]
+KINDS: tuple[EngagementKind, ...] = ("reply", "repost", "reaction")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A candidate post: its id, author, creation time and the post it replies to (if any)."""
+
+    id: str
+    author: str
+    created_at: float
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """One reply, repost or reaction by ``actor`` on ``post`` at time ``at``."""
+
+    actor: str
+    post: str
+    kind: EngagementKind
+    at: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the reader's node knows when ranking.
+
+    * ``trust``: trust score per identity (``TrustState.score``), missing means 0; the ``trust``
+      term's unit is the highest value here other than the user's, so include the most trusted
+      identity (``TrustState.ranking()[0]``) along with the candidates' authors;
+    * ``trusted``: the trusted set (``TrustState.trusted()``): only their engagement counts;
+    * ``following``: identities the user follows (in-network);
+    * ``cluster_of``: identity -> cluster id (``Clusters.cluster_of``), missing means alone;
+    * ``negative``: author -> number of "show less" marks the user gave that author's posts;
+    * ``hidden``: post ids the user said "show less" about (never shown again).
+    """
+
+    user: str
+    now: float
+    trust: Mapping[str, float] = field(default_factory=dict)
+    trusted: frozenset[str] = frozenset()
+    following: frozenset[str] = frozenset()
+    cluster_of: Mapping[str, str] = field(default_factory=dict)
+    negative: Mapping[str, int] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()
