@@ -108,6 +108,7 @@ class Tally:
     pulled: int = 0
     sessions: int = 0
     busy: int = 0
+    elapsed: float = 0.0
 
 
 async def pull_once(hostile: HostilePeer, target: str) -> tuple[int, bool]:
@@ -206,8 +207,9 @@ def run_re_asking(served: Served, cap_s: float) -> tuple[Tally, Tally, float, Ho
                     await re_ask(hostile, target, after, trio.current_time() + 1, until_busy=True)
         return tally, after, outcome[0]
 
-    before = cpu_s(served.b)
+    before, started = cpu_s(served.b), time.monotonic()
     tally, after, honest = trio.run(main)
+    tally.elapsed = time.monotonic() - started
     return tally, after, cpu_s(served.b) - before, honest
 
 
@@ -216,7 +218,8 @@ def check_re_asking(served: Served, cap_s: float) -> None:
     print(
         f"re-asking {served.feed} messages: {tally.pulled / 2**20:.1f} MiB pulled in "
         f"{tally.sessions} sessions before 'busy', then {after.sessions} sessions "
-        f"({after.busy} refused, {after.pulled} bytes); b CPU {cpu:.1f} s; "
+        f"({after.busy} refused, {after.pulled} bytes); {tally.elapsed:.1f} s in all, "
+        f"b CPU {cpu:.1f} s; "
         f"honest sync exit {code} in {took:.1f} s, fetched {result.get('fetched')}"
     )
     assert code == 0 and result["fetched"] == served.feed, result
