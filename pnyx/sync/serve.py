@@ -41,6 +41,9 @@ from pnyx.sync.transport import FrameConnection, run_in_thread
 
 #: Frames the responder's reader task may queue ahead of the serving task, a count of frames.
 _FRAME_QUEUE = MAX_INFLIGHT_BATCHES + 2
+#: The ``retry after`` a preempted session is told, in whole seconds (its slot went to another
+#: peer; asking again soon is fine, the fair share is decided again).
+PREEMPTED_RETRY_AFTER_S = 1
 
 
 @dataclass
@@ -90,7 +93,9 @@ async def run_responder(
             with preempt:
                 error = await _serve_session(conn, machine, store, offload, hooks)
             if preempt.cancelled_caught:
-                error = SyncProtocolError(SyncReason.BUSY, "preempted: retry after 1 s")
+                error = SyncProtocolError(
+                    SyncReason.BUSY, f"preempted: retry after {PREEMPTED_RETRY_AFTER_S} s"
+                )
             if error is not None:
                 failure = SyncFailure(error.reason, error.detail)
                 await conn.send_error(machine.fail(error))
