@@ -5,6 +5,7 @@ The same attacks across real node processes are in tests/test_sync_amplifier_net
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -13,14 +14,22 @@ import trio.testing
 from pnyx.node.memnet import MemoryStream
 from pnyx.node.syncserver import Server
 from pnyx.sync.api import SyncSummary
-from pnyx.sync.budget import BudgetLimits, ServeBudget
-from pnyx.sync.driver import run_requester
+from pnyx.sync.budget import BudgetLimits, ServeBudget, ServeMeter
+from pnyx.sync.driver import ServeHooks, run_requester, run_responder
 from pnyx.sync.errors import SyncReason
-from pnyx.sync.frames import ErrorFrame, Hello, Want, WantEntry
+from pnyx.sync.frames import ErrorFrame, Frame, Hello, Want, WantEntry
 from pnyx.sync.slots import MAX_SERVED_SESSIONS, STALL_TIMEOUT_S
 from pnyx.sync.transport import TrioByteStream
 from pnyx.sync.wire import FrameDecoder, encode_frame
-from tests.test_sync_fakes import FakeReport, FakeStore, author, chain_of, inline
+from tests.test_sync_fakes import (
+    FakeReport,
+    FakeStore,
+    Tap,
+    author,
+    chain_of,
+    inline,
+    stream_pair,
+)
 
 #: Virtual-time cap of each test, in seconds.
 CAP_S = 120
@@ -73,7 +82,13 @@ async def test_a_re_asking_requester_is_refused_busy_at_its_budget_and_an_honest
     store = served_store()
     size = feed_bytes(store)
     budget = ServeBudget(BudgetLimits(repeat_bytes=3 * size))
-    server = Server(store, inline, budget=budget)  # type: ignore[arg-type]
+    violations: list[object] = []
+    server = Server(
+        store,  # type: ignore[arg-type]
+        inline,
+        budget=budget,
+        on_violation=lambda peer, error: violations.append(error),
+    )
     with trio.fail_after(CAP_S):
         async with trio.open_nursery() as nursery:
             pulled, refusals = 0, 0
@@ -90,6 +105,55 @@ async def test_a_re_asking_requester_is_refused_busy_at_its_budget_and_an_honest
     assert honest.failure is None and honest.received == FEED
     assert server.stats.sessions_over_budget >= 15
     assert server.stats.sessions_served == 5  # 4 mallory + honest
+    assert violations == []  # re-asking is shed, never penalised
+
+
+async def test_a_round_cut_by_the_budget_sends_what_was_charged_then_busy_in_place_of_done(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The wire as section 5.6 says: HAVE, the batches charged, then ERROR busy with
+    ``retry after S s`` (S = the seconds left in the window); the requester keeps those batches."""
+    store = served_store()
+    budget = ServeBudget(BudgetLimits(repeat_bytes=feed_bytes(store) // 2))
+    meter = budget.meter("p")
+    with trio.fail_after(CAP_S):
+        first = await sync_session(store, meter)
+        await trio.sleep(20)
+        second = await sync_session(store, meter)
+        third = await sync_session(store, meter)
+    assert first[0].failure is None and first[0].received == FEED
+    summary, frames = second
+    assert summary.failure is not None and summary.failure.reason is SyncReason.PEER_ERROR
+    assert FEED // 2 - 128 <= summary.received <= FEED // 2  # whole chunks within the budget
+    types = [type(frame).__name__ for frame in frames]
+    assert types[0] == "Have" and types[-1] == "ErrorFrame" and "Done" not in types
+    assert frames[-1] == ErrorFrame("busy", "retry after 40 s")
+    assert third[0].received == 0 and third[1] == [ErrorFrame("busy", "retry after 40 s")]
+
+
+class HalfClosing(TrioByteStream):
+    """Closing sends EOF only, as a libp2p stream's close does: the peer still reads what was
+    sent (the ERROR frame) and may still write (its last ACKs)."""
+
+    async def close(self) -> None:
+        assert isinstance(self.stream, trio.StapledStream)
+        await self.stream.send_stream.aclose()
+
+
+async def sync_session(store: FakeStore, meter: ServeMeter) -> tuple[SyncSummary, list[Frame]]:
+    """One forgetful requester session against ``run_responder`` with ``meter``; the frames the
+    requester received."""
+    left, right = stream_pair()
+    tap = Tap(left)
+    responder = HalfClosing(right.stream)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            partial(run_responder, responder, store, offload=inline, hooks=ServeHooks(meter=meter))
+        )
+        summary = await run_requester(
+            tap, Forgetful(), discard, authors=[author(1)], offload=inline
+        )
+    return summary, tap.frames("in")
 
 
 async def test_four_ids_holding_two_stalled_slots_each_do_not_lock_an_honest_requester_out(
