@@ -22,6 +22,8 @@ LAYERS = {
     "net": 1,
     "store": 1,
     "ingest": 1,
+    "trust": 1,
+    "rank": 1,
     "gossip": 2,
     "sync": 2,
     "discovery": 2,

@@ -11,9 +11,8 @@ protocol"); this module adds what a node needs around it:
   stored messages and calls ``after_ingest`` with each ingested group's report (the node counts
   it, shows the new messages and updates its interest set).
 * ``fetch_from_address`` connects to an address first (``pnyx sync``).
-* ``Server`` answers incoming sessions with ``run_responder``, at most ``max_sessions`` at once
-  and ``MAX_SERVED_PER_PEER`` per peer; a stream beyond a limit is closed at once (its requester
-  retries later).
+* ``Server`` (``pnyx.catchup.server``, re-exported here) answers incoming sessions within each
+  peer's serve budget and fair slots.
 
 Failure modes: a peer that breaks the protocol, stalls or goes away ends the session with
 ``SessionResult.failure`` set; a ``StoreError`` (local disk) is logged and reported the same way
@@ -29,59 +28,31 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from pnyx.catchup.server import (
+    VIOLATIONS,
+    OnViolation,
+    Server,
+    ServeStats,
+    violation,
+)
 from pnyx.clock import wall_clock_ms
-from pnyx.errors import RemoteError, StoreError
+from pnyx.errors import RemoteError
 from pnyx.ingest.ratelimit import RateLimiter
 from pnyx.net.contracts import ByteStream, Network
 from pnyx.net.errors import ConnectError
 from pnyx.runtime import Offload, cleanup_scope
-from pnyx.sync.api import Progress, SyncFailure, SyncSummary
-from pnyx.sync.driver import run_requester, run_responder
-from pnyx.sync.errors import SyncProtocolError, SyncReason
+from pnyx.sync.api import Progress, SyncSummary
+from pnyx.sync.driver import run_requester
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
+from pnyx.sync.slots import MAX_SERVED_PER_PEER, MAX_SERVED_SESSIONS
 
 if TYPE_CHECKING:
     from pnyx.store import IngestReport, Store
 
 log = logging.getLogger(__name__)
 
-#: Responder sessions served at once by one process, a count; more streams are closed at once.
-MAX_SERVED_SESSIONS = 8
-#: Responder sessions served at once to one peer, a count. An honest node runs one session with
-#: a peer at a time; the cap keeps one peer from holding every slot (a slowloris).
-MAX_SERVED_PER_PEER = 2
-
 #: Called after each ingested batch with its report (e.g. to count it and show new messages).
 AfterIngest = Callable[["IngestReport"], Awaitable[None]]
-
-
-#: Session failures that only a peer breaking the protocol causes; each counts against the peer's
-#: standing like an invalid gossip frame. Timeouts, closed streams and ERROR frames do not: an
-#: honest peer that is frozen, suspended or on a bad link looks the same.
-VIOLATIONS = frozenset(
-    {
-        SyncReason.BAD_PREFIX,
-        SyncReason.FRAME_TOO_LARGE,
-        SyncReason.BAD_FRAME,
-        SyncReason.UNKNOWN_FRAME,
-        SyncReason.UNEXPECTED_FRAME,
-        SyncReason.UNREQUESTED,
-        SyncReason.BAD_ENVELOPE,
-        SyncReason.WINDOW_EXCEEDED,
-        SyncReason.BAD_ACK,
-        SyncReason.COUNT_MISMATCH,
-    }
-)
-
-#: Called with the peer and its violation (the node counts it and bans at the threshold).
-OnViolation = Callable[[str, SyncProtocolError], None]
-
-
-def violation(failure: SyncFailure | None) -> SyncProtocolError | None:
-    """The protocol violation a session failure proves, or None if it proves none."""
-    if failure is None or failure.reason not in VIOLATIONS:
-        return None
-    return SyncProtocolError(failure.reason, failure.detail)
 
 
 @dataclass
@@ -251,75 +222,16 @@ async def fetch_from_address(
     )
 
 
-@dataclass
-class ServeStats:
-    """Counters of the sessions served (all counts)."""
-
-    sessions_served: int = 0
-    sessions_refused: int = 0
-    sessions_failed: int = 0
-    messages_served: int = 0
-
-
-class Server:
-    """Serves ``/pnyx/sync/1.0.0``: every feed held in ``store``, to any peer that asks
-    (store-and-forward). Install with ``network.set_stream_handler(PROTOCOL_ID, server.serve)``."""
-
-    def __init__(
-        self,
-        store: Store,
-        offload: Offload,
-        *,
-        max_sessions: int = MAX_SERVED_SESSIONS,
-        max_per_peer: int = MAX_SERVED_PER_PEER,
-        idle_timeout: float = IDLE_TIMEOUT_S,
-        session_timeout: float = SESSION_TIMEOUT_S,
-        on_violation: OnViolation | None = None,
-    ) -> None:
-        self.store = store
-        self.offload = offload
-        self.on_violation = on_violation
-        self.max_sessions = max_sessions
-        self.max_per_peer = max_per_peer
-        self._per_peer: dict[str, int] = {}
-        self.idle_timeout = idle_timeout
-        self.session_timeout = session_timeout
-        self.stats = ServeStats()
-        self.active = 0
-        """Sessions being served now, a count."""
-
-    async def serve(self, stream: ByteStream, peer: str) -> None:
-        """Serve one session (the network closes the stream when this returns)."""
-        mine = self._per_peer.get(peer, 0)
-        if self.active >= self.max_sessions or mine >= self.max_per_peer:
-            self.stats.sessions_refused += 1
-            log.debug("sync session from %s refused: %d served, %d to it", peer, self.active, mine)
-            return
-        self.active += 1
-        self._per_peer[peer] = mine + 1
-        try:
-            served = await run_responder(
-                stream,
-                self.store,
-                idle_timeout=self.idle_timeout,
-                session_timeout=self.session_timeout,
-                offload=self.offload,
-            )
-        except StoreError as exc:
-            self.stats.sessions_failed += 1
-            log.error("could not serve a sync session to %s: %s", peer, exc)
-            return
-        finally:
-            self.active -= 1
-            left = self._per_peer.pop(peer) - 1
-            if left:
-                self._per_peer[peer] = left
-        self.stats.messages_served += served.messages
-        if served.failure is None:
-            self.stats.sessions_served += 1
-        else:
-            self.stats.sessions_failed += 1
-            log.debug("sync session from %s ended early: %s", peer, served.failure.reason)
-            broken = violation(served.failure)
-            if broken is not None and self.on_violation is not None:
-                self.on_violation(peer, broken)
+__all__ = [
+    "MAX_SERVED_PER_PEER",
+    "MAX_SERVED_SESSIONS",
+    "VIOLATIONS",
+    "OnViolation",
+    "ServeStats",
+    "Server",
+    "SessionResult",
+    "fetch",
+    "fetch_from_address",
+    "fetch_from_peer",
+    "violation",
+]

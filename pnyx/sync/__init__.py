@@ -5,7 +5,9 @@ An offline-first node fetches from any peer the messages it lacks of the authors
 Sans-I/O modules (no trio, no sockets): ``limits`` (every constant), ``errors`` (SyncReason,
 SyncProtocolError), ``frames`` (frame types, msgpack layout), ``wire`` (length-prefixed framing,
 FrameDecoder), ``requester`` / ``responder`` (the two state machines), ``api`` (the protocols the
-drivers need: ByteStream, store views, Ingest; the summaries).
-trio modules: ``transport`` (frames over a ByteStream with timeouts), ``driver`` (run_requester,
-run_responder). This package imports nothing here so the sans-I/O modules stay free of trio.
+drivers need: ByteStream, store views, Ingest; the summaries), ``budget`` (a responder's per-peer
+serve budget) and ``slots`` (its fair, preemptible serving slots).
+trio modules: ``transport`` (frames over a ByteStream with timeouts), ``driver`` (run_requester;
+re-exports run_responder), ``serve`` (run_responder and its ServeHooks). This package imports
+nothing here so the sans-I/O modules stay free of trio.
 """

@@ -1,4 +1,5 @@
-"""trio drivers of one sync session: ``run_requester`` and ``run_responder``.
+"""trio drivers of one sync session: ``run_requester`` here, ``run_responder`` in
+``pnyx.sync.serve`` (re-exported here).
 
 Each runs one session over one stream, closes the stream at the end, and returns a summary. A peer
 that breaks the protocol, goes silent for IDLE_TIMEOUT_S, disconnects or overruns SESSION_TIMEOUT_S
@@ -17,43 +18,31 @@ from functools import partial
 
 import trio
 
-from pnyx.core.envelope import decode
-from pnyx.core.reasons import InvalidMessage
-from pnyx.errors import StoreError, unwrap_group
+from pnyx.errors import unwrap_group
 from pnyx.sync.api import (
     ByteStream,
     Ingest,
     Offload,
     Progress,
     RequesterStore,
-    ResponderStore,
-    ServeSummary,
     SyncFailure,
     SyncSummary,
 )
 from pnyx.sync.errors import SyncProtocolError, SyncReason
-from pnyx.sync.frames import Frame, WantEntry
+from pnyx.sync.frames import WantEntry
 from pnyx.sync.limits import (
     IDLE_TIMEOUT_S,
     INGEST_BUFFER_BATCHES,
     INGEST_GROUP_MESSAGES,
-    MAX_BATCH_MESSAGES,
     MAX_INFLIGHT_BATCHES,
     MAX_WANT_AUTHORS,
     SESSION_TIMEOUT_S,
 )
 from pnyx.sync.requester import BatchReceived, HaveReceived, SyncRequester, want_entry
-from pnyx.sync.responder import (
-    BatchPacker,
-    Finished,
-    RoundRequested,
-    SyncResponder,
-    plan_reads,
-)
+from pnyx.sync.serve import ServeHooks, run_responder
 from pnyx.sync.transport import FrameConnection, run_in_thread
 
-#: Frames the responder's reader task may queue ahead of the serving task, a count of frames.
-_FRAME_QUEUE = MAX_INFLIGHT_BATCHES + 2
+__all__ = ["ServeHooks", "run_requester", "run_responder"]
 
 
 # --- requester --------------------------------------------------------------------------------
@@ -218,167 +207,3 @@ async def _ingest_buffered(
             tally.rejected += len(outcome.rejected)
             if on_progress is not None:
                 on_progress(machine.envelopes_received, expected[0])
-
-
-# --- responder --------------------------------------------------------------------------------
-_Item = Frame | SyncProtocolError
-
-
-async def run_responder(
-    stream: ByteStream,
-    store: ResponderStore,
-    *,
-    idle_timeout: float = IDLE_TIMEOUT_S,
-    session_timeout: float = SESSION_TIMEOUT_S,
-    offload: Offload = run_in_thread,
-) -> ServeSummary:
-    """Serve one requester on ``stream`` from ``store`` until it says BYE (or fails).
-
-    Reads only the seq ranges the requester lacks (``store.range``), sends them in BATCH frames and
-    never has more unacknowledged batches out than the requester's window. A reader task keeps
-    reading the stream while the serving task sends, so neither side can block the other's writes.
-    """
-    started = trio.current_time()
-    machine = SyncResponder()
-    conn = FrameConnection(stream, idle_timeout)
-    failure: SyncFailure | None = None
-    try:
-        with trio.move_on_after(session_timeout) as session:
-            error = await _serve_session(conn, machine, store, offload)
-            if error is not None:
-                failure = SyncFailure(error.reason, error.detail)
-                await conn.send_error(machine.fail(error))
-        if session.cancelled_caught:
-            timeout = SyncProtocolError(SyncReason.SESSION_TIMEOUT, f"over {session_timeout:g} s")
-            failure = SyncFailure(timeout.reason, timeout.detail)
-            await conn.send_error(machine.fail(timeout))
-    finally:
-        await conn.close()
-    return ServeSummary(
-        rounds=machine.rounds,
-        authors_requested=machine.authors_requested,
-        messages=machine.envelopes_sent,
-        batches=machine.batches_sent,
-        bytes_sent=conn.bytes_sent,
-        elapsed=trio.current_time() - started,
-        complete=failure is None,
-        failure=failure,
-    )
-
-
-async def _serve_session(
-    conn: FrameConnection, machine: SyncResponder, store: ResponderStore, offload: Offload
-) -> SyncProtocolError | None:
-    """Run the reader task and the serving task; return the error that ended the session early.
-
-    Errors are caught inside the nursery so callers see ``StoreError`` itself, not a group.
-    """
-    caught: SyncProtocolError | StoreError | None = None
-    send_frames, frames = trio.open_memory_channel[_Item](_FRAME_QUEUE)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_read_frames, conn, send_frames)
-        try:
-            await _serve(conn, machine, store, frames, offload)
-        except (SyncProtocolError, StoreError) as exc:
-            caught = exc
-        nursery.cancel_scope.cancel()
-    if isinstance(caught, StoreError):
-        raise caught
-    return caught
-
-
-async def _read_frames(conn: FrameConnection, out: trio.MemorySendChannel[_Item]) -> None:
-    """Reader task: forward every frame; forward the first error and stop."""
-    async with out:
-        try:
-            while True:
-                await out.send(await conn.receive(idle=False))
-        except SyncProtocolError as exc:
-            await out.send(exc)
-
-
-class _Frames:
-    """The serving task's view of the reader's queue, with the idle timeout."""
-
-    def __init__(self, channel: trio.MemoryReceiveChannel[_Item], idle: float) -> None:
-        self.channel = channel
-        self.idle = idle
-
-    async def next(self) -> Frame:
-        try:
-            with trio.fail_after(self.idle):
-                item = await self.channel.receive()
-        except trio.TooSlowError:
-            raise SyncProtocolError(
-                SyncReason.IDLE_TIMEOUT, f"peer idle for {self.idle:g} s"
-            ) from None
-        except trio.EndOfChannel:
-            raise SyncProtocolError(SyncReason.CLOSED, "peer closed the stream") from None
-        if isinstance(item, SyncProtocolError):
-            raise item
-        return item
-
-
-async def _serve(
-    conn: FrameConnection,
-    machine: SyncResponder,
-    store: ResponderStore,
-    channel: trio.MemoryReceiveChannel[_Item],
-    offload: Offload,
-) -> None:
-    frames = _Frames(channel, conn.idle)
-    while True:
-        event = machine.receive(await frames.next())
-        if isinstance(event, Finished):
-            return
-        if isinstance(event, RoundRequested):
-            await _serve_round(conn, machine, store, frames, offload, event)
-
-
-async def _serve_round(
-    conn: FrameConnection,
-    machine: SyncResponder,
-    store: ResponderStore,
-    frames: _Frames,
-    offload: Offload,
-    event: RoundRequested,
-) -> None:
-    authors = [entry.author for entry in event.entries]
-    heads = await offload(partial(store.heads, authors))
-    await conn.send(machine.have(heads))
-    packer = BatchPacker()
-
-    async def send(batches: list[list[bytes]]) -> None:
-        for batch in batches:
-            while machine.credit <= 0:
-                machine.receive(await frames.next())  # only ACK is valid here
-            await conn.send(machine.batch(batch))
-
-    for entry in event.entries:
-        head = heads.get(entry.author)
-        if head is None:
-            continue
-        for first, last in plan_reads(entry, head):
-            cursor = first
-            while cursor <= last:
-                raws = await offload(
-                    partial(store.range, entry.author, cursor, last, limit=MAX_BATCH_MESSAGES)
-                )
-                for raw in raws:
-                    await send(packer.add(raw))
-                if len(raws) < MAX_BATCH_MESSAGES:
-                    break
-                cursor = _next_seq(raws[-1], cursor)
-    await send(packer.flush())
-    await conn.send(machine.done())
-
-
-def _next_seq(raw: bytes, cursor: int) -> int:
-    """The seq after the envelope ``raw`` that the store returned for a range from ``cursor``."""
-    try:
-        seq = decode(raw).seq
-    except InvalidMessage as exc:
-        raise StoreError(f"the store returned an undecodable envelope: {exc}") from None
-    if seq < cursor:
-        raise StoreError("the store returned an envelope outside the asked range")
-    return seq + 1

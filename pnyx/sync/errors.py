@@ -48,6 +48,9 @@ class SyncReason(StrEnum):
     """The peer sent nothing, or accepted nothing, for IDLE_TIMEOUT_S."""
     SESSION_TIMEOUT = "session-timeout"
     """The session ran longer than SESSION_TIMEOUT_S."""
+    BUSY = "busy"
+    """The responder refuses to serve now (the peer is over its serve budget, no slot is free, or
+    the session was preempted); the detail says ``retry after S s``. Not a violation."""
 
 
 class SyncProtocolError(RemoteError):

@@ -1,0 +1,144 @@
+"""Fair scheduling of a responder's serving slots (sans-I/O: plain data, time passed in).
+
+A responder serves at most ``max_sessions`` sessions at once and at most ``max_per_peer`` to one
+peer. Without more, a few peer ids holding their share of slots (stalled, or busy re-asking) lock
+every honest requester out until their sessions time out. ``ServeSlots.request`` decides what
+happens to a new session from ``peer`` (``Decision``):
+
+1. ``peer`` already holds ``max_per_peer`` slots: REFUSE (an honest node runs one session with a
+   peer at a time).
+2. A slot is free: ADMIT.
+3. All slots are taken: PREEMPT a victim, in this order of preference:
+   a. the session that has made no progress (no frame received, no batch sent) for the longest
+      time, if that is at least ``stall_s`` (a stalled requester loses its slot when it is needed);
+   b. fairness: a session of the peer holding the most slots, if that peer holds at least two more
+      than ``peer`` does now (so after the hand-over it still holds at least as many as ``peer``:
+      max-min fair shares); of its sessions, the one with the oldest progress.
+   The victim's slot is handed over at once (the victim is told to stop; its later ``release`` is
+   a no-op), so the count of slots never exceeds the cap.
+4. Otherwise WAIT: the caller waits (at most ``wait_s``, woken by ``release`` or at ``wake_at``)
+   and asks again; at most ``max_waiters`` wait at once, beyond that REFUSE.
+
+Failure modes: none raised for remote behaviour; ``release`` of an unknown slot is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+#: Responder sessions served at once by one process, a count.
+MAX_SERVED_SESSIONS = 8
+#: Responder sessions served at once to one peer, a count. An honest node runs one session with
+#: a peer at a time; the cap keeps one peer from holding every slot.
+MAX_SERVED_PER_PEER = 2
+#: A served session without progress (no frame from the requester, no batch sent) for this long
+#: may be preempted when another requester needs its slot, in seconds.
+STALL_TIMEOUT_S = 10.0
+#: Longest a new session waits for a slot before it is refused ``busy``, in seconds (below the
+#: requester's idle timeout of 30 s, so an honest requester is still waiting).
+SLOT_WAIT_S = 15.0
+#: Sessions waiting for a slot at once, a count; more are refused at once.
+MAX_SLOT_WAITERS = 16
+
+
+class Decision(Enum):
+    ADMIT = "admit"
+    PREEMPT = "preempt"
+    WAIT = "wait"
+    REFUSE = "refuse"
+
+
+@dataclass(eq=False)
+class Slot:
+    """One served session. ``progress`` is the time of its last progress."""
+
+    peer: str
+    started: float
+    progress: float
+    preempted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """``slot`` is set for ADMIT and PREEMPT; ``victim`` for PREEMPT."""
+
+    decision: Decision
+    slot: Slot | None = None
+    victim: Slot | None = None
+
+
+class ServeSlots:
+    """The slot table of one responder (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        max_sessions: int = MAX_SERVED_SESSIONS,
+        max_per_peer: int = MAX_SERVED_PER_PEER,
+        stall_s: float = STALL_TIMEOUT_S,
+        max_waiters: int = MAX_SLOT_WAITERS,
+    ) -> None:
+        self.max_sessions = max_sessions
+        self.max_per_peer = max_per_peer
+        self.stall_s = stall_s
+        self.max_waiters = max_waiters
+        self.slots: list[Slot] = []
+        self.waiting = 0
+        """Sessions waiting for a slot now, a count (kept by the caller)."""
+        self.preemptions = 0
+
+    def held_by(self, peer: str) -> int:
+        return sum(1 for slot in self.slots if slot.peer == peer)
+
+    def request(self, peer: str, now: float, *, waiting: bool = False) -> Outcome:
+        """Decide on a new session from ``peer``; ``waiting`` is True when asking again after WAIT
+        (the caller is already counted in ``waiting``)."""
+        mine = self.held_by(peer)
+        if mine >= self.max_per_peer:
+            return Outcome(Decision.REFUSE)
+        if len(self.slots) < self.max_sessions:
+            return Outcome(Decision.ADMIT, self._take(peer, now))
+        victim = self._victim(mine, now)
+        if victim is not None:
+            self.slots.remove(victim)
+            victim.preempted = True
+            self.preemptions += 1
+            return Outcome(Decision.PREEMPT, self._take(peer, now), victim)
+        if waiting or self.waiting < self.max_waiters:
+            return Outcome(Decision.WAIT)
+        return Outcome(Decision.REFUSE)
+
+    def _take(self, peer: str, now: float) -> Slot:
+        slot = Slot(peer, now, now)
+        self.slots.append(slot)
+        return slot
+
+    def _victim(self, mine: int, now: float) -> Slot | None:
+        stalest = min(self.slots, key=lambda slot: slot.progress)
+        if now - stalest.progress >= self.stall_s:
+            return stalest
+        counts: dict[str, int] = {}
+        for slot in self.slots:
+            counts[slot.peer] = counts.get(slot.peer, 0) + 1
+        richest = max(counts, key=lambda peer: counts[peer])
+        if counts[richest] < mine + 2:  # after the hand-over it still holds at least as many
+            return None
+        return min(
+            (slot for slot in self.slots if slot.peer == richest), key=lambda slot: slot.progress
+        )
+
+    def touch(self, slot: Slot, now: float) -> None:
+        """The session made progress."""
+        slot.progress = now
+
+    def release(self, slot: Slot) -> None:
+        """The session ended (no-op if it was preempted)."""
+        if slot in self.slots:
+            self.slots.remove(slot)
+
+    def wake_at(self) -> float | None:
+        """When the stalest session becomes preemptable (None if no slot is held)."""
+        if not self.slots:
+            return None
+        return min(slot.progress for slot in self.slots) + self.stall_s
