@@ -105,7 +105,7 @@ def test_a_new_migration_upgrades_an_existing_file(
     with Store.open(path) as store:
         assert store.heads() == {feed.author: (1, 1)}
         assert store._conn.execute("SELECT x FROM extra").fetchall() == [(42,)]
-    assert _version(path) == len(schema.MIGRATIONS) == 2
+    assert _version(path) == len(schema.MIGRATIONS)
 
 
 def test_a_failing_migration_changes_nothing(
@@ -117,7 +117,7 @@ def test_a_failing_migration_changes_nothing(
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
     with pytest.raises(StoreError, match="already exists"):
         Store.open(path)
-    assert _version(path) == 1 and "extra" not in _tables(path)
+    assert _version(path) == schema.current_version() - 1 and "extra" not in _tables(path)
 
 
 def test_read_only_open(tmp_path: Path) -> None:
