@@ -16,7 +16,7 @@ times per author, further conflicting messages are reported as forks and only co
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 import msgpack
 
@@ -118,7 +118,7 @@ class _Batch:
                 chain.evidence.setdefault(seq, other_id)
 
 
-def _advance(chain: Chain, author: bytes, pending: dict[tuple[bytes, int], object]) -> None:
+def _advance(chain: Chain, author: bytes, pending: Container[tuple[bytes, int]]) -> None:
     """Move ``chain.run`` (the contiguous head within this batch) over the seqs placed so far."""
     while (author, chain.run + 1) in pending:
         chain.run += 1
