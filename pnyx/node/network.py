@@ -19,6 +19,7 @@ Contract shared by both:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Protocol
@@ -30,6 +31,7 @@ from pnyx.node.errors import ConnectError, StreamClosedError
 __all__ = [
     "POSTS_TOPIC",
     "ByteStream",
+    "FRAME_ORIGIN",
     "ConnectError",
     "Direction",
     "FoundBy",
@@ -63,6 +65,12 @@ class Verdict(Enum):
 #: The validator a network is opened with: ``(frame bytes, forwarding peer id) -> Verdict``.
 #: It must never raise; networks treat an exception as REJECT and log it as a bug.
 Validator = Callable[[bytes, str], Awaitable[Verdict]]
+
+#: While a network awaits its validator, the peer id that published the frame (libp2p: the
+#: gossip message's ``from``, whose signature pubsub checked before validation), or None where
+#: the network cannot tell. Set and reset by the network around each validator call, so a
+#: validator reads it without a change to the ``Validator`` signature (robustness: forks).
+FRAME_ORIGIN: ContextVar[str | None] = ContextVar("pnyx_frame_origin", default=None)
 
 
 class Direction(Enum):

@@ -37,11 +37,11 @@ from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
-from pnyx.node.checks import FrameCheck, author_of, check_frame
+from pnyx.node.checks import FrameCheck, author_of, check_frame, fork_penalty
 from pnyx.node.clockskew import ClockWatch
 from pnyx.node.framecache import DecodedFrames
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
-from pnyx.node.network import Network, PeerEvent, Received, Verdict
+from pnyx.node.network import FRAME_ORIGIN, Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
 from pnyx.node.ratelimit import RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
@@ -228,7 +228,11 @@ class Node:
         if check.conflict is not None:
             # Not forwarded; the store keeps the conflicting message as fork evidence.
             self.stats.frames_ignored += 1
-            self.output.rejected(forwarder, check.conflict, penalised=False)
+            penalty = fork_penalty(check, FRAME_ORIGIN.get(), self.network.peer_id)
+            if penalty is not None:  # robustness: more of a known fork, against its publisher
+                self.penalise(*penalty)
+            else:
+                self.output.rejected(forwarder, check.conflict, penalised=False)
             self._queue_ingest(check.wanted)
             return Verdict.IGNORE
         self._decoded.put(frame_id(data), len(data), messages)
