@@ -25,8 +25,9 @@ def when(ts_ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts_ms / 1000))
 
 
-def message_json(message: Message, profile: Profile | None = None) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text."""
+def message_json(message: Message, profile: Profile | None = None, *, forked: bool = False) -> str:
+    """One line of JSON with at least id, author, seq, ts, kind, text and ``forked`` (the
+    author signed two conflicting histories: this store holds fork evidence)."""
     from pnyx.crypto.keytext import encode_public_key
 
     body = message.body
@@ -37,6 +38,7 @@ def message_json(message: Message, profile: Profile | None = None) -> str:
         "ts": message.ts,
         "kind": message.kind,
         "text": message.text,
+        "forked": forked,
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
@@ -63,10 +65,15 @@ _KEY_FIELDS = {"author": "target_author", "key": "key"}
 _TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
-def message_text(message: Message, profile: Profile | None = None, *, indent: str = "") -> str:
-    """A readable block: header line (who, when, short id) and the content below it."""
+def message_text(
+    message: Message, profile: Profile | None = None, *, indent: str = "", forked: bool = False
+) -> str:
+    """A readable block: header line (who, when, short id; ``FORKED`` if the author is) and the
+    content below it."""
     who = profile.name if profile is not None and profile.name else short_key(message.author)
     header = f"{indent}{who} · {when(message.ts)} · {message.id.hex()[:12]}"
+    if forked:
+        header += " · FORKED"
     return f"{header}\n{indent}  {describe(message)}"
 
 
