@@ -27,8 +27,8 @@ def test_forked_authors_are_marked_in_every_reading_command(cli: Cli) -> None:
     with Store.open(cli.home / "pnyx.db") as store:
         assert store.ingest(honest.raws() + forker.raws(), now).accepted
         assert len(store.ingest(forks, now).rejected) == 5
-    for feed in (honest, forker):
-        cli.ok("follow", encode_public_key(feed.author))
+    for followed in (honest, forker):
+        cli.ok("follow", encode_public_key(followed.author))
     forker_text = encode_public_key(forker.author)
 
     timeline = cli.ok("timeline", "--json")
@@ -48,10 +48,10 @@ def test_forked_authors_are_marked_in_every_reading_command(cli: Cli) -> None:
     assert [json.loads(line)["forked"] for line in thread.lines] == [False, True]
     assert thread.err.count("is FORKED") == 1
 
-    feed = cli.ok("feed", forker_text, "--json")
-    assert {json.loads(line)["forked"] for line in feed.lines} == {True}
-    assert feed.err.count("is FORKED") == 1
-    assert reply.id.hex() in feed.out
+    shown = cli.ok("feed", forker_text, "--json")
+    assert {json.loads(line)["forked"] for line in shown.lines} == {True}
+    assert shown.err.count("is FORKED") == 1
+    assert reply.id.hex() in shown.out
 
     clean = cli.ok("feed", encode_public_key(honest.author))
     assert "FORKED" not in clean.out + clean.err
