@@ -171,6 +171,8 @@ class SyncScheduler:
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
             "own_republished": self.republisher.republished,
+            "gaps_given_up": self._gaps.given_up,  # robustness: bounded gap trigger
+            "gaps_too_large": self._gaps.too_large,
         }
 
     async def control(self, request: dict[str, Any]) -> dict[str, Any]:
