@@ -158,3 +158,28 @@ def test_the_bound_counts_what_the_batch_placed_before(
     report = store.ingest(list(reversed(late.raws())), NOW_MS)  # newest first: 20..1
     assert sorted(m.seq for m in report.accepted) == list(range(1, 6))
     assert store.heads()[late.author] == (5, 5)
+
+
+def test_a_responder_announcing_absurd_heads_costs_one_round(store: Store) -> None:
+    """A peer says it holds the author up to 2^53 and sends seq 10^9: the requester takes the
+    round as the protocol allows, its store refuses the envelope, and the next session asks
+    exactly what it asked before (nothing loops on the peer's claim)."""
+    from pnyx.sync.frames import Batch, Done, Have, Head
+    from pnyx.sync.requester import BatchReceived, RoundDone, SyncRequester, want_entry
+
+    feed = Feed(key(1))
+    for n in range(30):
+        feed.post(f"n{n}")
+    store.ingest(feed.raws(), NOW_MS)
+    entry, _ = want_entry(feed.author, store.heads()[feed.author], [])
+    machine = SyncRequester()
+    machine.hello()
+    machine.want([entry])
+    machine.receive(Have((Head(feed.author, MAX_SEQ, MAX_SEQ),)))
+    batch = machine.receive(Batch((far(feed, 10**9).raw,)))
+    assert isinstance(batch, BatchReceived)
+    report = store.ingest(batch.envelopes, NOW_MS)
+    assert [r for _, r, _ in report.rejected] == [Reason.SEQ_TOO_FAR]
+    machine.ack()
+    assert isinstance(machine.receive(Done(1)), RoundDone)
+    assert want_entry(feed.author, store.heads()[feed.author], []) == (entry, False)
