@@ -9,7 +9,8 @@ Contract shared by both:
 * Peers are named by text peer ids; addresses are text (multiaddrs for libp2p).
 * There is one gossip topic. Every frame a peer sends is first given to the validator the network
   was opened with; only ``Verdict.ACCEPT`` frames are delivered on ``received`` and forwarded.
-  Frames this node publishes itself are not validated again and not delivered back.
+  Frames this node publishes itself are not validated again and not delivered back. While the
+  validator runs, ``FRAME_ORIGIN`` holds the peer id that published the frame (if known).
 * ``publish`` applies backpressure: it waits (bounded) while outbound queues are nearly full
   instead of letting frames be dropped silently.
 * ``received`` and ``events`` are bounded channels; the node must consume them promptly.
