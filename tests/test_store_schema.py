@@ -38,7 +38,13 @@ def _digest(path: Path) -> str:
 def test_a_new_store_is_created_owner_only_at_the_current_version(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "pnyx.db"
     with Store.open(path) as store:
-        assert store.counts() == {"messages": 0, "authors": 0, "forks": 0}
+        assert store.counts() == {
+            "messages": 0,
+            "authors": 0,
+            "forks": 0,
+            "fork_evidence": 0,
+            "forks_dropped": 0,
+        }
         mode = store._conn.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
