@@ -17,7 +17,8 @@ from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.node.checks import FrameCheck, fork_penalty
 from pnyx.node.gossipframe import encode_frame
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
-from tests.hostile import eventually, key, new_swarm, now_ms
+from pnyx.store.writes import MAX_FORK_EVIDENCE
+from tests.hostile import chain, eventually, key, new_swarm, now_ms
 
 #: Longest any scenario may take, in virtual seconds.
 CAP_S = 120.0
@@ -77,3 +78,41 @@ async def test_fork_spam_bans_its_publisher_not_the_relay(
             a.store.append_own(a.key, "post", {"text": "still heard"}, now_ms())
             a.node.nudge()
             await eventually(lambda: "still heard" in c.texts(a), "a's post reaches c via b")
+
+
+async def test_forks_from_many_publishers_keep_at_most_the_cap(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """Sybil: 30 fresh publishers, 2 forks each at seqs 1..20 (none reaches the ban). c keeps at
+    most MAX_FORK_EVIDENCE evidence rows, one per seq, and counts every other conflict."""
+    forker = key(5)
+    author = bytes(forker.verify_key)
+    feed = chain(forker, 20)
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            b = await swarm.add("b")
+            c = await swarm.add("c")
+            await c.node.connect(b.network.listen_addrs()[0])
+            c.store.append_own(c.key, "follow", {"key": author}, now_ms())
+            await c.node.refresh_interest()
+            source = await swarm.hostile("source", b)
+            await source.publish(encode_frame([m.raw for m in feed]))
+            await eventually(lambda: c.store.heads([author]) == {author: (20, 20)}, "c has 1..20")
+            sent = 0
+            for n in range(30):
+                sybil = await swarm.hostile(f"sybil{n}", b)
+                for k in range(2):
+                    seq = 1 + (2 * n + k) % 20
+                    prev = feed[seq - 2].id if seq > 1 else None
+                    body = {"text": f"fork {n}.{k}"}
+                    fork = sign(forker, seq=seq, prev=prev, ts=now_ms(), kind="post", body=body)
+                    await sybil.publish(encode_frame([fork.raw]))
+                    sent += 1
+            await eventually(
+                lambda: len(c.store.forks(author)) + c.store.forks_dropped(author) == sent,
+                "c counts every conflict",
+            )
+            kept = c.store.forks(author)
+            assert len(kept) == MAX_FORK_EVIDENCE == len({e.seq for e in kept})
+            assert c.store.forks_dropped(author) == sent - MAX_FORK_EVIDENCE
+            assert "b" not in c.node.penalties() and b.node.penalties() == {}
