@@ -45,18 +45,8 @@ def _load_chains(conn: sqlite3.Connection, authors: list[bytes]) -> dict[bytes, 
     for start in range(0, len(authors), LOAD_CHUNK):
         chunk = authors[start : start + LOAD_CHUNK]
         query = _LOAD_AUTHORS.format(marks=",".join("?" * len(chunk)))
-        for (
-            author,
-            aid,
-            contiguous,
-            highest,
-            held,
-            posts,
-            forked,
-            rows,
-            dropped,
-            head_id,
-        ) in conn.execute(query, chunk):
+        for author, *summary, head_id in conn.execute(query, chunk):
+            aid, contiguous, highest, held, posts, forked, rows, dropped = summary
             chains[author] = Chain(
                 aid, contiguous, highest, head_id, held, posts, bool(forked), rows, dropped
             )
