@@ -83,12 +83,11 @@ class GapWatch:
                 self._seen.pop(author, None)  # closed, absurd, or given up: not a candidate
                 continue
             seen = self._seen.get(author)
+            since_fetch = now - self._last.get(author, -math.inf)
             if seen is None or seen[0] != low:  # new, or gossip is filling it: wait
                 self._seen[author] = (low, now)
                 _trim(self._seen)
-            elif now - seen[1] >= GAP_GRACE_S and now - self._last.get(
-                author, -math.inf
-            ) >= retry_wait(tries):
+            elif now - seen[1] >= GAP_GRACE_S and since_fetch >= retry_wait(tries):
                 due.add(author)  # looked at again when gossip stores more of the author
                 del self._seen[author]
                 self._tries.pop(author, None)
