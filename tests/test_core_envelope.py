@@ -135,7 +135,8 @@ def test_every_decode_reason_has_a_test() -> None:
         Reason.FORBIDDEN_CHARACTER,  # tests/test_core_display.py and the vectors
     }
     chain_reasons = {Reason.BROKEN_CHAIN, Reason.FORK}  # tests/test_core_chain.py
-    assert tested | chain_reasons == set(Reason)
+    store_reasons = {Reason.SEQ_TOO_FAR}  # tests/test_store_bounds.py
+    assert tested | chain_reasons | store_reasons == set(Reason)
 
 
 def test_message_is_hashable_value() -> None:

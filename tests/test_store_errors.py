@@ -66,7 +66,13 @@ def test_a_full_disk_rolls_back_the_batch_and_keeps_earlier_data(tmp_path: Path)
         with pytest.raises(StoreError, match="full"):
             store.append_own(key(3), "post", {"text": "y" * 4000}, NOW_MS)
         assert store.heads() == {early.author: (10, 10)}
-        assert store.counts() == {"messages": 10, "authors": 1, "forks": 0}
+        assert store.counts() == {
+            "messages": 10,
+            "authors": 1,
+            "forks": 0,
+            "fork_evidence": 0,
+            "forks_dropped": 0,
+        }
         assert list(store.export()) == early.raws()
         store._conn.execute(f"PRAGMA max_page_count = {pages * 1000}")  # space freed
         assert len(store.ingest(late.raws(), NOW_MS).accepted) == 200

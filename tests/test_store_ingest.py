@@ -33,7 +33,13 @@ def test_ingest_is_idempotent(store: Store) -> None:
     again = store.ingest(feed.raws(), NOW_MS)
     assert again.accepted == [] and again.duplicates == 5 and again.rejected == []
     assert store.last_rowid() == last
-    assert store.counts() == {"messages": 5, "authors": 1, "forks": 0}
+    assert store.counts() == {
+        "messages": 5,
+        "authors": 1,
+        "forks": 0,
+        "fork_evidence": 0,
+        "forks_dropped": 0,
+    }
     assert store.heads() == {feed.author: (5, 5)}
 
 
@@ -130,7 +136,13 @@ def test_a_fork_keeps_the_first_message_and_stores_evidence(store: Store) -> Non
     assert other.raw not in list(store.export())
     assert other.raw not in [raw for _, raw in store.changes_since(0)]
     assert other.raw not in store.range(feed.author, 1, 3)
-    assert store.counts() == {"messages": 3, "authors": 1, "forks": 1}
+    assert store.counts() == {
+        "messages": 3,
+        "authors": 1,
+        "forks": 1,
+        "fork_evidence": 1,
+        "forks_dropped": 0,
+    }
     # a second conflicting message: rejected again, but the author is not "newly" forked
     again = store.ingest([feed.other_at(3, "another").raw], NOW_MS)
     assert again.forks == [] and [r for _, r, _ in again.rejected] == [Reason.FORK]

@@ -114,11 +114,13 @@ def test_changes_since_and_last_rowid(store: Store) -> None:
 
 
 def test_counts(store: Store) -> None:
-    assert store.counts() == {"messages": 0, "authors": 0, "forks": 0}
+    none = {"fork_evidence": 0, "forks_dropped": 0}
+    assert store.counts() == {"messages": 0, "authors": 0, "forks": 0, **none}
     feeds = _feeds(store, {1: 4, 2: 2})
     feeds[1].follow(feeds[2].author)
     store.ingest([feeds[1].raws()[-1], feeds[2].other_at(1).raw], NOW_MS)
-    assert store.counts() == {"messages": 7, "authors": 2, "forks": 1}
+    one = {"fork_evidence": 1, "forks_dropped": 0}
+    assert store.counts() == {"messages": 7, "authors": 2, "forks": 1, **one}
 
 
 def test_two_store_objects_on_one_file_see_each_others_writes(tmp_path: Path) -> None:

@@ -144,6 +144,11 @@ def cmd_status(ctx: Context) -> int:
         f"store:     {counts['messages']} messages from {counts['authors']} authors; "
         f"you follow {counts['following']}"
     )
+    if counts.get("forks"):  # robustness: authors that signed two histories (issue 11)
+        ctx.print(
+            f"forked:    {counts['forks']} author(s) signed conflicting messages "
+            f"({counts.get('forks_dropped', 0)} more seen than kept); pnyx feed KEY names them"
+        )
     ctx.print(
         f"gossip:    {counts['frames_received']} frames in, {counts['frames_published']} out; "
         f"{counts['frames_rejected']} rejected, {counts['frames_ignored']} dropped; "

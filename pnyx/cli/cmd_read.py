@@ -13,7 +13,7 @@ from pnyx.cli.names import known_names
 from pnyx.core import display
 
 if TYPE_CHECKING:
-    from pnyx.store import Cursor, Page, Profile, StoredMessage
+    from pnyx.store import Cursor, Page, Profile, Store, StoredMessage
 
 #: Default page size of timeline and feed, in messages.
 DEFAULT_PAGE = 20
@@ -75,6 +75,10 @@ def _cursor(ctx: Context) -> Cursor | None:
 def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
     store = ctx.store(write=False)
     names = known_names(ctx)
+    items = list(items)
+    forked = store.forked_among(item.message.author for item in items)
+    for author in sorted(forked):  # robustness: the user sees who signed two histories
+        _warn_forked(ctx, store, author)
     profiles: dict[bytes, Profile | None] = {}
     first = True
     for item in items:
@@ -82,13 +86,29 @@ def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
         if message.author not in profiles:
             profiles[message.author] = store.profile(message.author)
         profile = profiles[message.author]
+        is_forked = message.author in forked
         if ctx.args.json:
-            ctx.print(render.message_json(message, profile, names))
+            ctx.print(render.message_json(message, profile, names, forked=is_forked))
             continue
         if not first:
             ctx.print()
         first = False
-        ctx.print(render.message_text(message, profile, names=names))
+        ctx.print(render.message_text(message, profile, names=names, forked=is_forked))
+
+
+def _warn_forked(ctx: Context, store: Store, author: bytes) -> None:
+    """One line on standard error: ``author`` is forked, with the evidence this store holds."""
+    from pnyx.crypto.keytext import encode_public_key
+
+    forks = store.forks(author)
+    dropped = store.forks_dropped(author)
+    first = f" (first at seq {min(f.seq for f in forks)})" if forks else ""
+    more = f", {dropped} more seen and not kept" if dropped else ""
+    ctx.warn(
+        f"warning: {encode_public_key(author)} is FORKED: {len(forks)} conflicting message(s) "
+        f"kept as evidence{first}{more}; the key may be compromised or used on two devices. "
+        "pnyx keeps the first version it saw."
+    )
 
 
 def _show_page(ctx: Context, page: Page, empty: str) -> int:
@@ -137,18 +157,13 @@ def cmd_timeline(ctx: Context) -> int:
 
 
 def cmd_feed(ctx: Context) -> int:
-    from pnyx.crypto.keytext import encode_public_key, parse_public_key
+    from pnyx.crypto.keytext import parse_public_key
 
     author = parse_public_key(ctx.args.key)
     store = ctx.store(write=False)
-    if store.is_forked(author):
-        forks = store.forks(author)
-        ctx.warn(
-            f"warning: {encode_public_key(author)} is FORKED: {len(forks)} conflicting message(s) "
-            f"signed with this key (first at seq {min(f.seq for f in forks)}); the key may be "
-            "compromised or used on two devices. pnyx keeps the first version it saw."
-        )
     page = store.feed(author, limit=ctx.args.limit, before=_cursor(ctx))
+    if store.is_forked(author) and not page.items:  # otherwise _show warns
+        _warn_forked(ctx, store, author)
     return _show_page(ctx, page, "no messages from this author here yet")
 
 
@@ -159,6 +174,9 @@ def cmd_thread(ctx: Context) -> int:
         _show(ctx, items)
         return 0
     authors = {item.message.id: item.message.author for item in items}
+    forked = store.forked_among(set(authors.values()))
+    for author in sorted(forked):  # robustness: the user sees who signed two histories
+        _warn_forked(ctx, store, author)
     profiles: dict[bytes, Profile | None] = {}
 
     def profile(author: bytes) -> Profile | None:
@@ -181,6 +199,7 @@ def cmd_thread(ctx: Context) -> int:
                 indent=indent,
                 parent_who=parent_who,
                 names=names,
+                forked=message.author in forked,
             )
         )
     return 0

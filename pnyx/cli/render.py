@@ -43,11 +43,16 @@ def when(ts_ms: int, now_ms: int | None = None) -> str:
 
 
 def message_json(
-    message: Message, profile: Profile | None = None, names: display.Names | None = None
+    message: Message,
+    profile: Profile | None = None,
+    names: display.Names | None = None,
+    *,
+    forked: bool = False,
 ) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text (exact data: the caller's
-    print escapes unsafe characters as JSON ``\\u`` escapes); ``lookalike`` when ``names``
-    finds the author's name looks like that of someone else the user knows."""
+    """One line of JSON with at least id, author, seq, ts, kind, text and ``forked`` (the
+    author signed two conflicting histories: this store holds fork evidence). Exact data: the
+    caller's print escapes unsafe characters as JSON ``\\u`` escapes. ``lookalike`` when
+    ``names`` finds the author's name looks like that of someone else the user knows."""
     from pnyx.crypto.keytext import encode_public_key
 
     body = message.body
@@ -58,6 +63,7 @@ def message_json(
         "ts": message.ts,
         "kind": message.kind,
         "text": message.text,
+        "forked": forked,
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
@@ -109,8 +115,10 @@ def message_text(
     indent: str = "",
     parent_who: str | None = None,
     names: display.Names | None = None,
+    forked: bool = False,
 ) -> str:
-    """A readable block: header line (who, when, short id) and the content below it.
+    """A readable block: header line (who, when, short id; ``FORKED`` if the author is) and the
+    content below it.
 
     ``parent_who``: for a reply, the label of the author replied to (shown beside the id). Every
     line of the content starts with ``indent`` and ``CONTENT_BAR``."""
@@ -118,6 +126,8 @@ def message_text(
         f"{indent}{who(message.author, profile, names)} · {when(message.ts)} · "
         f"{message.id.hex()[:12]}"
     )
+    if forked:
+        header += " · FORKED"
     lead = indent + CONTENT_BAR
     return f"{header}\n{lead}{describe(message, parent_who=parent_who, lead=lead)}"
 

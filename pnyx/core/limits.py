@@ -47,3 +47,8 @@ MAX_FUTURE_SKEW_MS = 10 * 60 * 1000
 MIN_TIMESTAMP_MS = 1_577_836_800_000
 #: Latest timestamp representable, in milliseconds since the Unix epoch (year 2255).
 MAX_TIMESTAMP_MS = 2**53
+
+#: Furthest a stored message may lie beyond its author's contiguous head (the highest seq up to
+#: which every seq is held), a count of messages. A message further ahead is not stored (reason
+#: ``seq-too-far``) and so claims no gap: it is fetched by sync once the seqs before it are held.
+MAX_SEQ_AHEAD = 100_000

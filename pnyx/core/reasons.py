@@ -42,6 +42,9 @@ class Reason(StrEnum):
     message after it does not point to it."""
     FORK = "fork"
     """Another message with the same author and sequence number is already stored."""
+    SEQ_TOO_FAR = "seq-too-far"
+    """The sequence number lies more than ``MAX_SEQ_AHEAD`` beyond the author's contiguous head
+    held by the receiver: not stored (a store rule, like ``fork``; the sender is not penalised)."""
 
 
 class InvalidMessage(RemoteError):

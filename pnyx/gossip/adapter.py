@@ -63,6 +63,7 @@ from pnyx.gossip.pubsub import DedupPubsub, MessageIds
 from pnyx.gossip.px import PxGossipSub  # discovery
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.net.contracts import (
+    FRAME_ORIGIN,
     POSTS_TOPIC,
     ByteStream,
     ConnectError,
@@ -279,11 +280,14 @@ class Libp2pNetwork(FindingMixin):  # discovery: DHT, mDNS, PX (pnyx.gossip.find
     async def _validate(self, forwarder: ID, message: rpc_pb2.Message) -> bool:
         if forwarder == self._me:
             return True  # our own frames, built from our own store
+        token = FRAME_ORIGIN.set(ID(message.from_id).to_base58())  # signed: pubsub checked it
         try:
             verdict = await self._validator(bytes(message.data), forwarder.to_base58())
         except Exception:  # must not escape into pubsub; counts as a rejection
             log.exception("gossip validator raised (frame rejected)")
             return False
+        finally:
+            FRAME_ORIGIN.reset(token)
         return verdict is Verdict.ACCEPT
 
     def _on_connected(self, conn: INetConn) -> None:

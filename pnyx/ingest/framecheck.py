@@ -26,6 +26,9 @@ class FrameCheck:
     """Those whose author is in the interest set (the node stores them)."""
     conflict: InvalidMessage | None = None
     """A chain rule a wanted message breaks against the store (``chain_conflict``), if any."""
+    known_fork: bool = False
+    """The author of ``conflict`` was already flagged forked before this frame (the store holds
+    fork evidence): the frame carries more of a fork already proven."""
     store_error: StoreError | None = None
     """Set when the store could not be read for the chain check (then ``conflict`` is None)."""
 
@@ -42,15 +45,42 @@ def check_frame(store: Store, frame: bytes, now_ms: int, interest: Collection[by
     check = FrameCheck(messages, [m for m in messages if m.author in interest])
     if check.wanted:
         try:
-            check.conflict = chain_conflict(store, check.wanted)
+            found = conflict_of(store, check.wanted)
+            if found is not None:
+                author, check.conflict = found
+                check.known_fork = store.is_forked(author)
         except StoreError as exc:
             check.store_error = exc
     return check
 
 
+def fork_penalty(
+    check: FrameCheck, origin: str | None, me: str
+) -> tuple[str, InvalidMessage] | None:
+    """Whom to penalise for a frame whose ``check`` found a conflict, and why, or None.
+
+    The rule (docs/security.md, section 3): a conflicting envelope of an author already known
+    forked counts against the frame's **origin**, the peer that published it (``FRAME_ORIGIN``,
+    signed), never against the relay that forwarded it: an honest node publishes only its own
+    user's messages, so only the forked author's node or a hostile peer originates such a frame,
+    while a relay that does not follow the author cannot tell a fork from any other message. The
+    first fork of an author (no evidence held yet) is never penalised.
+    """
+    if check.conflict is None or not check.known_fork or origin is None or origin == me:
+        return None
+    detail = f"{check.conflict.detail} (author already known forked; published by {origin})"
+    return origin, InvalidMessage(check.conflict.reason, detail)
+
+
 def chain_conflict(store: Store, messages: Sequence[Message]) -> InvalidMessage | None:
-    """A chain rule (``pnyx.core.chain.place``) that one of ``messages`` breaks against the
-    messages the store holds next to it, or None. Messages already stored are fine.
+    """The conflict of ``conflict_of`` without its author."""
+    found = conflict_of(store, messages)
+    return None if found is None else found[1]
+
+
+def conflict_of(store: Store, messages: Sequence[Message]) -> tuple[bytes, InvalidMessage] | None:
+    """The author and chain rule (``pnyx.core.chain.place``) that one of ``messages`` breaks
+    against the messages the store holds next to it, or None. Messages already stored are fine.
 
     ``messages`` are the envelopes of one valid frame (``validate_frame`` checked that they agree
     with each other), so the store is read once per run of consecutive seqs of an author (the run
@@ -64,7 +94,7 @@ def chain_conflict(store: Store, messages: Sequence[Message]) -> InvalidMessage 
         for first, last in _runs(sorted(by_seq)):
             conflict = _run_conflict(store, author, by_seq, first, last)
             if conflict is not None:
-                return conflict
+                return author, conflict
     return None
 
 

@@ -9,7 +9,8 @@ Contract shared by both:
 * Peers are named by text peer ids; addresses are text (multiaddrs for libp2p).
 * There is one gossip topic. Every frame a peer sends is first given to the validator the network
   was opened with; only ``Verdict.ACCEPT`` frames are delivered on ``received`` and forwarded.
-  Frames this node publishes itself are not validated again and not delivered back.
+  Frames this node publishes itself are not validated again and not delivered back. While the
+  validator runs, ``FRAME_ORIGIN`` holds the peer id that published the frame (if known).
 * ``publish`` applies backpressure: it waits (bounded) while outbound queues are nearly full
   instead of letting frames be dropped silently.
 * ``received`` and ``events`` are bounded channels; the node must consume them promptly.
@@ -19,6 +20,7 @@ Contract shared by both:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Protocol
@@ -30,6 +32,7 @@ from pnyx.net.errors import ConnectError, StreamClosedError
 __all__ = [
     "POSTS_TOPIC",
     "ByteStream",
+    "FRAME_ORIGIN",
     "ConnectError",
     "Direction",
     "FoundBy",
@@ -63,6 +66,12 @@ class Verdict(Enum):
 #: The validator a network is opened with: ``(frame bytes, forwarding peer id) -> Verdict``.
 #: It must never raise; networks treat an exception as REJECT and log it as a bug.
 Validator = Callable[[bytes, str], Awaitable[Verdict]]
+
+#: While a network awaits its validator, the peer id that published the frame (libp2p: the
+#: gossip message's ``from``, whose signature pubsub checked before validation), or None where
+#: the network cannot tell. Set and reset by the network around each validator call, so a
+#: validator reads it without a change to the ``Validator`` signature (robustness: forks).
+FRAME_ORIGIN: ContextVar[str | None] = ContextVar("pnyx_frame_origin", default=None)
 
 
 class Direction(Enum):

@@ -23,6 +23,7 @@ import trio.testing
 from pnyx.core.frame import frame_id
 from pnyx.errors import UserError
 from pnyx.net.contracts import (
+    FRAME_ORIGIN,
     ByteStream,
     ConnectError,
     Direction,
@@ -213,15 +214,20 @@ class MemoryNetwork:
         async for frame, forwarder, origin in self._inbox:
             if forwarder not in self._links or self._is_banned(forwarder):
                 continue
+            if self._is_banned(origin):  # as libp2p: a banned peer's frames are dropped anywhere
+                continue
             fid = frame_id(frame)
             if fid in self._seen:
                 continue
             self._seen.add(fid)
+            token = FRAME_ORIGIN.set(origin)
             try:
                 verdict = await self._validator(frame, forwarder)
             except Exception:
                 log.exception("validator raised (treated as a rejection)")
                 verdict = Verdict.REJECT
+            finally:
+                FRAME_ORIGIN.reset(token)
             if verdict is not Verdict.ACCEPT:
                 continue
             await self._received_send.send(Received(frame, origin))

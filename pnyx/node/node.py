@@ -46,10 +46,10 @@ from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
 from pnyx.events import InterestChanged, NodeEvents, Source, Stored
 from pnyx.ingest.clockskew import ClockWatch
-from pnyx.ingest.framecheck import FrameCheck, check_frame
+from pnyx.ingest.framecheck import FrameCheck, check_frame, fork_penalty
 from pnyx.ingest.ratelimit import RateLimiter, RateLimits
 from pnyx.ingest.seen import DecodedFrames
-from pnyx.net.contracts import Network, Received, Verdict
+from pnyx.net.contracts import FRAME_ORIGIN, Network, Received, Verdict
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.republish import OnlineMark, OwnRepublisher
@@ -243,7 +243,11 @@ class Node:
         if check.conflict is not None:
             # Not forwarded; the store keeps the conflicting message as fork evidence.
             self.stats.frames_ignored += 1
-            self.output.rejected(forwarder, check.conflict, penalised=False)
+            penalty = fork_penalty(check, FRAME_ORIGIN.get(), self.network.peer_id)
+            if penalty is not None:  # robustness: more of a known fork, against its publisher
+                self.penalise(*penalty)
+            else:
+                self.output.rejected(forwarder, check.conflict, penalised=False)
             self._queue_ingest(check.wanted)
             return Verdict.IGNORE
         self._decoded.put(frame_id(data), len(data), messages)

@@ -6,30 +6,37 @@ highest and the id at ``highest``; a new author gets its ``aid``). A message tha
 chain, the common case, is then placed with no further query; only a message at or below the
 stored ``highest`` costs one index lookup for its neighbours. Messages placed earlier in the same
 batch count as held. Placement is ``pnyx.core.chain.place``; ``pnyx.store.writes`` does the writing.
+
+Two bounds (robustness, docs/protocol.md "Chain rules"): a message more than ``MAX_SEQ_AHEAD``
+beyond its author's contiguous head (counting what the batch placed before it) is not stored
+(reported as ``seq-too-far``); fork evidence is kept at most once per seq and ``MAX_FORK_EVIDENCE``
+times per author, further conflicting messages are reported as forks and only counted.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 import msgpack
 
 from pnyx.core.chain import Neighbours, Placement, Verdict, place
 from pnyx.core.envelope import Message
-from pnyx.core.limits import SIGNATURE_BYTES
+from pnyx.core.limits import MAX_SEQ_AHEAD, SIGNATURE_BYTES
 from pnyx.core.reasons import Reason
 from pnyx.store.models import IngestReport
 from pnyx.store.writes import LOAD_CHUNK, NEW_AUTHOR, Chain, Writes
 
 _LOAD_AUTHORS = """
-SELECT a.author, a.aid, a.contiguous, a.highest, a.held, a.posts, a.forked, m.id
+SELECT a.author, a.aid, a.contiguous, a.highest, a.held, a.posts, a.forked, a.fork_rows,
+    a.forks_dropped, m.id
 FROM authors AS a LEFT JOIN messages AS m ON m.aid = a.aid AND m.seq = a.highest
 WHERE a.author IN ({marks})
 """
 
 _APPEND = Verdict(Placement.APPEND)
 _NEIGHBOURS = "SELECT seq, id, raw FROM messages WHERE aid = ? AND seq BETWEEN ? AND ?"
+_EVIDENCE = "SELECT seq, other_id FROM forks WHERE aid = ? ORDER BY seen_ms, other_id"
 
 
 def _load_chains(conn: sqlite3.Connection, authors: list[bytes]) -> dict[bytes, Chain]:
@@ -38,10 +45,11 @@ def _load_chains(conn: sqlite3.Connection, authors: list[bytes]) -> dict[bytes, 
     for start in range(0, len(authors), LOAD_CHUNK):
         chunk = authors[start : start + LOAD_CHUNK]
         query = _LOAD_AUTHORS.format(marks=",".join("?" * len(chunk)))
-        for author, aid, contiguous, highest, held, posts, forked, head_id in conn.execute(
-            query, chunk
-        ):
-            chains[author] = Chain(aid, contiguous, highest, head_id, held, posts, bool(forked))
+        for author, *summary, head_id in conn.execute(query, chunk):
+            aid, contiguous, highest, held, posts, forked, rows, dropped = summary
+            chains[author] = Chain(
+                aid, contiguous, highest, head_id, held, posts, bool(forked), rows, dropped
+            )
     for author in authors:
         if author not in chains:
             aid = conn.execute(NEW_AUTHOR, (author,)).lastrowid
@@ -91,6 +99,20 @@ class _Batch:
             after_id, after_prev = hit
         return Neighbours(same_id, before_id, after_prev), after_id
 
+    def load_evidence(self, chain: Chain) -> None:
+        """Read which seqs of ``chain`` already have fork evidence (at most MAX_FORK_EVIDENCE
+        rows per author, read once per batch and only when the author forks)."""
+        if chain.evidence is None:
+            chain.evidence = {}
+            for seq, other_id in self.conn.execute(_EVIDENCE, (chain.aid,)):
+                chain.evidence.setdefault(seq, other_id)
+
+
+def _advance(chain: Chain, author: bytes, pending: Container[tuple[bytes, int]]) -> None:
+    """Move ``chain.run`` (the contiguous head within this batch) over the seqs placed so far."""
+    while (author, chain.run + 1) in pending:
+        chain.run += 1
+
 
 def ingest_messages(
     conn: sqlite3.Connection,
@@ -115,6 +137,11 @@ def ingest_messages(
     for position, message in enumerate(messages):
         author, seq = message.author, message.seq
         chain = chains[author]
+        if seq > chain.run + MAX_SEQ_AHEAD:  # an absurd gap: not stored, no gap to fetch
+            index = indexes[position] if indexes is not None else position
+            detail = f"seq {seq} is more than {MAX_SEQ_AHEAD} beyond the contiguous {chain.run}"
+            rejected.append((index, Reason.SEQ_TOO_FAR, detail))
+            continue
         if seq == chain.top_seq + 1 and message.prev == chain.top_id:
             verdict = _APPEND  # extends the chain, the common case: no neighbour is looked at
         else:
@@ -127,6 +154,8 @@ def ingest_messages(
             pending[(author, seq)] = (message.id, message.prev)
             if seq > chain.top_seq:
                 chain.top_seq, chain.top_id = seq, message.id
+            if seq == chain.run + 1:
+                _advance(chain, author, pending)
             writes.append(message, chain)
             accepted.append(message)
         elif verdict.placement is Placement.DUPLICATE:
@@ -134,7 +163,9 @@ def ingest_messages(
         else:
             assert verdict.reason is not None
             kept = held.same_id or _conflicting_neighbour(message, held, after_id)
-            writes.fork(message, chain, kept, verdict.reason)
+            batch.load_evidence(chain)
+            if chain.keep_evidence(message):  # robustness: capped per author
+                writes.fork(message, chain, kept, verdict.reason)
             index = indexes[position] if indexes is not None else position
             rejected.append((index, verdict.reason, verdict.detail))
             if not chain.forked:

@@ -222,6 +222,21 @@ def forks(conn: sqlite3.Connection, author: bytes) -> list[ForkEvidence]:
     return [ForkEvidence(author, r[0], r[1], r[2], Reason(r[3]), r[4]) for r in rows]
 
 
+def forks_dropped(conn: sqlite3.Connection, author: bytes) -> int:
+    row = conn.execute("SELECT forks_dropped FROM authors WHERE author = ?", (author,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def forked_among(conn: sqlite3.Connection, authors: list[bytes]) -> set[bytes]:
+    found: set[bytes] = set()
+    for start in range(0, len(authors), 500):
+        chunk = authors[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT author FROM authors WHERE forked = 1 AND author IN ({marks})"
+        found.update(row[0] for row in conn.execute(query, chunk))
+    return found
+
+
 def is_forked(conn: sqlite3.Connection, author: bytes) -> bool:
     row = conn.execute("SELECT forked FROM authors WHERE author = ?", (author,)).fetchone()
     return bool(row and row[0])

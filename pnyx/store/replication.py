@@ -126,13 +126,18 @@ def last_rowid(conn: sqlite3.Connection) -> int:
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """{"messages", "authors", "forks"}: forks counts authors flagged forked."""
+    """{"messages", "authors", "forks", "fork_evidence", "forks_dropped"}: forks counts authors
+    flagged forked, fork_evidence the evidence rows kept, forks_dropped the conflicting messages
+    seen beyond the per-author cap (not kept)."""
     messages = conn.execute("SELECT value FROM stats WHERE name = 'messages'").fetchone()
-    authors, forked = conn.execute(
-        "SELECT count(*), coalesce(sum(forked), 0) FROM authors WHERE held > 0"
+    authors, forked, rows, dropped = conn.execute(
+        """SELECT count(*), coalesce(sum(forked), 0), coalesce(sum(fork_rows), 0),
+        coalesce(sum(forks_dropped), 0) FROM authors WHERE held > 0"""
     ).fetchone()
     return {
         "messages": int(messages[0]) if messages else 0,
         "authors": int(authors),
         "forks": int(forked),
+        "fork_evidence": int(rows),
+        "forks_dropped": int(dropped),
     }

@@ -108,6 +108,38 @@ INSERT INTO stats (name, value) VALUES ('messages', 0), ('posts', 0);
 """
 
 
+_V2 = """
+-- Fork evidence is capped per author (docs/store.md, "Fork evidence"): at most one row per
+-- (author, seq) and at most 8 rows per author (pnyx.store.writes.MAX_FORK_EVIDENCE); further
+-- conflicting messages are counted in `forks_dropped`, not kept. `fork_rows` counts the
+-- author's rows in `forks`.
+ALTER TABLE authors ADD COLUMN fork_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE authors ADD COLUMN forks_dropped INTEGER NOT NULL DEFAULT 0;
+
+-- An existing store keeps, per author, the first row seen at each seq, then the first 8 of
+-- those by arrival (seen_ms); every other row is counted as dropped and deleted.
+CREATE TEMP TABLE fork_keep AS
+SELECT other_id, aid FROM (
+    SELECT other_id, aid,
+           row_number() OVER (PARTITION BY aid ORDER BY seen_ms, seq, other_id) AS nth
+    FROM (
+        SELECT other_id, aid, seq, seen_ms,
+               row_number() OVER (PARTITION BY aid, seq ORDER BY seen_ms, other_id) AS at_seq
+        FROM forks
+    )
+    WHERE at_seq = 1
+)
+WHERE nth <= 8;
+UPDATE authors SET
+    fork_rows = (SELECT count(*) FROM fork_keep AS k WHERE k.aid = authors.aid),
+    forks_dropped = (SELECT count(*) FROM forks AS f WHERE f.aid = authors.aid)
+        - (SELECT count(*) FROM fork_keep AS k WHERE k.aid = authors.aid)
+WHERE forked = 1;
+DELETE FROM forks WHERE other_id NOT IN (SELECT other_id FROM fork_keep);
+DROP TABLE fork_keep;
+"""
+
+
 #: Subtracted from the unsigned first 8 bytes of an id to fit a signed 64-bit ``idkey``.
 ID_KEY_OFFSET = 2**63
 
@@ -121,7 +153,7 @@ def id_key(message_id: bytes) -> int:
 
 
 #: ``MIGRATIONS[i]`` takes the schema from version i to i + 1. Append only.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 
 
 def current_version() -> int:

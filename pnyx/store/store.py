@@ -228,6 +228,15 @@ class Store:
     def is_forked(self, author: bytes) -> bool:
         return self._read(queries.is_forked, author)
 
+    def forks_dropped(self, author: bytes) -> int:
+        """Conflicting messages of ``author`` seen beyond the evidence kept (counted, not kept:
+        at most ``pnyx.store.writes.MAX_FORK_EVIDENCE`` rows per author, one per seq)."""
+        return self._read(queries.forks_dropped, author)
+
+    def forked_among(self, authors: Iterable[bytes]) -> set[bytes]:
+        """Those of ``authors`` flagged forked (one query per 500 authors)."""
+        return self._read(queries.forked_among, list(dict.fromkeys(authors)))
+
     # --- replication ---------------------------------------------------------------------------
 
     def heads(self, authors: Iterable[bytes] | None = None) -> dict[bytes, tuple[int, int]]:
@@ -273,5 +282,6 @@ class Store:
         return self._read(replication.last_rowid)
 
     def counts(self) -> dict[str, int]:
-        """{"messages", "authors", "forks" (authors flagged forked)}."""
+        """{"messages", "authors", "forks" (authors flagged forked), "fork_evidence" (rows kept),
+        "forks_dropped" (conflicting messages counted beyond the cap, not kept)}."""
         return self._read(replication.counts)

@@ -18,6 +18,10 @@ from pnyx.store.schema import ID_KEY_OFFSET
 
 #: Keys looked up per ``IN (...)`` query, in SQL parameters.
 LOAD_CHUNK = 500
+#: Most fork-evidence rows kept per author, a count (each at a different seq; one pair already
+#: proves the fork). Further conflicting messages are counted in ``authors.forks_dropped`` only.
+#: Schema migration 2 trims existing stores to the same number.
+MAX_FORK_EVIDENCE = 8
 
 _INSERT_MESSAGE = """
 INSERT INTO messages (id, idkey, aid, seq, ts, kind, text, root, parent, target, received_ms, raw)
@@ -46,7 +50,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_AUTHOR = """
 UPDATE authors SET contiguous = :contiguous, highest = :highest, held = :held, posts = :posts,
-    forked = :forked,
+    forked = :forked, fork_rows = :fork_rows, forks_dropped = :forks_dropped,
     first_post = coalesce(min(first_post, :first_post), first_post, :first_post),
     last_post = coalesce(max(last_post, :last_post), last_post, :last_post)
 WHERE aid = :aid
@@ -67,15 +71,34 @@ class Chain:
     held: int
     posts: int
     forked: bool
+    fork_rows: int = 0  # rows in `forks` (held and written by this batch)
+    forks_dropped: int = 0  # conflicting messages seen beyond MAX_FORK_EVIDENCE, not kept
+    evidence: dict[int, bytes] | None = None  # seq -> id of the evidence kept (loaded on demand)
     first_post: int | None = None  # ts span of the posts placed in this batch
     last_post: int | None = None
     top_seq: int = 0  # highest seq held in the database or placed in this batch
     top_id: bytes | None = None  # id of the message at top_seq
     new_seqs: list[int] = field(default_factory=list)
     changed: bool = False
+    run: int = 0  # contiguous head counting the messages placed in this batch
 
     def __post_init__(self) -> None:
         self.top_seq, self.top_id = self.db_highest, self.head_id
+        self.run = self.contiguous
+
+    def keep_evidence(self, message: Message) -> bool | None:
+        """Whether fork evidence ``message`` is kept (True), dropped and counted (False), or is a
+        copy of evidence already kept (None). ``evidence`` must be loaded."""
+        assert self.evidence is not None
+        if self.evidence.get(message.seq) == message.id:
+            return None
+        self.changed = True
+        if message.seq in self.evidence or len(self.evidence) >= MAX_FORK_EVIDENCE:
+            self.forks_dropped += 1
+            return False
+        self.evidence[message.seq] = message.id
+        self.fork_rows += 1
+        return True
 
 
 def aids(conn: sqlite3.Connection, keys: list[bytes]) -> dict[bytes, int]:
@@ -237,6 +260,8 @@ def _write_chains(conn: sqlite3.Connection, chains: dict[bytes, Chain]) -> None:
                 "held": chain.held,
                 "posts": chain.posts,
                 "forked": forked,
+                "fork_rows": chain.fork_rows,
+                "forks_dropped": chain.forks_dropped,
                 "first_post": chain.first_post,
                 "last_post": chain.last_post,
                 "aid": chain.aid,
