@@ -24,7 +24,7 @@ from pnyx.errors import UserError
 from pnyx.node.config import NodeConfig
 from pnyx.node.control import serve_control
 from pnyx.node.discovery import Discovery
-from pnyx.node.network import Network, Validator
+from pnyx.node.network import Network, ReportsFaults, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
@@ -98,6 +98,8 @@ async def open_node(
         dht=config.dht,
     )
     async with network_factory(node.validate) as network, trio.open_nursery() as nursery:
+        if isinstance(network, ReportsFaults):  # garbage on a stream: one penalty (security.md)
+            network.report_faults_to(node.penalise)
         await nursery.start(node.run, network)
         await nursery.start(syncer.run)  # sync
         await nursery.start(discovery.run)  # discovery
