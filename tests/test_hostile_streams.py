@@ -171,6 +171,9 @@ class Attackers:
             seed = b"S" + self._seeds.to_bytes(4, "big") + bytes(27)
             self._current = await self.stack.enter_async_context(HostilePeer.open(seed))
             self.target = await self._current.join(self.address)
+            # py-libp2p's host leaves its connections open when it stops: b would keep a peer
+            # that never reads again (which slows b's gossip, a separate matter).
+            self.stack.push_async_callback(self._current.network.disconnect, self.target)
         ids = self.used.setdefault(protocol, [])
         if self._current.peer_id not in ids:
             ids.append(self._current.peer_id)

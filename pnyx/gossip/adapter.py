@@ -16,8 +16,7 @@ py-libp2p 0.8.1 traps handled here (LIBP2P-NOTES.md):
   rejection (logged as a bug);
 * the dial negative cache refuses a peer for 60 s after a failed dial: ``unblock_peer`` first;
 * ``host.disconnect`` can hang on a stalled peer: every disconnect has a timeout;
-* an exception a stream handler lets escape (pubsub: 3 bytes that are not an RPC) stops the host:
-  every inbound stream runs inside ``pnyx.gossip.guard`` (reset, one penalty, never a crash);
+* an error escaping a stream handler stops the host: ``pnyx.gossip.guard`` contains every one;
 * pubsub and gossipsub services run outside ``host.run()`` so the network closes first;
 * a frame relayed by several peers at once was validated once per copy (the seen cache is updated
   only after validation): ``pnyx.gossip.pubsub.DedupPubsub`` handles one copy at a time.
