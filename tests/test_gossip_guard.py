@@ -163,3 +163,21 @@ def test_dialable_skips_addresses_that_do_not_parse() -> None:
     assert dialable([garbage, GOOD_ADDR], "12D3KooWPeer") == (
         "/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWPeer",
     )
+
+
+async def test_a_banned_peer_leaves_the_gossip_mesh() -> None:
+    """py-libp2p's blacklist left a banned peer in the router's mesh for good (a dozen garbage
+    senders banned in a row then crowded the honest peer out of the mesh): now it is removed."""
+    from pnyx.node.network import POSTS_TOPIC
+    from tests.test_gossip_adapter import CAP_S, hosts, line
+
+    with trio.fail_after(CAP_S):
+        async with hosts(2) as (a, b):
+            await line([a, b])
+            banned = ID.from_base58(b.peer_id)
+            pubsub: Any = a._pubsub
+            while banned not in pubsub.router.mesh.get(POSTS_TOPIC, set()):
+                await trio.sleep(0.01)  # grafted at a heartbeat (1 s)
+            await a.ban(b.peer_id, 60)
+            while banned in pubsub.router.mesh[POSTS_TOPIC] or banned in pubsub.peer_queues:
+                await trio.sleep(0.01)

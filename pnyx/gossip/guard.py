@@ -14,8 +14,8 @@ negotiation before any of them. What the wrapper does with what a handler raises
 
 * ``trio.Cancelled`` and other ``BaseException``: propagate untouched (shutdown must work);
 * the stream or connection broke (``BROKEN``: reset, EOF, closed muxer or socket, a message cut
-  short by the end of the stream): logged at debug, not counted; an honest peer that goes away in
-  the middle of a message looks the same;
+  short by the end of the stream, a handler's own deadline): logged at debug, not counted; an
+  honest peer that goes away or stalls in the middle of a message looks the same;
 * anything else (a protobuf ``DecodeError``, ``ValueError``, ``KeyError``...): the stream is reset
   (bounded by ``RESET_TIMEOUT_S``), logged at debug, counted in ``StreamGuard.faults`` and reported
   through ``on_fault(peer_id, PeerStreamError)``, which the node turns into one penalty
@@ -73,6 +73,7 @@ BROKEN: tuple[type[Exception], ...] = (
     IncompleteReadError,
     trio.BrokenResourceError,
     trio.ClosedResourceError,
+    trio.TooSlowError,  # a handler's own deadline: a slow peer is not proof of a bad one
     EOFError,
     OSError,
 )

@@ -83,6 +83,17 @@ class DedupPubsub(Pubsub):
             else:
                 self.guard.report(msg_forwarder.to_base58(), PUBSUB_MESSAGE, exc)
 
+    async def _teardown_if_connected(self, peer_id: ID) -> None:
+        """Blacklisting (a ban) forgets the peer's stream but, in py-libp2p 0.8.1, leaves the peer
+        in the router (mesh, fanout) with its outbound queue open; when it then disconnects,
+        ``_handle_dead_peer`` finds no stream and cleans up nothing. Banned peers stayed in the
+        mesh for good: after about a dozen bans the mesh went over D_hi and the heartbeat's prune
+        could drop the honest peers and keep the ghosts. Here the router forgets it too."""
+        await super()._teardown_if_connected(peer_id)
+        if (queue := self.peer_queues.pop(peer_id, None)) is not None:
+            queue.close()
+        self.router.remove_peer(peer_id)
+
     async def _push_one_copy(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         message_id = self._msg_id_constructor(msg)
         while (running := self._in_flight.get(message_id)) is not None:
