@@ -131,9 +131,9 @@ def push(*addrs: bytes) -> bytes:
     return encode_uvarint(len(body)) + body
 
 
-async def test_strict_identify_push_stores_good_addresses() -> None:
+async def test_strict_identify_push_stores_only_addresses_that_parse() -> None:
     host = FakeHost()
-    stream = FakeStream(push(GOOD_ADDR.to_bytes()))
+    stream = FakeStream(push(GARBAGE_ADDR, GOOD_ADDR.to_bytes()))
     await strict_identify_push(host)(stream)  # type: ignore[arg-type]
     assert host.store.addrs(PEER) == [GOOD_ADDR]
     assert stream.closed
@@ -142,11 +142,11 @@ async def test_strict_identify_push_stores_good_addresses() -> None:
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        (push(GOOD_ADDR.to_bytes(), GARBAGE_ADDR), ValueError),  # multiaddr's BinaryParseError
+        (b"\x02\x0a\xff", DecodeError),  # a listen address announcing 255 bytes, then none
         (b"\x03\xff\xff\xff", DecodeError),
         (encode_uvarint(2**32), MessageTooLarge),
     ],
-    ids=["garbage address", "not a protobuf", "4 GiB prefix"],
+    ids=["cut protobuf", "not a protobuf", "4 GiB prefix"],
 )
 async def test_strict_identify_push_raises_a_fault_instead_of_storing_garbage(
     data: bytes, error: type[Exception]

@@ -28,8 +28,10 @@ Handlers that catch their own errors (kad, ping, pnyx's sync server) never reach
 them the guard is a second line. py-libp2p's identify-push handler catches every error too, but
 stores the pushed listen addresses unchecked (``multiaddr`` parses lazily): garbage there made
 pnyx's dialer raise ``BinaryParseError`` on the next tick and stop the node. ``guard_streams``
-therefore replaces it with ``strict_identify_push``, which checks the message and every address
-before the peer store sees them and raises (a fault, so a penalty) when one does not parse.
+therefore replaces it with ``strict_identify_push``, which raises (a fault, so a penalty) for a
+message that does not parse and drops every listen address that does not parse before the peer
+store sees them (without a penalty: a newer peer may announce a transport this multiaddr library
+does not know).
 """
 
 from __future__ import annotations
@@ -144,18 +146,28 @@ class GuardedMixin:
         return dict(self._guard.faults)
 
 
+def _parses(raw: bytes) -> bool:
+    try:
+        str(multiaddr.Multiaddr(raw))  # multiaddr parses lazily: only str() checks the bytes
+    except (ValueError, multiaddr.exceptions.Error):
+        return False
+    return True
+
+
 def strict_identify_push(host: IHost) -> _Handler:
-    """An identify-push handler that raises (a fault for the guard) on a message or a listen
-    address that does not parse, instead of storing it; a message cut short by the end of the
-    stream, or none within ``IDENTIFY_PUSH_TIMEOUT_S``, is dropped without a fault."""
+    """An identify-push handler that raises (a fault for the guard) on a message that does not
+    parse or is over ``MAX_IDENTIFY_PUSH_BYTES``, and stores only the listen addresses that parse;
+    a message cut short by the end of the stream, or none within ``IDENTIFY_PUSH_TIMEOUT_S``, is
+    dropped without a fault."""
 
     async def handle(stream: INetStream) -> None:
         with trio.move_on_after(IDENTIFY_PUSH_TIMEOUT_S):
             data = await read_varint_prefixed_bytes_limited(stream, MAX_IDENTIFY_PUSH_BYTES)
             message = Identify()
             message.ParseFromString(data)
-            for raw in message.listen_addrs:
-                str(multiaddr.Multiaddr(raw))  # raises for bytes that are no multiaddr
+            good = [raw for raw in message.listen_addrs if _parses(raw)]
+            del message.listen_addrs[:]
+            message.listen_addrs.extend(good)
             peer = stream.muxed_conn.peer_id
             await update_peerstore_from_identify(host.get_peerstore(), peer, message)
         await stream.close()
