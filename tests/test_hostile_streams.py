@@ -160,6 +160,8 @@ class Attackers:
 
     address: str
     stack: AsyncExitStack
+    tag: int = 0
+    """Part of every seed, so that attackers running side by side use different identities."""
     target: str = ""
     used: dict[str, list[str]] = field(default_factory=dict)
     _current: HostilePeer | None = None
@@ -168,7 +170,7 @@ class Attackers:
     async def peer(self, protocol: str) -> HostilePeer:
         if self._current is None or not self._current.connected_to(self.target):
             self._seeds += 1
-            seed = b"S" + self._seeds.to_bytes(4, "big") + bytes(27)
+            seed = b"S" + bytes([self.tag]) + self._seeds.to_bytes(4, "big") + bytes(26)
             self._current = await self.stack.enter_async_context(HostilePeer.open(seed))
             self.target = await self._current.join(self.address)
             # py-libp2p's host leaves its connections open when it stops: b would keep a peer
@@ -202,21 +204,28 @@ class Attackers:
 
 
 def attack(pair: Pair, payloads: list[bytes]) -> tuple[list[str], dict[str, list[str]]]:
-    """Every payload on every protocol b announces; returns the protocols and, for each, the
-    hostile peer ids that sent on it."""
+    """Every payload on every protocol b announces (one attacker per protocol, side by side);
+    returns the protocols and, for each, the hostile peer ids that sent on it."""
+
+    used: dict[str, list[str]] = {}
+
+    async def one_protocol(address: str, protocol: str, tag: int) -> None:
+        async with AsyncExitStack() as stack:  # each task its own: nurseries must nest
+            attackers = Attackers(address, stack, tag=tag)
+            for payload in payloads:
+                await attackers.send(protocol, payload)
+            used.update(attackers.used)
 
     async def session() -> tuple[list[str], dict[str, list[str]]]:
         address = await trio.to_thread.run_sync(lambda: pair.b.address)
         async with AsyncExitStack() as stack:
-            attackers = Attackers(address, stack)
-            first = await attackers.peer("identify")
-            protocols = await first.protocols_of(attackers.target)
-            for protocol in protocols:
-                attackers._current = None  # a fresh identity per protocol: penalties add up per
-                for payload in payloads:
-                    await attackers.send(protocol, payload)
-            attackers.used.pop("identify")
-            return protocols, attackers.used
+            scout = Attackers(address, stack)
+            first = await scout.peer("identify")
+            protocols = await first.protocols_of(scout.target)
+        async with trio.open_nursery() as nursery:
+            for tag, protocol in enumerate(protocols, start=1):
+                nursery.start_soon(one_protocol, address, protocol, tag)
+        return protocols, used
 
     return trio.run(session)
 
