@@ -256,6 +256,27 @@ class HostilePeer:
             if pause_s:
                 await trio.sleep(pause_s)
 
+    async def raw_stream(self, peer: str, protocol: str) -> ByteStream:
+        """A raw stream of any ``protocol`` to ``peer``: send whatever bytes the test wants."""
+        return await self.network.open_stream(peer, protocol)
+
+    async def protocols_of(self, peer: str) -> list[str]:
+        """The protocol ids ``peer``'s host serves (its multiselect handlers, as its identify
+        answer lists them), waiting up to ``JOIN_TIMEOUT_S`` for identify to finish."""
+        from libp2p.peer.id import ID
+        from libp2p.peer.peerstore import PeerStoreError
+
+        store = self.network._host.get_peerstore()
+        with trio.fail_after(JOIN_TIMEOUT_S):
+            while True:
+                try:
+                    protocols = list(store.get_protocols(ID.from_base58(peer)))
+                except PeerStoreError:
+                    protocols = []
+                if protocols:
+                    return protocols
+                await trio.sleep(POLL_S)
+
     async def sync_stream(self, peer: str) -> ByteStream:
         """A raw stream of the sync protocol to ``peer``: send whatever bytes the test wants."""
         from pnyx.sync.limits import PROTOCOL_ID

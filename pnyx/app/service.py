@@ -26,7 +26,7 @@ from pnyx.clock import wall_clock_ms
 from pnyx.control.server import serve_control
 from pnyx.discovery.service import Discovery
 from pnyx.errors import UserError
-from pnyx.net.contracts import Network, Validator
+from pnyx.net.contracts import Network, ReportsFaults, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
@@ -110,6 +110,8 @@ async def open_node(
         dht=config.dht,
     )
     async with network_factory(node.validate) as network, trio.open_nursery() as nursery:
+        if isinstance(network, ReportsFaults):  # garbage on a stream: one penalty (security.md)
+            network.report_faults_to(node.penalise)
         await nursery.start(node.run, network)
         await nursery.start(syncer.run)  # sync
         await nursery.start(discovery.run)  # discovery

@@ -16,6 +16,7 @@ py-libp2p 0.8.1 traps handled here (LIBP2P-NOTES.md):
   rejection (logged as a bug);
 * the dial negative cache refuses a peer for 60 s after a failed dial: ``unblock_peer`` first;
 * ``host.disconnect`` can hang on a stalled peer: every disconnect has a timeout;
+* an error escaping a stream handler stops the host: ``pnyx.gossip.guard`` contains every one;
 * pubsub and gossipsub services run outside ``host.run()`` so the network closes first;
 * a frame relayed by several peers at once was validated once per copy (the seen cache is updated
   only after validation): ``pnyx.gossip.pubsub.DedupPubsub`` handles one copy at a time.
@@ -58,6 +59,7 @@ from pnyx.gossip.addresses import (
 )
 from pnyx.gossip.dht import announced_addrs  # discovery
 from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
+from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.pubsub import DedupPubsub, MessageIds
 from pnyx.gossip.px import PxGossipSub  # discovery
@@ -118,6 +120,7 @@ LIBP2P_ERRORS: tuple[type[Exception], ...] = (
     BaseLibp2pError,
     OSError,
     ValueError,
+    multiaddr.exceptions.Error,  # a peer's address bytes that do not parse
     trio.BrokenResourceError,
     trio.ClosedResourceError,
 )
@@ -146,7 +149,7 @@ class _Notifee(INotifee):
         await trio.lowlevel.checkpoint()
 
 
-class Libp2pNetwork(FindingMixin):  # discovery: DHT, mDNS, PX (pnyx.gossip.finding)
+class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.finding), guard
     """``pnyx.net.contracts.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
 
     def __init__(self, host: IHost, pubsub: Pubsub, validator: Validator, topic: str) -> None:
@@ -381,6 +384,7 @@ async def open_libp2p_network(
         validation_timeout=VALIDATION_TIMEOUT_S,
     )
     network = Libp2pNetwork(host, pubsub, validator, topic)
+    network._guard = pubsub.guard = guard_streams(host)  # any bytes: the error stays in its stream
     host.get_network().register_notifee(_Notifee(network))
     async with (
         background_trio_service(pubsub),

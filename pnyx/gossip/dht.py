@@ -89,10 +89,14 @@ def feed_key(author: bytes) -> bytes:
 
 def dialable(addresses: Iterable[multiaddr.Multiaddr | str], peer_id: str) -> tuple[str, ...]:
     """Text addresses ending in ``/p2p/<peer_id>``: TCP over IPv4/IPv6, not a wildcard address;
-    duplicates and extra ``/p2p`` parts removed; at most ``MAX_ADDRESSES_PER_PEER``."""
+    duplicates and extra ``/p2p`` parts removed; at most ``MAX_ADDRESSES_PER_PEER``. Addresses
+    that do not parse (a peer may have sent any bytes: identify, the DHT) are skipped."""
     result: list[str] = []
     for address in addresses:
-        text = str(address).split("/p2p/")[0]
+        try:
+            text = str(address).split("/p2p/")[0]
+        except (ValueError, multiaddr.exceptions.Error):  # a peer's bytes (parsed lazily)
+            continue
         parts = text.split("/")
         if len(parts) != 5 or parts[1] not in ("ip4", "ip6") or parts[3] != "tcp":
             continue

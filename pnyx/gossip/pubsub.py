@@ -15,10 +15,16 @@ changes: a duplicate is dropped exactly as a message already in the seen cache i
 ``MessageIds`` is the message-id function: it remembers the ids of the last few message objects,
 because pubsub asks for the id of one message up to six times (seen check, validation cache, seen
 mark, message cache, router), each a hash of up to 256 KiB.
+
+``push_msg`` runs as a task of pubsub's service: py-libp2p lets some bad messages raise there
+(a signed message whose ``key`` does not deserialize), which would stop the pubsub service and the
+node. ``DedupPubsub.push_msg`` contains any ``Exception`` and reports it to ``guard``
+(``pnyx.gossip.guard``: one penalty for the forwarder).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 import trio
@@ -27,7 +33,12 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
 from pnyx.core.frame import frame_id
+from pnyx.gossip.guard import StreamGuard
 
+log = logging.getLogger(__name__)
+
+#: What a message fault is reported as (in place of a stream's protocol id).
+PUBSUB_MESSAGE = "pubsub-message"
 #: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
 #: most 256 KiB of frame, alive until it is pushed out).
 REMEMBERED_IDS = 8
@@ -57,11 +68,33 @@ class DedupPubsub(Pubsub):
         self._in_flight: dict[bytes, trio.Event] = {}
         self.duplicates_waited = 0
         """Copies that arrived while another copy of the same frame was being handled."""
+        self.guard: StreamGuard | None = None
+        """Where a message that makes py-libp2p raise is reported (None: only logged)."""
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
-        if msg_forwarder == self.my_id:  # our own publication: there is no other copy
+        if msg_forwarder == self.my_id:  # our own publication: errors go to the publisher
             await super().push_msg(msg_forwarder, msg)
             return
+        try:
+            await self._push_one_copy(msg_forwarder, msg)
+        except Exception as exc:  # noqa: BLE001 - must not stop pubsub; the forwarder's fault
+            if self.guard is None:
+                log.debug("pubsub message from %s raised: %r", msg_forwarder, exc)
+            else:
+                self.guard.report(msg_forwarder.to_base58(), PUBSUB_MESSAGE, exc)
+
+    async def _teardown_if_connected(self, peer_id: ID) -> None:
+        """Blacklisting (a ban) forgets the peer's stream but, in py-libp2p 0.8.1, leaves the peer
+        in the router (mesh, fanout) with its outbound queue open; when it then disconnects,
+        ``_handle_dead_peer`` finds no stream and cleans up nothing. Banned peers stayed in the
+        mesh for good: after about a dozen bans the mesh went over D_hi and the heartbeat's prune
+        could drop the honest peers and keep the ghosts. Here the router forgets it too."""
+        await super()._teardown_if_connected(peer_id)
+        if (queue := self.peer_queues.pop(peer_id, None)) is not None:
+            queue.close()
+        self.router.remove_peer(peer_id)
+
+    async def _push_one_copy(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         message_id = self._msg_id_constructor(msg)
         while (running := self._in_flight.get(message_id)) is not None:
             self.duplicates_waited += 1

@@ -23,11 +23,11 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import trio
 
-from pnyx.net.errors import ConnectError, StreamClosedError
+from pnyx.net.errors import ConnectError, PeerStreamError, StreamClosedError
 
 __all__ = [
     "POSTS_TOPIC",
@@ -41,6 +41,7 @@ __all__ = [
     "PeerEvent",
     "PeerInfo",
     "Received",
+    "ReportsFaults",
     "StreamClosedError",
     "StreamHandler",
     "Validator",
@@ -150,6 +151,14 @@ class ByteStream(Protocol):
 #: Handler of incoming streams of one protocol: ``(stream, remote peer id)``. The stream is closed
 #: when the handler returns. A ``RemoteError`` it raises is logged and ends only that stream.
 StreamHandler = Callable[[ByteStream, str], Awaitable[None]]
+
+
+@runtime_checkable
+class ReportsFaults(Protocol):
+    """A network that can tell which peer sent bytes its protocol handlers could not take
+    (``pnyx.gossip.guard``); the node counts each as a penalty."""
+
+    def report_faults_to(self, on_fault: Callable[[str, PeerStreamError], None]) -> None: ...
 
 
 class Network(Protocol):
