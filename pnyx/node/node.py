@@ -35,6 +35,7 @@ import trio
 
 from pnyx.core import kinds
 from pnyx.core.envelope import Message, decode
+from pnyx.core.limits import MAX_TIMESTAMP_MS
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
 from pnyx.node.checks import FrameCheck, author_of, check_frame
@@ -210,10 +211,11 @@ class Node:
                 check: FrameCheck = await self.offload(
                     check_frame, self.store, data, self._clock_ms(), self._wanted
                 )
-        except InvalidMessage as exc:
+        except InvalidMessage as failure:
+            exc = failure
+            if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
+                exc = await self._check_future(data, exc)
             if exc.reason in IGNORED_REASONS:
-                if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
-                    self.clock.saw_future(data, trio.current_time())
                 self.stats.frames_ignored += 1
                 self.output.rejected(forwarder, exc, penalised=False)
                 return Verdict.IGNORE
@@ -233,6 +235,19 @@ class Node:
             return Verdict.IGNORE
         self._decoded.put(frame_id(data), len(data), messages)
         return Verdict.ACCEPT
+
+    async def _check_future(self, data: bytes, exc: InvalidMessage) -> InvalidMessage:
+        """A frame refused as future-dated, checked for everything but the clock (signatures
+        included). Valid but for the clock: its authors count toward "our clock is behind" and
+        ``exc`` is returned; else the rule it breaks, so that it is penalised like any forgery
+        (robustness: only verified messages feed the clock estimate, ``pnyx.node.clockskew``)."""
+        try:
+            async with self._validating:
+                messages = await self.offload(validate_frame, data, MAX_TIMESTAMP_MS)
+        except InvalidMessage as other:
+            return other
+        self.clock.saw_future(messages, trio.current_time())
+        return exc
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
         """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync
