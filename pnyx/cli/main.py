@@ -73,6 +73,7 @@ def main(
         return 0
     ctx = Context(args=args, home=Home.resolve(args.home), out=out, err=err)
     try:
+        ctx.home.check()  # robustness: refuse a home another user could tamper with
         return handler(ctx)
     except UserError as exc:
         print(f"pnyx: {exc}", file=err)
