@@ -17,9 +17,12 @@ import stat
 from pathlib import Path
 
 import pytest
+import trio
 
 from pnyx.errors import KeyFileError
 from pnyx.home import HOME_FILES, NO_LINK_FILES, Home, UnsafeHomeError
+from pnyx.node.control import serve_control
+from pnyx.node.control_client import request
 from pnyx.node.lock import node_lock
 from pnyx.node.nodekey import load_or_create_node_seed
 from pnyx.node.peerbook import PEERBOOK_FILE
@@ -158,6 +161,18 @@ def test_the_online_mark_is_never_read_or_written_through_a_link(
     mark.write(1_800_000_000_000)  # replaces the links with its own file
     assert victim.read_text() == "1700000000000\n"
     assert not mark.path.is_symlink() and mark.read() == 1_800_000_000_000
+
+
+async def test_the_control_socket_is_never_a_link(tmp_path: Path, victim: Path) -> None:
+    home = Home(tmp_path / "h")
+    home.ensure()
+    home.control_socket_path.symlink_to(victim)
+    with pytest.raises(UnsafeHomeError, match="symbolic link"):
+        async with serve_control(home.control_socket_path, lambda request: trio.sleep(0)):
+            pass
+    assert home.control_socket_path.is_symlink() and victim.read_text() == VICTIM_TEXT
+    with pytest.raises(UnsafeHomeError, match="symbolic link"):
+        request(home, "status")
 
 
 def test_what_pnyx_creates_passes_its_own_check_whatever_the_umask(cli: Cli) -> None:
