@@ -50,7 +50,11 @@ _READ_BYTES = 65536
 #: Answers one request (a JSON object with "op"); returns a JSON-ready result or raises PnyxError.
 ControlHandler = Callable[[dict[str, Any]], Awaitable[Any]]
 
-_BUSY = {"ok": False, "kind": "busy", "error": f"the node is answering {MAX_CLIENTS} requests"}
+_BUSY = {
+    "ok": False,
+    "kind": "busy",
+    "error": f"the node is busy answering {MAX_CLIENTS} control requests; try again shortly",
+}
 _TOO_LARGE = {"ok": False, "kind": "user", "error": "request too large"}
 
 
@@ -131,7 +135,10 @@ def _remove_stale(path: Path) -> None:
             f"refusing {path}: a {'symbolic link' if stat.S_ISLNK(info.st_mode) else 'directory'}"
             " where the control socket goes; remove it"
         )
-    path.unlink(missing_ok=True)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot remove the stale control socket {path}: {exc.strerror}") from None
 
 
 async def _serve_connection(

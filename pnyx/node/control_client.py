@@ -95,7 +95,7 @@ def _present(path: Path) -> bool:
     (connecting would follow it to whatever socket it names)."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except OSError:  # missing, or the home cannot be searched: no node to talk to
         return False
     if stat.S_ISLNK(info.st_mode):
         raise UnsafeHomeError(f"refusing {path}: it is a symbolic link, not the node's socket")
