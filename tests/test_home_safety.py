@@ -42,6 +42,9 @@ COMMANDS = [
     ["run", "--listen", "/ip4/127.0.0.1/tcp/0"],
 ]
 
+#: On code without the check, ``pnyx run`` in an unsafe home would start a node and never return.
+pytestmark = pytest.mark.timeout(60)
+
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
 
 
