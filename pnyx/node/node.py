@@ -237,10 +237,8 @@ class Node:
         return Verdict.ACCEPT
 
     async def _check_future(self, data: bytes, exc: InvalidMessage) -> InvalidMessage:
-        """A frame refused as future-dated, checked for everything but the clock (signatures
-        included). Valid but for the clock: its authors count toward "our clock is behind" and
-        ``exc`` is returned; else the rule it breaks, so that it is penalised like any forgery
-        (robustness: only verified messages feed the clock estimate, ``pnyx.node.clockskew``)."""
+        """A future-dated frame, checked for all but the clock: ``exc`` if that passes (its now
+        verified authors count toward "our clock is behind"), else the rule it breaks."""
         try:
             async with self._validating:
                 messages = await self.offload(validate_frame, data, MAX_TIMESTAMP_MS)
