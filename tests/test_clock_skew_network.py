@@ -16,8 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 
+from pnyx.core.envelope import sign
+from pnyx.core.frame import encode_frame
 from pnyx.ingest.clockskew import MIN_SAMPLE_AUTHORS
+from tests.hostile import HostilePeer, key, now_ms
 from tests.netharness import Cluster, NodeProcess, node_env
 from tests.waiting import wait_until
 
@@ -98,3 +102,65 @@ def test_a_node_whose_clock_runs_ahead_is_refused_and_warns_its_user(cluster: Cl
     assert clock["ahead_ms"] >= AHEAD_NS // 10**6 - 60_000
     assert "peers reject your new posts" in fast.stdout()
     assert "clock seems" not in b.stdout()  # one future-dated author proves nothing about b
+
+
+def future_frames(signed: bool) -> list[bytes]:
+    """One frame per author (MIN_SAMPLE_AUTHORS of them), each post dated an hour ahead; with
+    ``signed`` False, one signature byte of each is flipped (it no longer verifies)."""
+    frames = []
+    for n in range(1, MIN_SAMPLE_AUTHORS + 1):
+        raw = bytearray(
+            sign(
+                key(100 + n),
+                seq=1,
+                prev=None,
+                ts=now_ms() + 3_600_000,
+                kind="post",
+                body={"text": f"from the future {n}"},
+            ).raw
+        )
+        if not signed:
+            raw[0] ^= 0x01
+        frames.append(encode_frame([bytes(raw)]))
+    return frames
+
+
+def send_from_a_hostile_peer(node: NodeProcess, seed: bytes, frames: list[bytes]) -> None:
+    def judged() -> int:
+        counts = node.status()["counts"]
+        return int(counts["frames_ignored"] + counts["frames_rejected"])
+
+    before = judged()
+
+    async def session() -> None:
+        address = await trio.to_thread.run_sync(lambda: node.address)
+        with trio.fail_after(60):
+            async with HostilePeer.open(seed) as hostile:
+                await hostile.join(address)
+                for frame in frames:
+                    await hostile.publish(frame)
+                # until b has judged every frame (the peer may be banned by then)
+                while await trio.to_thread.run_sync(judged) < before + len(frames):
+                    await trio.sleep(0.05)
+
+    trio.run(session)
+
+
+def test_forged_future_messages_do_not_make_a_node_doubt_its_clock(cluster: Cluster) -> None:
+    """Forged envelopes of three authors dated an hour ahead: penalised as forgeries, no clock
+    warning. The same envelopes properly signed (from another peer): dropped without penalty,
+    and the node warns that its clock seems to run behind."""
+    b = cluster.start("b")
+    send_from_a_hostile_peer(b, b"f" * 32, future_frames(signed=False))
+    status = b.status()
+    assert status["counts"]["frames_rejected"] == MIN_SAMPLE_AUTHORS
+    assert status["clock"]["future_authors"] == 0
+    assert "clock seems" not in b.stdout() and "bad-signature" in b.stdout()
+
+    send_from_a_hostile_peer(b, b"s" * 32, future_frames(signed=True))
+    status = b.status()
+    assert status["counts"]["frames_ignored"] == MIN_SAMPLE_AUTHORS
+    assert status["clock"]["future_authors"] == MIN_SAMPLE_AUTHORS
+    wait_until(
+        lambda: "clock seems to run behind" in b.stdout(), timeout=5, what="b warns its user"
+    )

@@ -114,8 +114,8 @@ def test_future_frames_from_several_authors_mean_our_clock_is_behind(
     watch = ClockWatch(ME)
     wall = now_ms()
     for n in range(1, MIN_SAMPLE_AUTHORS + 1):
-        watch.saw_future(encode_frame([post(n, wall + AHEAD_MS).raw]), now=float(n))
-    watch.saw_future(b"not a frame", now=5.0)
+        watch.saw_future([post(n, wall + AHEAD_MS)], now=float(n))
+    watch.saw_future([post(0, wall + AHEAD_MS)], now=5.0)  # our own: proves nothing
     assert watch.estimate(5.0).future_authors == MIN_SAMPLE_AUTHORS
     [line] = warnings(caplog)
     assert "clock seems to run behind" in line
@@ -172,3 +172,45 @@ async def test_a_node_ahead_is_refused_with_a_reason_and_warns_its_user(
             await eventually(lambda: b.node.stats.frames_ignored == 2, "b drops it again")
             assert fast.texts(fast) == ["still from the future", "from the future"]
             assert c.texts(fast) == []
+
+
+def forged(n: int, ts: int) -> bytes:
+    """A post by key ``n`` dated ``ts`` whose signature does not verify (one byte flipped)."""
+    raw = bytearray(post(n, ts).raw)
+    raw[0] ^= 0x01
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+async def test_only_verified_future_messages_say_our_clock_is_behind(
+    tmp_path: Path,
+    autojump_clock: trio.abc.Clock,
+    caplog: pytest.LogCaptureFixture,
+    signed: bool,
+) -> None:
+    """A peer sends frames of three authors dated an hour ahead. Forged (bad signatures): they
+    are forgeries, penalised, and b says nothing about its clock. Signed: b drops them without
+    penalty (the clock may be b's) and warns that its clock seems to run behind."""
+    caplog.set_level(logging.INFO, logger="pnyx.node")
+    hour_ahead = now_ms() + 3600 * 1000
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            b = await swarm.add("b")
+            mallory = await swarm.hostile("mallory", b)
+            for n in range(1, MIN_SAMPLE_AUTHORS + 1):
+                raw = post(n, hour_ahead).raw if signed else forged(n, hour_ahead)
+                await mallory.publish(encode_frame([raw]))
+            stats = b.node.stats
+            await eventually(
+                lambda: stats.frames_ignored + stats.frames_rejected == MIN_SAMPLE_AUTHORS,
+                "b has judged every frame",
+            )
+            behind = [w for w in warnings(caplog) if "clock seems to run behind" in w]
+            estimate = b.node.clock.estimate(trio.current_time())
+            if signed:
+                assert stats.frames_ignored == MIN_SAMPLE_AUTHORS and b.node.penalties() == {}
+                assert estimate.future_authors == MIN_SAMPLE_AUTHORS and len(behind) == 1
+            else:
+                assert stats.frames_rejected == MIN_SAMPLE_AUTHORS
+                assert b.node.penalties() == {"mallory": MIN_SAMPLE_AUTHORS}
+                assert estimate.future_authors == 0 and behind == []

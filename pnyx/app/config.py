@@ -33,6 +33,7 @@ the adapter checks multiaddr syntax when the node starts.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -53,6 +54,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_PUBLISH_BATCH_MS = 1000
 #: Largest config file read, in bytes.
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Mode of the example config.toml pnyx writes (not writable by others: ``Home.check``).
+CONFIG_FILE_MODE = 0o600
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: Most addresses in ``listen`` or ``bootstrap``, a count.
 MAX_ADDRESSES = 64
 #: sync: default and bounds of ``sync_interval_s``, in seconds.
@@ -214,8 +218,9 @@ def load_config(home: Home, flags: Mapping[str, Any] | None = None) -> NodeConfi
 def write_example_config(home: Home) -> bool:
     """Write the commented example as ``config.toml`` if none exists; True if written."""
     path = home.config_path
-    try:
-        with open(path, "x", encoding="utf-8") as handle:
+    try:  # O_EXCL never follows a link; 0600 whatever the umask (robustness: Home.check)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, CONFIG_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(EXAMPLE_CONFIG)
     except FileExistsError:
         return False

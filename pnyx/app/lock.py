@@ -1,7 +1,9 @@
 """One node per home: an exclusive ``flock`` on ``node.lock`` held while the node runs.
 
 The lock dies with the process (the kernel releases it), so a crashed node never blocks the next
-start. The file holds the owner's process id, for people reading it.
+start. The file holds the owner's process id, for people reading it. It is opened without following
+a symbolic link and only truncated once it is known to be the user's own regular file with one
+link (``pnyx.home.open_private``): a planted ``node.lock`` never makes pnyx overwrite another file.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pnyx.errors import UserError
-from pnyx.home import Home
+from pnyx.home import Home, open_private
 
 
 @contextmanager
 def node_lock(home: Home) -> Iterator[None]:
-    """Hold the home's node lock. Raises ``UserError`` if another node holds it."""
+    """Hold the home's node lock. Raises ``UserError`` if another node holds it,
+    ``UnsafeHomeError`` if the lock file is a link or not the user's."""
     home.ensure()
     path = home.lock_path
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(path, os.O_RDWR | os.O_CREAT)
     except OSError as exc:
         raise UserError(f"cannot open {path}: {exc.strerror}") from None
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import nacl.utils
 
 from pnyx.errors import KeyFileError
+from pnyx.home import open_private
 
 #: Length of the node key seed, in bytes.
 NODE_SEED_BYTES = 32
@@ -22,10 +23,11 @@ NODE_SEED_BYTES = 32
 def load_or_create_node_seed(path: Path) -> bytes:
     """The seed in ``path``, creating a fresh one (mode 0600) if the file does not exist.
 
-    Raises ``KeyFileError`` if the file is damaged or readable by others.
+    Raises ``KeyFileError`` if the file is damaged or readable by others, ``UnsafeHomeError`` if
+    it is a symbolic link or not the user's (never followed: ``O_NOFOLLOW``).
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
         return _read(path)
     except OSError as exc:
@@ -40,8 +42,10 @@ def load_or_create_node_seed(path: Path) -> bytes:
 
 def _read(path: Path) -> bytes:
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="ascii").strip()
+        fd = open_private(path, os.O_RDONLY)
+        with os.fdopen(fd, "r", encoding="ascii") as handle:
+            mode = os.fstat(fd).st_mode
+            text = handle.read(4 * NODE_SEED_BYTES).strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"cannot read node key {path}: {exc}") from None
     if stat.S_IMODE(mode) & 0o077:

@@ -148,6 +148,7 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         return 0
     ctx = Context(args=args, home=Home.resolve(args.home), out=out, err=err)
     try:
+        ctx.home.check()  # robustness: refuse a home another user could tamper with
         return handler(ctx)
     finally:
         ctx.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pnyx.errors import NodeNotRunningError, PnyxError, UserError
-from pnyx.home import Home
+from pnyx.home import Home, UnsafeHomeError
 from pnyx.net.errors import ConnectError
 
 #: How long a control request may take by default, in seconds.
@@ -63,12 +64,13 @@ def _not_running(home: Home) -> NodeNotRunningError:
 def request(home: Home, op: str, *, timeout: float = DEFAULT_TIMEOUT_S, **params: Any) -> Any:
     """Send one request to the node of ``home`` and return its result.
 
-    Raises ``NodeNotRunningError`` if no node answers on the socket, ``UserError`` /
+    Raises ``NodeNotRunningError`` if no node answers on the socket, ``UnsafeHomeError`` if the
+    socket path is a symbolic link, ``UserError`` /
     ``ConnectError`` / ``PnyxError`` for a failure the node reports, and ``PnyxError`` if the node
     does not answer within ``timeout`` seconds.
     """
     path = home.control_socket_path
-    if not path.exists():
+    if not _present(path):
         raise _not_running(home)
     line = json.dumps({"op": op, **params}).encode() + b"\n"
     try:
@@ -86,6 +88,18 @@ def request(home: Home, op: str, *, timeout: float = DEFAULT_TIMEOUT_S, **params
     except OSError as exc:
         raise PnyxError(f"cannot talk to the node in {home.path}: {exc.strerror}") from None
     return _result(reply)
+
+
+def _present(path: Path) -> bool:
+    """Whether something is at ``path``; a symbolic link there raises ``UnsafeHomeError``
+    (connecting would follow it to whatever socket it names)."""
+    try:
+        info = os.lstat(path)
+    except OSError:  # missing, or the home cannot be searched: no node to talk to
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeHomeError(f"refusing {path}: it is a symbolic link, not the node's socket")
+    return True
 
 
 def _read_line(sock: socket.socket) -> bytes:

@@ -19,12 +19,14 @@ against an online attacker. Loading caps the stored cost (``MAX_OPSLIMIT``, ``MA
 so a crafted file cannot make a command allocate gigabytes.
 
 Failure modes: ``NoIdentityError`` (no file), ``IdentityExistsError`` (would overwrite),
-``KeyFileError`` (damaged, unreadable, unwritable, or readable by group/other on POSIX),
+``KeyFileError`` (damaged, unreadable, unwritable, a symbolic link (never followed), or readable by
+group/other on POSIX),
 ``WrongPassphraseError``, ``PassphraseRequiredError``. All are ``UserError``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -71,6 +73,8 @@ SALT_BYTES: Final[int] = argon2id.SALTBYTES
 SEALED_SECRET_BYTES: Final = nacl.secret.SecretBox.NONCE_SIZE + KEY_BYTES + 16
 
 _POSIX: Final = os.name == "posix"
+#: Flags added to every open of a key file: no symbolic link, not inherited by child processes.
+_NO_FOLLOW: Final[int] = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class PassphraseRequiredError(UserError):
@@ -147,7 +151,7 @@ def _derive(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> byt
 
 def _write_atomically(path: Path, data: bytes) -> None:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
     try:
         try:
             os.write(fd, data)
@@ -175,24 +179,30 @@ def _fsync_directory(directory: Path) -> None:
 
 def _read_document(path: Path) -> dict[str, Any]:
     """Read and structurally check the file at ``path``: existence, permissions, JSON, fields."""
-    try:
-        info = path.stat()
+    try:  # robustness: never through a symbolic link; checks on the open descriptor
+        fd = os.open(path, os.O_RDONLY | _NO_FOLLOW)
     except FileNotFoundError:
         raise NoIdentityError(f"no identity at {path}: run `pnyx init` to create one") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise KeyFileError(
+                f"identity file {path} is a symbolic link; pnyx does not follow it"
+            ) from None
         raise KeyFileError(f"cannot read identity file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise KeyFileError(f"identity file {path} is not a regular file")
-    if _POSIX and info.st_mode & 0o077:
-        raise KeyFileError(
-            f"identity file {path} is accessible to other users "
-            f"(mode {stat.S_IMODE(info.st_mode):04o}): run `chmod 600 {path}`"
-        )
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyFileError(f"identity file {path} is not a regular file")
+        if _POSIX and info.st_mode & 0o077:
+            raise KeyFileError(
+                f"identity file {path} is accessible to other users "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}): run `chmod 600 {path}`"
+            )
+        data = os.read(fd, MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
         raise KeyFileError(f"cannot read identity file {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"identity file {path} is damaged: larger than {MAX_KEY_FILE_BYTES} B")
     try:

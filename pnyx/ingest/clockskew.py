@@ -17,6 +17,13 @@ node CAN see is the messages arriving from others:
   ``MIN_SAMPLE_AUTHORS`` distinct authors within ``BEHIND_WINDOW_S`` mean that our clock is
   probably the wrong one: the node warns that it is dropping others' posts.
 
+Only verified messages are sampled, in both directions: ``observe`` gets the messages of frames
+that passed every check, ``saw_future`` those of future-dated frames whose signatures (and every
+rule but the clock) the node checked first (``Node._check_future``). Forged envelopes dated an
+hour ahead are penalised as forgeries and say nothing about the clock. Valid keys are free, so a
+peer signing with three fresh keys can still raise a warning: a warning is all it gets (the node
+never changes its clock or its checks).
+
 What it cannot see: a single author (its clock wrong, not ours), a quiet network (no samples, no
 estimate), or skew smaller than the propagation delay. Messages fetched by catch-up sync are old by
 nature and are never sampled. Warnings are repeated at most once per ``WARN_INTERVAL_S``.
@@ -29,10 +36,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pnyx.core.envelope import Message, author_of
-from pnyx.core.frame import decode_frame
+from pnyx.core.envelope import Message
 from pnyx.core.limits import MAX_FUTURE_SKEW_MS
-from pnyx.core.reasons import InvalidMessage
 
 log = logging.getLogger("pnyx.node")
 
@@ -89,14 +94,12 @@ class ClockWatch:
         if freshest:
             self._check(now)
 
-    def saw_future(self, frame: bytes, now: float) -> None:
-        """A frame was dropped here as future-dated: note its authors."""
-        try:
-            envelopes = decode_frame(frame)
-        except InvalidMessage:
-            return
-        for author in {author_of(raw) for raw in envelopes} - {None, self._me}:
-            assert author is not None
+    def saw_future(self, messages: Sequence[Message], now: float) -> None:
+        """A frame was dropped here as future-dated: note the authors of its messages, which the
+        caller verified (signatures and everything but the clock: ``validate_frame`` against
+        ``MAX_TIMESTAMP_MS``). Unverified envelopes must never get here: anyone can write any
+        author key and date into one."""
+        for author in {message.author for message in messages} - {self._me}:
             self._future.pop(author, None)
             self._future[author] = now
             while len(self._future) > SAMPLE_AUTHORS:

@@ -42,6 +42,7 @@ from pnyx.clock import wall_clock_ms
 from pnyx.core import kinds
 from pnyx.core.envelope import Message
 from pnyx.core.frame import frame_id, pack_frames, validate_frame
+from pnyx.core.limits import MAX_TIMESTAMP_MS
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
 from pnyx.events import InterestChanged, NodeEvents, Source, Stored
@@ -225,10 +226,11 @@ class Node:
                 check: FrameCheck = await self.offload(
                     check_frame, self.store, data, self.clock_ms(), self._wanted
                 )
-        except InvalidMessage as exc:
+        except InvalidMessage as failure:
+            exc = failure
+            if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
+                exc = await self._check_future(data, exc)
             if exc.reason in IGNORED_REASONS:
-                if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
-                    self.clock.saw_future(data, trio.current_time())
                 self.stats.frames_ignored += 1
                 self.output.rejected(forwarder, exc, penalised=False)
                 return Verdict.IGNORE
@@ -252,6 +254,17 @@ class Node:
             return Verdict.IGNORE
         self._decoded.put(frame_id(data), len(data), messages)
         return Verdict.ACCEPT
+
+    async def _check_future(self, data: bytes, exc: InvalidMessage) -> InvalidMessage:
+        """A future-dated frame, checked for all but the clock: ``exc`` if that passes (its now
+        verified authors count toward "our clock is behind"), else the rule it breaks."""
+        try:
+            async with self._validating:
+                messages = await self.offload(validate_frame, data, MAX_TIMESTAMP_MS)
+        except InvalidMessage as other:
+            return other
+        self.clock.saw_future(messages, trio.current_time())
+        return exc
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
         """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync

@@ -33,6 +33,7 @@ import trio
 from pnyx.core.envelope import Message, decode
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
+from pnyx.home import UnsafeHomeError, open_private
 from pnyx.net.contracts import PeerEvent
 from pnyx.runtime import cleanup_scope
 
@@ -50,6 +51,9 @@ MARK_EVERY_S = 60.0
 ONLINE_MARK_FILE = "online.mark"
 #: Permissions of the online mark file (owner only, like everything in the home).
 MARK_FILE_MODE = 0o600
+#: Longest online mark read, in bytes (a real one is 14).
+MAX_MARK_BYTES = 64
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 #: Longest wait for a peer subscribed to the gossip topic after the first connection, in seconds.
 TOPIC_WAIT_S = 10.0
 #: Pause after a gossip peer appears, so that the gossip mesh includes it (one heartbeat), in s.
@@ -62,8 +66,9 @@ class OnlineMark:
     """Until when the node last had a peer (ms since the epoch), kept in one small file.
 
     Blocking file I/O: call through ``node.offload``. ``read`` returns None for a missing or
-    unreadable file (logged: a lost mark only means no backlog is gossiped); ``write`` replaces
-    the file atomically and raises ``OSError`` (the caller logs it and goes on).
+    unreadable file, a symbolic link or a file not the user's (logged: a lost mark only means no
+    backlog is gossiped); ``write`` replaces the file atomically (a fresh temporary file, never
+    opened through a link) and raises ``OSError`` (the caller logs it and goes on).
     """
 
     def __init__(self, path: Path) -> None:
@@ -71,10 +76,12 @@ class OnlineMark:
 
     def read(self) -> int | None:
         try:
-            text = self.path.read_text(encoding="ascii").strip()
+            fd = open_private(self.path, os.O_RDONLY)  # robustness: never through a link
+            with os.fdopen(fd, "r", encoding="ascii") as handle:
+                text = handle.read(MAX_MARK_BYTES).strip()
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, UnsafeHomeError) as exc:
             log.warning("cannot read %s: %s", self.path, exc)
             return None
         if not text.isdigit():
@@ -84,7 +91,8 @@ class OnlineMark:
 
     def write(self, ms: int) -> None:
         temporary = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MARK_FILE_MODE)
+        temporary.unlink(missing_ok=True)  # a stale one (or a link planted there) goes
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, MARK_FILE_MODE)
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(f"{ms:d}\n")
         os.replace(temporary, self.path)

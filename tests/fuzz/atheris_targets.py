@@ -32,7 +32,6 @@ with atheris.instrument_imports():
     from pnyx.core.envelope import validate
     from pnyx.core.frame import validate_frame
     from pnyx.core.reasons import InvalidMessage
-    from pnyx.ingest.clockskew import ClockWatch
     from pnyx.ingest.ratelimit import RateLimiter
     from pnyx.sync.errors import SyncProtocolError
     from pnyx.sync.wire import FrameDecoder
@@ -41,7 +40,6 @@ with atheris.instrument_imports():
 NOW_MS = 1_750_000_000_000
 
 _limiter = RateLimiter()
-_clock = ClockWatch(b"\x00" * 32)
 
 
 def fuzz_envelope(data: bytes) -> None:
@@ -53,7 +51,6 @@ def fuzz_envelope(data: bytes) -> None:
 
 def fuzz_frame(data: bytes) -> None:
     _limiter.admit_frame(data, "fuzzer", 0.0)
-    _clock.saw_future(data, 0.0)
     try:
         validate_frame(data, NOW_MS)
     except InvalidMessage:
