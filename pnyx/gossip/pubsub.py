@@ -12,6 +12,15 @@ accepted first copy it is seen and dropped without a word, after a refused one (
 or one only this forwarder's rate limit refused) it is validated on its own. Nothing on the wire
 changes: a duplicate is dropped exactly as a message already in the seen cache is.
 
+Validation is pnyx's own, with three outcomes (py-libp2p's topic validators have two, and count
+every refusal against the forwarder's score and cache it for the frame id): ``frame_validator``
+returns a ``Verdict``. ACCEPT: delivered and forwarded. REJECT (invalid data the forwarder could
+have checked): dropped, one point off the forwarder's gossip score. IGNORE (rate limited, over a
+budget, our clock, our store, a validation that did not finish in time): dropped, no score change,
+not remembered, so a later copy is looked at again. Frames waiting to be handled hold at most
+``MAX_PENDING_FRAME_BYTES``; a frame beyond that is ignored on arrival (py-libp2p starts a task per
+received message without backpressure). The seen cache is bounded (``pnyx.gossip.bounds``).
+
 ``MessageIds`` is the message-id function: it remembers the ids of the last few message objects,
 because pubsub asks for the id of one message up to six times (seen check, validation cache, seen
 mark, message cache, router), each a hash of up to 256 KiB.
@@ -20,17 +29,30 @@ mark, message cache, router), each a hash of up to 256 KiB.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 import trio
+from libp2p.exceptions import ValidationError
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
+from pnyx.gossip.bounds import BoundedSeenCache
 from pnyx.node.gossipframe import frame_id
+from pnyx.node.network import Verdict
+
+#: A pnyx gossip validator as pubsub calls it: (forwarder, message) -> verdict.
+FrameValidator = Callable[[ID, rpc_pb2.Message], Awaitable[Verdict]]
 
 #: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
 #: most 256 KiB of frame, alive until it is pushed out).
 REMEMBERED_IDS = 8
+#: Most bytes of received frames waiting for (or in) validation, in bytes; more are ignored.
+MAX_PENDING_FRAME_BYTES = 32 * 1024 * 1024
+
+
+class _Ignored(Exception):
+    """Raised by ``DedupPubsub.validate_msg`` past py-libp2p's ``ValidationError`` handler."""
 
 
 class MessageIds:
@@ -50,18 +72,45 @@ class MessageIds:
 
 
 class DedupPubsub(Pubsub):
-    """``Pubsub`` that handles one copy of a message id at a time (see the module docstring)."""
+    """``Pubsub`` that handles one copy of a message id at a time, validates with three outcomes
+    and bounds what waits (see the module docstring)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        seen = self.seen_messages
+        seen.stop()
+        self.seen_messages = BoundedSeenCache(seen.ttl, seen.sweep_interval)
         self._in_flight: dict[bytes, trio.Event] = {}
+        self._pending_bytes = 0
+        self.frame_topic = ""
+        self.frame_validator: FrameValidator | None = None
         self.duplicates_waited = 0
         """Copies that arrived while another copy of the same frame was being handled."""
+        self.ignored = 0
+        """Frames dropped without penalty (IGNORE verdicts and frames over the pending bound)."""
+
+    def set_frame_validator(self, topic: str, validator: FrameValidator) -> None:
+        """Validate every frame of ``topic`` with ``validator``; frames of other topics are
+        ignored."""
+        self.frame_topic, self.frame_validator = topic, validator
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         if msg_forwarder == self.my_id:  # our own publication: there is no other copy
             await super().push_msg(msg_forwarder, msg)
             return
+        size = len(msg.data)
+        if self._pending_bytes + size > MAX_PENDING_FRAME_BYTES:
+            self.ignored += 1
+            return
+        self._pending_bytes += size
+        try:
+            await self._push_one_copy(msg_forwarder, msg)
+        except _Ignored:
+            self.ignored += 1
+        finally:
+            self._pending_bytes -= size
+
+    async def _push_one_copy(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         message_id = self._msg_id_constructor(msg)
         while (running := self._in_flight.get(message_id)) is not None:
             self.duplicates_waited += 1
@@ -72,3 +121,15 @@ class DedupPubsub(Pubsub):
         finally:
             del self._in_flight[message_id]
             done.set()
+
+    async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        """Returns for ACCEPT, raises ``ValidationError`` for REJECT (py-libp2p lowers the
+        forwarder's score) and ``_Ignored`` for IGNORE (caught in ``push_msg``: no score)."""
+        verdict = Verdict.IGNORE  # also when the validation does not finish in time
+        if self.frame_validator is not None and list(msg.topicIDs) == [self.frame_topic]:
+            with trio.move_on_after(self.validation_timeout):
+                verdict = await self.frame_validator(msg_forwarder, msg)
+        if verdict is Verdict.REJECT:
+            raise ValidationError("invalid frame")
+        if verdict is not Verdict.ACCEPT:
+            raise _Ignored

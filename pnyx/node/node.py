@@ -10,9 +10,9 @@
   neither stored nor forwarded and count against the peer that sent them; after
   ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for ``BAN_SECONDS``. Frames that fail only
   this node's clock or store (future timestamp, fork against a stored message) are dropped
-  without penalty. Before any signature is checked, the frame must fit the peer's and its
-  authors' rate limits (``pnyx.node.ratelimit``; robustness). Validated frames are kept decoded
-  (``pnyx.node.framecache``) until delivered, so delivery verifies nothing again.
+  without penalty. Before any signature is checked, the frame must fit the rate limits
+  (``pnyx.node.ratelimit``; robustness), else it is ignored, never penalised. Validated frames
+  are kept decoded (``pnyx.node.framecache``) until delivered: delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
 * the publish loop finds the user's own new messages (``store.changes_since``, every
@@ -43,7 +43,8 @@ from pnyx.node.framecache import DecodedFrames
 from pnyx.node.gossipframe import frame_id, pack_frames, validate_frame
 from pnyx.node.network import Network, PeerEvent, Received, Verdict
 from pnyx.node.output import NodeOutput
-from pnyx.node.ratelimit import RateLimiter, RateLimits
+from pnyx.node.penalties import Penalties
+from pnyx.node.ratelimit import RateLimited, RateLimiter, RateLimits
 from pnyx.node.runtime import Offload, in_thread, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ IGNORED_REASONS = frozenset({Reason.FUTURE_TIMESTAMP, Reason.UNSUPPORTED_VERSION
 #: incoming message, so a burst of frames would otherwise take a thread each: more threads than
 #: cores only add thread starts and GIL contention. Waiting frames keep their order.
 VALIDATIONS_AT_ONCE = 2
+#: Frames with strangers' messages validated at once, in a lane of their own (robustness), a count.
+STRANGER_VALIDATIONS_AT_ONCE = 1
 #: Ids of messages that came from the network, remembered so they are not published again, a count.
 FROM_NETWORK_MEMORY = 8192
 #: Rows read from ``changes_since`` per query, a count; per publish round at most 10 queries.
@@ -123,11 +126,11 @@ class Node:
         self._wanted: frozenset[bytes] = frozenset({me})
         self._decoded = DecodedFrames()  # validated, waiting for delivery
         self._banning: set[str] = set()
-        self._counted_at_ban: dict[str, int] = {}
         self._from_network: OrderedDict[bytes, None] = OrderedDict()
-        self._penalties: dict[str, int] = {}
+        self._penalties = Penalties(INVALID_FRAMES_BEFORE_BAN)
         self._nudge = trio.Event()
-        self._validating = trio.CapacityLimiter(VALIDATIONS_AT_ONCE)
+        lanes = (VALIDATIONS_AT_ONCE, STRANGER_VALIDATIONS_AT_ONCE)  # known, strangers
+        self._lanes = [trio.CapacityLimiter(n) for n in lanes]
         self._network: Network | None = None
         self._nursery: trio.Nursery | None = None
         self._ingest_send, self._ingest_recv = trio.open_memory_channel[list[Message]](
@@ -155,7 +158,7 @@ class Node:
 
     def penalties(self) -> dict[str, int]:
         """Invalid frames counted per peer id since the node started."""
-        return dict(self._penalties)
+        return self._penalties.counts()
 
     async def run(self, network: Network, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run every loop until cancelled. ``task_status.started()`` once the node is live."""
@@ -198,15 +201,12 @@ class Node:
 
     async def validate(self, data: bytes, forwarder: str) -> Verdict:
         """The gossip validator (never raises; see the module docstring)."""
-        refused = self.limiter.admit_frame(data, forwarder, trio.current_time())  # robustness
-        if refused is not None:
-            if refused.penalise:
-                self.penalise(forwarder, refused)
-            else:
-                self.output.rejected(forwarder, refused, penalised=False)
+        admitted = self.limiter.admit(data, forwarder, trio.current_time(), self._wanted)
+        if isinstance(admitted, RateLimited):  # never the forwarder's fault: ignored, not penalised
+            self.output.rejected(forwarder, admitted, penalised=False)
             return Verdict.IGNORE
         try:  # one worker-thread call: signatures, then chains against the store
-            async with self._validating:
+            async with self._lanes[admitted.strangers > 0]:
                 check: FrameCheck = await self.offload(
                     check_frame, self.store, data, self._clock_ms(), self._wanted
                 )
@@ -235,12 +235,12 @@ class Node:
         return Verdict.ACCEPT
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
-        """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync
-        session); at ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned."""
-        count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
+        """Count a violation by ``peer`` (invalid data it could have checked: an invalid frame, a
+        broken sync session); at ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned."""
+        count, due = self._penalties.add(peer)  # bounded (pnyx.node.penalties)
         self.output.rejected(peer, exc, penalised=True)
         if (
-            count - self._counted_at_ban.get(peer, 0) >= INVALID_FRAMES_BEFORE_BAN
+            due
             and self._nursery is not None
             and peer not in self._banning
             and peer not in self.network.banned()
@@ -255,7 +255,7 @@ class Node:
             await self.network.ban(peer, BAN_SECONDS)
         finally:
             self._banning.discard(peer)
-            self._counted_at_ban[peer] = count  # back after its ban, a peer starts afresh
+            self._penalties.banned(peer, count)
 
     # --- ingest -----------------------------------------------------------------------------
 
@@ -303,10 +303,7 @@ class Node:
             self.stats.messages_stored += len(report.accepted)
             self.stats.messages_duplicate += report.duplicates
             self.stats.messages_refused_by_store += len(report.rejected)
-            for message in report.accepted:
-                self._from_network[message.id] = None
-            while len(self._from_network) > FROM_NETWORK_MEMORY:
-                self._from_network.popitem(last=False)
+            self.note_from_network(report.accepted)
             if report.accepted:
                 await self.output.arrived(self.store, report.accepted, self.offload)
                 for observer in self.on_gossip_stored:  # sync: gaps are fetched by sync
