@@ -149,12 +149,13 @@ def run_flood(line: Line, ids: int, waves: int, peak: list[int]) -> list[str]:
     async def one(wave: int, ident: int, published: list[int], done: trio.Event) -> None:
         seed = bytes([0x80 + wave, ident]) * 16
         async with HostilePeer.open(seed) as peer:
-            await peer.join(address)
+            target = await peer.join(address)
             hostile_ids.append(peer.peer_id)
             for frame in frames[(wave, ident)]:
                 await peer.network.publish(frame)
             published.append(ident)
             await done.wait()  # every id of the wave stays connected until b has seen it all
+            await peer.network.disconnect(target)  # a wave goes (py-libp2p's close may not hang up)
 
     async def sample() -> None:
         while True:

@@ -21,6 +21,12 @@ not remembered, so a later copy is looked at again. Frames waiting to be handled
 ``MAX_PENDING_FRAME_BYTES``; a frame beyond that is ignored on arrival (py-libp2p starts a task per
 received message without backpressure). The seen cache is bounded (``pnyx.gossip.bounds``).
 
+py-libp2p writes RPCs to a peer's stream from more than one task (its send loop, and directly when
+it flushes messages held back while identify was pending or replays recent ones to a new peer); a
+large RPC written in several yamux chunks could interleave with another and reach the peer as
+garbage (seen: the receiver's protobuf parser failed and took its node down). ``write_msg`` holds
+one lock per stream.
+
 ``MessageIds`` is the message-id function: it remembers the ids of the last few message objects,
 because pubsub asks for the id of one message up to six times (seen check, validation cache, seen
 mark, message cache, router), each a hash of up to 256 KiB.
@@ -28,10 +34,12 @@ mark, message cache, router), each a hash of up to 256 KiB.
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 import trio
+from libp2p.abc import INetStream
 from libp2p.exceptions import ValidationError
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
@@ -81,6 +89,9 @@ class DedupPubsub(Pubsub):
         seen.stop()
         self.seen_messages = BoundedSeenCache(seen.ttl, seen.sweep_interval)
         self._in_flight: dict[bytes, trio.Event] = {}
+        self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._pending_bytes = 0
         self.frame_topic = ""
         self.frame_validator: FrameValidator | None = None
@@ -121,6 +132,12 @@ class DedupPubsub(Pubsub):
         finally:
             del self._in_flight[message_id]
             done.set()
+
+    async def write_msg(self, stream: INetStream, rpc_msg: rpc_pb2.RPC) -> bool:
+        """py-libp2p's ``write_msg``, one RPC at a time per stream (see the module docstring)."""
+        lock = self._write_locks.setdefault(stream, trio.Lock())
+        async with lock:
+            return await super().write_msg(stream, rpc_msg)
 
     async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         """Returns for ACCEPT, raises ``ValidationError`` for REJECT (py-libp2p lowers the
