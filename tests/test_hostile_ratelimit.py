@@ -1,8 +1,10 @@
-"""Rate limits per author and per peer (pnyx.node.ratelimit): the buckets alone, then in a node.
+"""Rate limits per author, per peer and for strangers (pnyx.node.ratelimit): the buckets alone,
+then in a node.
 
-The node tests run on the in-memory network under ``autojump_clock`` (virtual time): a hostile
-memnet peer floods frames at a relay; the relay verifies no more than its buckets allow, bans the
-flooder, and an honest post still reaches its follower through the same relay.
+The node tests run on the in-memory network under ``autojump_clock`` (virtual time): hostile memnet
+peers flood valid frames at a relay; the relay verifies no more than its buckets allow, penalises
+nobody for valid traffic (neither the flooders nor itself at the next hop), and an honest post still
+reaches its follower through the same relay.
 """
 
 from __future__ import annotations
