@@ -36,11 +36,7 @@ from pnyx.core.frame import (
 from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MIN_TIMESTAMP_MS
 from pnyx.core.varint import encode_uvarint
 from pnyx.crypto.keytext import encode_public_key, parse_public_key
-from pnyx.ingest.ratelimit import (
-    FLOOD_FRAMES_PER_PENALTY,
-    PEER_BURST_MESSAGES,
-    PEER_MESSAGES_PER_S,
-)
+from pnyx.ingest.ratelimit import STRANGER_BURST_MESSAGES, STRANGER_MESSAGES_PER_S
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms, read_until_closed, signed_anyway
@@ -297,10 +293,13 @@ def test_forks_are_kept_as_evidence_and_replays_change_nothing(line: Line) -> No
     line.honest_post_arrives("forks and replays")
 
 
-def test_flood_of_unknown_kinds_from_fresh_keys_is_cut_and_the_peer_banned(line: Line) -> None:
+def test_flood_of_unknown_kinds_from_fresh_keys_is_shed_unverified_without_penalty(
+    line: Line,
+) -> None:
     """Full frames (512 envelopes) of an unknown kind, each envelope from a fresh key: valid by
-    the protocol, so only rate limits stop them. b verifies about its peer burst (4096), refuses
-    the rest unverified, bans the flooder, keeps its memory bounded, and a's posts still reach c."""
+    the protocol, so only rate limits stop them. b verifies about its stranger budget (2,048),
+    sheds the rest unverified and does not penalise the flooder (valid data is no fault), keeps
+    its memory bounded, and a's posts still reach c."""
     frames = []
     for n in range(40):
         envelopes = [
@@ -321,25 +320,20 @@ def test_flood_of_unknown_kinds_from_fresh_keys_is_cut_and_the_peer_banned(line:
 
     async def run(hostile: HostilePeer, target: str) -> None:
         for frame in frames:
-            if not hostile.connected_to(target):
-                break
             await hostile.network.publish(frame)
-        for _ in range(10):
-            st = await status_of(line.b)
-            print(
-                "DBG",
-                {
-                    k: v
-                    for k, v in st["counts"].items()
-                    if "frame" in k or "flood" in k or "rate" in k
-                },
-                st["penalties"],
-                st["banned"],
-            )
-            await trio.sleep(1)
-        with trio.fail_after(30):
-            while hostile.connected_to(target):
-                await trio.sleep(0.05)
+        await until(
+            line.b,
+            lambda s: (
+                s["counts"]["frames_rate_limited"]
+                - before["frames_rate_limited"]
+                + s["counts"]["frames_received"]
+                - before["frames_received"]
+                >= len(frames) - 2
+            ),
+            "b has looked at the flood",
+            limit_s=30,
+        )
+        assert hostile.connected_to(target)
 
     hostile_id = attack(line, b"s" * 32, run)
     elapsed = time.monotonic() - started
@@ -352,11 +346,10 @@ def test_flood_of_unknown_kinds_from_fresh_keys_is_cut_and_the_peer_banned(line:
         f"flood: {len(frames)} frames x 512 offered in {elapsed:.1f} s; b relayed {relayed}, "
         f"refused {limited} unverified; RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB"
     )
-    assert hostile_id in status["banned"]
-    assert counts["flood_penalties"] - before["flood_penalties"] >= INVALID_FRAMES_BEFORE_BAN
-    assert limited >= FLOOD_FRAMES_PER_PENALTY * INVALID_FRAMES_BEFORE_BAN
-    admitted = PEER_BURST_MESSAGES + PEER_MESSAGES_PER_S * elapsed + MAX_GOSSIP_BATCH_MESSAGES
-    assert relayed * MAX_GOSSIP_BATCH_MESSAGES <= admitted
+    assert hostile_id not in status["banned"] and hostile_id not in status["penalties"]
+    assert limited >= len(frames) // 2
+    admitted = STRANGER_BURST_MESSAGES + STRANGER_MESSAGES_PER_S * elapsed
+    assert relayed * MAX_GOSSIP_BATCH_MESSAGES <= admitted + MAX_GOSSIP_BATCH_MESSAGES
     assert counts["messages_stored"] == before["messages_stored"]  # nobody follows the spammers
     assert line.rss() - line.rss_start < MAX_RSS_GROWTH_BYTES
     line.honest_post_arrives("a flood from fresh keys")

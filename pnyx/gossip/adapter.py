@@ -12,8 +12,8 @@ py-libp2p 0.8.1 traps handled here (LIBP2P-NOTES.md):
 * per-peer outbound queues of 32 RPCs drop silently when full: ``publish`` waits while any queue
   is above ``PUBLISH_QUEUE_HIGH_WATER`` (bounded by ``PUBLISH_MAX_WAIT_S``);
 * the subscription channel (32) drops silently: a task moves frames at once into ``received``;
-* a raising sync validator kills pubsub: the validator is async and turns any exception into a
-  rejection (logged as a bug);
+* a raising sync validator kills pubsub, and a refusal always costs the forwarder score: pnyx
+  validates in ``DedupPubsub`` with three outcomes, any exception of ours is an IGNORE (logged);
 * the dial negative cache refuses a peer for 60 s after a failed dial: ``unblock_peer`` first;
 * ``host.disconnect`` can hang on a stalled peer: every disconnect has a timeout;
 * an error escaping a stream handler stops the host: ``pnyx.gossip.guard`` contains every one;
@@ -57,12 +57,12 @@ from pnyx.gossip.addresses import (
     remote_address,
     shown_addresses,
 )
+from pnyx.gossip.bounds import BoundedGossipSub, forget_departed, release_memory
 from pnyx.gossip.dht import announced_addrs  # discovery
 from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.pubsub import DedupPubsub, MessageIds
-from pnyx.gossip.px import PxGossipSub  # discovery
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.net.contracts import (
     FRAME_ORIGIN,
@@ -280,18 +280,17 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
 
     # --- libp2p callbacks -------------------------------------------------------------------
 
-    async def _validate(self, forwarder: ID, message: rpc_pb2.Message) -> bool:
+    async def _validate(self, forwarder: ID, message: rpc_pb2.Message) -> Verdict:
         if forwarder == self._me:
-            return True  # our own frames, built from our own store
+            return Verdict.ACCEPT  # our own frames, built from our own store
         token = FRAME_ORIGIN.set(ID(message.from_id).to_base58())  # signed: pubsub checked it
         try:
-            verdict = await self._validator(bytes(message.data), forwarder.to_base58())
-        except Exception:  # must not escape into pubsub; counts as a rejection
-            log.exception("gossip validator raised (frame rejected)")
-            return False
+            return await self._validator(bytes(message.data), forwarder.to_base58())
+        except Exception:  # must not escape into pubsub; a bug of ours: not the peer's fault
+            log.exception("gossip validator raised (frame ignored)")
+            return Verdict.IGNORE
         finally:
             FRAME_ORIGIN.reset(token)
-        return verdict is Verdict.ACCEPT
 
     def _on_connected(self, conn: INetConn) -> None:
         peer = conn.muxed_conn.peer_id.to_base58()
@@ -336,6 +335,8 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
                 if now >= until:
                     del self._banned[peer]
                     self._pubsub.remove_from_blacklist(ID.from_base58(peer))
+            forget_departed(self._pubsub, self._pubsub.router, self._host, self._banned)
+            release_memory()  # robustness: give a flood's peak back (pnyx.gossip.bounds)
 
 
 @asynccontextmanager
@@ -365,7 +366,7 @@ async def open_libp2p_network(
         ),
         addrs_factory=announced_addrs,  # discovery: never announce 0.0.0.0
     )
-    gossipsub = PxGossipSub(  # discovery: peer exchange goes to the dialer
+    gossipsub = BoundedGossipSub(  # discovery: PX goes to the dialer; robustness: bounded
         protocols=[TProtocol(p) for p in GOSSIP_PROTOCOLS],
         degree=MESH_DEGREE,
         degree_low=MESH_DEGREE_LOW,
@@ -411,7 +412,7 @@ async def open_libp2p_network(
         async with trio.open_nursery() as nursery:
             network._nursery = nursery
             await pubsub.wait_until_ready()
-            pubsub.set_topic_validator(topic, network._validate, True)
+            pubsub.set_frame_validator(topic, network._validate)
             subscription = await pubsub.subscribe(topic)
             nursery.start_soon(network._read_subscription, subscription)
             nursery.start_soon(network._lift_bans)

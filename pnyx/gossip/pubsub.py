@@ -12,6 +12,21 @@ accepted first copy it is seen and dropped without a word, after a refused one (
 or one only this forwarder's rate limit refused) it is validated on its own. Nothing on the wire
 changes: a duplicate is dropped exactly as a message already in the seen cache is.
 
+Validation is pnyx's own, with three outcomes (py-libp2p's topic validators have two, and count
+every refusal against the forwarder's score and cache it for the frame id): ``frame_validator``
+returns a ``Verdict``. ACCEPT: delivered and forwarded. REJECT (invalid data the forwarder could
+have checked): dropped, one point off the forwarder's gossip score. IGNORE (rate limited, over a
+budget, our clock, our store, a validation that did not finish in time): dropped, no score change,
+not remembered, so a later copy is looked at again. Frames waiting to be handled hold at most
+``MAX_PENDING_FRAME_BYTES``; a frame beyond that is ignored on arrival (py-libp2p starts a task per
+received message without backpressure). The seen cache is bounded (``pnyx.gossip.bounds``).
+
+py-libp2p writes RPCs to a peer's stream from more than one task (its send loop, and directly when
+it flushes messages held back while identify was pending or replays recent ones to a new peer); a
+large RPC written in several yamux chunks could interleave with another and reach the peer as
+garbage (seen: the receiver's protobuf parser failed and took its node down). ``write_msg`` holds
+one lock per stream.
+
 ``MessageIds`` is the message-id function: it remembers the ids of the last few message objects,
 because pubsub asks for the id of one message up to six times (seen check, validation cache, seen
 mark, message cache, router), each a hash of up to 256 KiB.
@@ -25,15 +40,24 @@ node. ``DedupPubsub.push_msg`` contains any ``Exception`` and reports it to ``gu
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 import trio
+from libp2p.abc import INetStream
+from libp2p.exceptions import ValidationError
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
 from pnyx.core.frame import frame_id
+from pnyx.gossip.bounds import BoundedSeenCache
 from pnyx.gossip.guard import StreamGuard
+from pnyx.net.contracts import Verdict
+
+#: A pnyx gossip validator as pubsub calls it: (forwarder, message) -> verdict.
+FrameValidator = Callable[[ID, rpc_pb2.Message], Awaitable[Verdict]]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +66,12 @@ PUBSUB_MESSAGE = "pubsub-message"
 #: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
 #: most 256 KiB of frame, alive until it is pushed out).
 REMEMBERED_IDS = 8
+#: Most bytes of received frames waiting for (or in) validation, in bytes; more are ignored.
+MAX_PENDING_FRAME_BYTES = 32 * 1024 * 1024
+
+
+class _Ignored(Exception):
+    """Raised by ``DedupPubsub.validate_msg`` past py-libp2p's ``ValidationError`` handler."""
 
 
 class MessageIds:
@@ -61,27 +91,53 @@ class MessageIds:
 
 
 class DedupPubsub(Pubsub):
-    """``Pubsub`` that handles one copy of a message id at a time (see the module docstring)."""
+    """``Pubsub`` that handles one copy of a message id at a time, validates with three outcomes
+    and bounds what waits (see the module docstring)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        seen = self.seen_messages
+        seen.stop()
+        self.seen_messages = BoundedSeenCache(seen.ttl, seen.sweep_interval)
         self._in_flight: dict[bytes, trio.Event] = {}
+        self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._pending_bytes = 0
+        self.frame_topic = ""
+        self.frame_validator: FrameValidator | None = None
         self.duplicates_waited = 0
         """Copies that arrived while another copy of the same frame was being handled."""
         self.guard: StreamGuard | None = None
         """Where a message that makes py-libp2p raise is reported (None: only logged)."""
+        self.ignored = 0
+        """Frames dropped without penalty (IGNORE verdicts and frames over the pending bound)."""
+
+    def set_frame_validator(self, topic: str, validator: FrameValidator) -> None:
+        """Validate every frame of ``topic`` with ``validator``; frames of other topics are
+        ignored."""
+        self.frame_topic, self.frame_validator = topic, validator
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         if msg_forwarder == self.my_id:  # our own publication: errors go to the publisher
             await super().push_msg(msg_forwarder, msg)
             return
+        size = len(msg.data)
+        if self._pending_bytes + size > MAX_PENDING_FRAME_BYTES:
+            self.ignored += 1
+            return
+        self._pending_bytes += size
         try:
             await self._push_one_copy(msg_forwarder, msg)
+        except _Ignored:
+            self.ignored += 1
         except Exception as exc:  # noqa: BLE001 - must not stop pubsub; the forwarder's fault
             if self.guard is None:
                 log.debug("pubsub message from %s raised: %r", msg_forwarder, exc)
             else:
                 self.guard.report(msg_forwarder.to_base58(), PUBSUB_MESSAGE, exc)
+        finally:
+            self._pending_bytes -= size
 
     async def _teardown_if_connected(self, peer_id: ID) -> None:
         """Blacklisting (a ban) forgets the peer's stream but, in py-libp2p 0.8.1, leaves the peer
@@ -105,3 +161,21 @@ class DedupPubsub(Pubsub):
         finally:
             del self._in_flight[message_id]
             done.set()
+
+    async def write_msg(self, stream: INetStream, rpc_msg: rpc_pb2.RPC) -> bool:
+        """py-libp2p's ``write_msg``, one RPC at a time per stream (see the module docstring)."""
+        lock = self._write_locks.setdefault(stream, trio.Lock())
+        async with lock:
+            return await super().write_msg(stream, rpc_msg)
+
+    async def validate_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        """Returns for ACCEPT, raises ``ValidationError`` for REJECT (py-libp2p lowers the
+        forwarder's score) and ``_Ignored`` for IGNORE (caught in ``push_msg``: no score)."""
+        verdict = Verdict.IGNORE  # also when the validation does not finish in time
+        if self.frame_validator is not None and list(msg.topicIDs) == [self.frame_topic]:
+            with trio.move_on_after(self.validation_timeout):
+                verdict = await self.frame_validator(msg_forwarder, msg)
+        if verdict is Verdict.REJECT:
+            raise ValidationError("invalid frame")
+        if verdict is not Verdict.ACCEPT:
+            raise _Ignored

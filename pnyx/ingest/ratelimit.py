@@ -1,28 +1,34 @@
-"""Rate limits per author and per peer: token buckets applied before the expensive work (sans-I/O).
+"""Rate limits per author, per peer and for strangers: token buckets applied before the expensive
+work (sans-I/O).
 
 What they protect: an Ed25519 verification costs about 60 us of CPU and a stored message costs
 disk, so a peer that floods valid-looking frames (or valid posts from thousands of fresh keys) could
 keep a node busy verifying forever. Each peer and each author has a token bucket: ``burst`` tokens
-at most, refilled at ``rate`` tokens per second, one token per message.
+at most, refilled at ``rate`` tokens per second, one token per message. Messages of *strangers*
+(authors this node neither stores nor has verified before) also share one global bucket, so a flood
+from fresh keys spread over many peer ids is shed however many ids carry it.
 
 Gossip (``RateLimiter.admit_frame`` then ``charge_authors``), for one frame forwarded by a peer:
 
 1. the frame is decoded structurally (``decode_frame``, no signature) and each envelope's author is
    read from its fixed position in the payload (``pnyx.core.envelope.author_of``);
-2. the forwarding peer pays one token per envelope, before any signature is checked;
-3. every author in the frame must have tokens for its envelopes, but is only charged after the
+2. a frame whose authors are all *wanted* (the interest set: the user and whom they follow) skips
+   the peer and stranger budgets: only its authors' buckets apply, and the peer is charged (into
+   debt if need be), so a flood elsewhere never delays the feeds the user reads;
+3. any other frame must fit the forwarding peer's bucket, and its strangers' messages must fit the
+   global stranger bucket; every author must have tokens for its envelopes;
+4. the peer and the stranger bucket pay before any signature is checked; authors pay only after the
    whole frame verified (``charge_authors``): a forger cannot drain an honest author's bucket with
-   messages it cannot sign;
-4. a frame that does not fit is refused (``Verdict.IGNORE``: neither verified, stored nor
-   forwarded). Refusals by the peer's own bucket are counted; ``FLOOD_FRAMES_PER_PENALTY`` of them
-   within ``FLOOD_WINDOW_S`` count as one invalid frame against the peer, so a peer that keeps
-   flooding is banned like one that sends forgeries. Refusals by an author's bucket never penalise
-   the peer (an honest relay may carry a flooding author's frames).
+   messages it cannot sign. A verified author is no longer a stranger (it has a bucket);
+5. a frame that does not fit is refused (``Verdict.IGNORE``: neither verified, stored nor
+   forwarded) and charges nobody. A refusal **never** counts against the peer: the excess may be
+   someone else's (an honest relay forwards a flood it could not have checked better than we can).
 
 A bucket may go into debt (a frame larger than the tokens left is admitted if the bucket holds
 ``min(count, burst)`` tokens), so frames larger than ``burst`` still pass and the long-run rate is
 kept. Buckets of the least recently seen keys are forgotten beyond ``MAX_TRACKED_AUTHORS`` /
-``MAX_TRACKED_PEERS`` (a forgotten key starts with a full bucket again): memory stays bounded.
+``MAX_TRACKED_PEERS`` (a forgotten peer starts with a full bucket again, a forgotten author is a
+stranger again): memory stays bounded.
 
 Sync (``admit_sync`` / ``charge_sync``): the same buckets with the larger ``sync_*`` limits,
 separately kept, applied per envelope of a received batch before the store validates it; refused
@@ -35,7 +41,7 @@ Time is passed in (seconds, any monotonic clock), so this module imports neither
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -53,6 +59,12 @@ AUTHOR_BURST_MESSAGES = 600
 PEER_MESSAGES_PER_S = 200.0
 #: Gossip: messages one peer may forward at once (bucket size), a count (eight full frames).
 PEER_BURST_MESSAGES = 4096
+#: Gossip: average messages per second of strangers (authors neither wanted nor verified before)
+#: this node verifies, from all peers together.
+STRANGER_MESSAGES_PER_S = 100.0
+#: Gossip: messages of strangers verified at once (the global bucket's size), a count: four full
+#: frames, so a new author's backlog of a few hundred posts passes.
+STRANGER_BURST_MESSAGES = 2048
 #: Sync: average new messages per second stored for one author.
 SYNC_AUTHOR_MESSAGES_PER_S = 200.0
 #: Sync: new messages of one author stored at once (bucket size), a count.
@@ -66,15 +78,6 @@ SYNC_PEER_BURST_MESSAGES = 100_000
 MAX_TRACKED_AUTHORS = 65_536
 #: Most peer buckets kept at once (per kind of traffic), a count; the least recently used go.
 MAX_TRACKED_PEERS = 4096
-#: Frames of one peer refused by its own bucket within ``FLOOD_WINDOW_S`` that count as one
-#: invalid frame against it, a count. With ``INVALID_FRAMES_BEFORE_BAN`` = 3 a flooder is banned
-#: at its 9th refused frame: py-libp2p's peer score (every refused frame costs 1 point, frames of a
-#: peer at -10 are dropped before they reach pnyx) would otherwise mute it at the 10th without
-#: ever disconnecting it.
-FLOOD_FRAMES_PER_PENALTY = 3
-#: Window in which refused frames are counted towards a flood penalty, in seconds.
-FLOOD_WINDOW_S = 60.0
-
 #: Reason string of a rate-limit refusal (in output lines and JSON; not a message rejection reason).
 RATE_LIMITED = "rate-limited"
 
@@ -88,6 +91,8 @@ class RateLimits:
     author_burst: int = AUTHOR_BURST_MESSAGES
     peer_per_s: float = PEER_MESSAGES_PER_S
     peer_burst: int = PEER_BURST_MESSAGES
+    stranger_per_s: float = STRANGER_MESSAGES_PER_S
+    stranger_burst: int = STRANGER_BURST_MESSAGES
     sync_author_per_s: float = SYNC_AUTHOR_MESSAGES_PER_S
     sync_author_burst: int = SYNC_AUTHOR_BURST_MESSAGES
     sync_peer_per_s: float = SYNC_PEER_MESSAGES_PER_S
@@ -123,13 +128,12 @@ def parse_rate_limits(values: object, where: str, base: RateLimits | None = None
 
 
 class RateLimited(RemoteError):
-    """A frame or envelope refused by a rate limit: ``reason`` is ``RATE_LIMITED``; ``penalise``
-    says whether it counts against the peer (see the module docstring)."""
+    """A frame or envelope refused by a rate limit: ``reason`` is ``RATE_LIMITED``. It never counts
+    against the peer (see the module docstring)."""
 
-    def __init__(self, detail: str, *, penalise: bool = False) -> None:
+    def __init__(self, detail: str) -> None:
         self.reason = RATE_LIMITED
         self.detail = detail
-        self.penalise = penalise
         super().__init__(f"{RATE_LIMITED}: {detail}")
 
 
@@ -166,6 +170,10 @@ class Buckets:
             bucket.stamp = now
         return bucket
 
+    def known(self, key: bytes | str) -> bool:
+        """Whether ``key`` has a bucket (was charged and not forgotten since)."""
+        return key in self._buckets
+
     def level(self, key: bytes | str, now: float) -> float:
         """Tokens in ``key``'s bucket now (may be negative while in debt). Looking does not
         create a bucket: an unknown key has a full one, so unverified keys take no memory."""
@@ -195,8 +203,15 @@ class RateCounters:
 
     frames_rate_limited: int = 0
     messages_rate_limited: int = 0
-    flood_penalties: int = 0
+    frames_of_strangers_shed: int = 0
     sync_messages_rate_limited: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A gossip frame may be verified; ``strangers`` of its messages are by strangers."""
+
+    strangers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +237,23 @@ class RateLimiter:
         self._sync_peers = Buckets(
             limits.sync_peer_per_s, limits.sync_peer_burst, MAX_TRACKED_PEERS
         )
-        self._floods: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._strangers = Buckets(limits.stranger_per_s, limits.stranger_burst, 1)
 
     # --- gossip --------------------------------------------------------------------------
 
-    def admit_frame(self, frame: bytes, peer: str, now: float) -> RateLimited | None:
-        """None if ``frame`` from ``peer`` may be verified now (the peer is charged), else why not.
+    def admit_frame(
+        self, frame: bytes, peer: str, now: float, wanted: Container[bytes] = frozenset()
+    ) -> RateLimited | None:
+        """``admit``, returning None for an admitted frame."""
+        admitted = self.admit(frame, peer, now, wanted)
+        return admitted if isinstance(admitted, RateLimited) else None
+
+    def admit(
+        self, frame: bytes, peer: str, now: float, wanted: Container[bytes] = frozenset()
+    ) -> Admission | RateLimited:
+        """How many strangers' messages ``frame`` from ``peer`` holds if it may be verified now
+        (the peer and the stranger bucket are charged), else why not (nothing is charged).
+        ``wanted`` is the interest set.
 
         A frame that does not even decode structurally is admitted at the cost of one token: the
         validator rejects it at once (and penalises the peer) without verifying anything.
@@ -236,23 +262,37 @@ class RateLimiter:
             envelopes = decode_frame(frame)
         except InvalidMessage:
             self._peers.charge(peer, 1, now)
-            return None
+            return Admission(0)
         count = len(envelopes)
-        if not self._peers.take(peer, count, now):
-            return self._peer_refusal(peer, count, now)
         per_author: dict[bytes, int] = {}
         for raw in envelopes:
             author = author_of(raw)
             if author is not None:
                 per_author[author] = per_author.get(author, 0) + 1
-        for author, wanted in per_author.items():
-            if not self._authors.fits(author, wanted, now):
-                self.counters.frames_rate_limited += 1
-                self.counters.messages_rate_limited += count
-                return RateLimited(
-                    f"author {author.hex()[:16]} over {self.limits.author_per_s:g} messages/s"
-                )
-        return None
+        all_wanted = True
+        strangers = count - sum(per_author.values())  # unreadable authors: the validator rejects
+        for author, wanted_here in per_author.items():
+            if author not in wanted:
+                all_wanted = False
+                if not self._authors.known(author):
+                    strangers += wanted_here
+            if not self._authors.fits(author, wanted_here, now):
+                detail = f"author {author.hex()[:16]} over {self.limits.author_per_s:g} messages/s"
+                return self._refused(count, detail)
+        all_wanted = all_wanted and strangers == 0
+        if not all_wanted and not self._peers.fits(peer, count, now):
+            return self._refused(count, f"peer over {self.limits.peer_per_s:g} messages/s")
+        if strangers and not self._strangers.take(b"", strangers, now):
+            self.counters.frames_of_strangers_shed += 1
+            detail = f"strangers over {self.limits.stranger_per_s:g} messages/s"
+            return self._refused(count, detail)
+        self._peers.charge(peer, count, now)
+        return Admission(strangers)
+
+    def _refused(self, count: int, detail: str) -> RateLimited:
+        self.counters.frames_rate_limited += 1
+        self.counters.messages_rate_limited += count
+        return RateLimited(detail)
 
     def charge_authors(self, authors: Iterable[bytes], now: float) -> None:
         """Charge one token per message to its author (call once the frame has verified)."""
@@ -261,23 +301,6 @@ class RateLimiter:
             per_author[author] = per_author.get(author, 0) + 1
         for author, count in per_author.items():
             self._authors.charge(author, count, now)
-
-    def _peer_refusal(self, peer: str, count: int, now: float) -> RateLimited:
-        self.counters.frames_rate_limited += 1
-        self.counters.messages_rate_limited += count
-        start, refused = self._floods.pop(peer, (now, 0))
-        if now - start > FLOOD_WINDOW_S:
-            start, refused = now, 0
-        refused += 1
-        penalise = refused >= FLOOD_FRAMES_PER_PENALTY
-        if penalise:
-            self.counters.flood_penalties += 1
-            start, refused = now, 0
-        self._floods[peer] = (start, refused)
-        while len(self._floods) > MAX_TRACKED_PEERS:
-            self._floods.popitem(last=False)
-        detail = f"peer over {self.limits.peer_per_s:g} messages/s"
-        return RateLimited(detail, penalise=penalise)
 
     # --- sync ----------------------------------------------------------------------------
 
@@ -317,3 +340,7 @@ class RateLimiter:
             "sync_authors": len(self._sync_authors),
             "sync_peers": len(self._sync_peers),
         }
+
+    def stranger_level(self, now: float) -> float:
+        """Tokens left in the global stranger bucket (for tests and diagnostics)."""
+        return self._strangers.level(b"", now)

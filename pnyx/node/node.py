@@ -10,9 +10,9 @@
   neither stored nor forwarded and count against the peer that sent them; after
   ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned for ``BAN_SECONDS``. Frames that fail only
   this node's clock or store (future timestamp, fork against a stored message) are dropped
-  without penalty. Before any signature is checked, the frame must fit the peer's and its
-  authors' rate limits (``pnyx.ingest.ratelimit``; robustness). Validated frames are kept decoded
-  (``pnyx.ingest.seen``) until delivered, so delivery verifies nothing again.
+  without penalty. Before any signature is checked, the frame must fit the rate limits
+  (``pnyx.ingest.ratelimit``; robustness), else it is ignored, never penalised. Validated frames
+  are kept decoded (``pnyx.ingest.seen``) until delivered: delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
   (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
 * ``after_stored`` is the one path every batch of received messages takes once committed, from
@@ -48,11 +48,12 @@ from pnyx.errors import RemoteError, StoreError
 from pnyx.events import InterestChanged, NodeEvents, Source, Stored
 from pnyx.ingest.clockskew import ClockWatch
 from pnyx.ingest.framecheck import FrameCheck, check_frame, fork_penalty
-from pnyx.ingest.ratelimit import RateLimiter, RateLimits
+from pnyx.ingest.ratelimit import RateLimited, RateLimiter, RateLimits
 from pnyx.ingest.seen import DecodedFrames
 from pnyx.net.contracts import FRAME_ORIGIN, Network, Received, Verdict
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
+from pnyx.node.penalties import Penalties
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.runtime import Offload, in_thread
 
@@ -85,6 +86,8 @@ IGNORED_REASONS = frozenset(
 #: incoming message, so a burst of frames would otherwise take a thread each: more threads than
 #: cores only add thread starts and GIL contention. Waiting frames keep their order.
 VALIDATIONS_AT_ONCE = 2
+#: Frames with strangers' messages validated at once, in a lane of their own (robustness), a count.
+STRANGER_VALIDATIONS_AT_ONCE = 1
 
 
 @dataclass
@@ -132,11 +135,11 @@ class Node:
         self._wanted: frozenset[bytes] = frozenset({me})
         self._decoded = DecodedFrames()  # validated, waiting for delivery
         self._banning: set[str] = set()
-        self._counted_at_ban: dict[str, int] = {}
         self._from_network = FromNetwork()
-        self._penalties: dict[str, int] = {}
+        self._penalties = Penalties(INVALID_FRAMES_BEFORE_BAN)
         self._nudge = trio.Event()
-        self._validating = trio.CapacityLimiter(VALIDATIONS_AT_ONCE)
+        lanes = (VALIDATIONS_AT_ONCE, STRANGER_VALIDATIONS_AT_ONCE)  # known, strangers
+        self._lanes = [trio.CapacityLimiter(n) for n in lanes]
         self._network: Network | None = None
         self._nursery: trio.Nursery | None = None
         self._ingest_send, self._ingest_recv = trio.open_memory_channel[list[Message]](
@@ -163,7 +166,7 @@ class Node:
 
     def penalties(self) -> dict[str, int]:
         """Invalid frames counted per peer id since the node started."""
-        return dict(self._penalties)
+        return self._penalties.counts()
 
     async def run(self, network: Network, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run every loop until cancelled. ``task_status.started()`` once the node is live."""
@@ -214,15 +217,12 @@ class Node:
 
     async def validate(self, data: bytes, forwarder: str) -> Verdict:
         """The gossip validator (never raises; see the module docstring)."""
-        refused = self.limiter.admit_frame(data, forwarder, trio.current_time())  # robustness
-        if refused is not None:
-            if refused.penalise:
-                self.penalise(forwarder, refused)
-            else:
-                self.output.rejected(forwarder, refused, penalised=False)
+        admitted = self.limiter.admit(data, forwarder, trio.current_time(), self._wanted)
+        if isinstance(admitted, RateLimited):  # never the forwarder's fault: ignored, not penalised
+            self.output.rejected(forwarder, admitted, penalised=False)
             return Verdict.IGNORE
         try:  # one worker-thread call: signatures, then chains against the store
-            async with self._validating:
+            async with self._lanes[admitted.strangers > 0]:
                 check: FrameCheck = await self.offload(
                     check_frame, self.store, data, self.clock_ms(), self._wanted
                 )
@@ -259,7 +259,7 @@ class Node:
         """A future-dated frame, checked for all but the clock: ``exc`` if that passes (its now
         verified authors count toward "our clock is behind"), else the rule it breaks."""
         try:
-            async with self._validating:
+            async with self._lanes[1]:  # the strangers lane: a future frame is seldom urgent
                 messages = await self.offload(validate_frame, data, MAX_TIMESTAMP_MS)
         except InvalidMessage as other:
             return other
@@ -267,12 +267,12 @@ class Node:
         return exc
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
-        """Count a violation by ``peer`` (an invalid frame, a rate-limit refusal, a broken sync
-        session); at ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned."""
-        count = self._penalties[peer] = self._penalties.get(peer, 0) + 1
+        """Count a violation by ``peer`` (invalid data it could have checked: an invalid frame, a
+        broken sync session); at ``INVALID_FRAMES_BEFORE_BAN`` the peer is banned."""
+        count, due = self._penalties.add(peer)  # bounded (pnyx.node.penalties)
         self.output.rejected(peer, exc, penalised=True)
         if (
-            count - self._counted_at_ban.get(peer, 0) >= INVALID_FRAMES_BEFORE_BAN
+            due
             and self._nursery is not None
             and peer not in self._banning
             and peer not in self.network.banned()
@@ -287,7 +287,7 @@ class Node:
             await self.network.ban(peer, BAN_SECONDS)
         finally:
             self._banning.discard(peer)
-            self._counted_at_ban[peer] = count  # back after its ban, a peer starts afresh
+            self._penalties.banned(peer, count)
 
     # --- ingest -----------------------------------------------------------------------------
 
