@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -21,6 +23,34 @@ settings.register_profile(
     "fuzz", max_examples=50_000, deadline=None, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+_REAL_BIND = socket.socket.bind
+_REAL_CONNECT = socket.socket.connect
+_INET = (socket.AF_INET, socket.AF_INET6)
+
+
+def _refuse_inet(real: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(self: socket.socket, address: object) -> Any:
+        if self.family in _INET:
+            raise AssertionError(
+                "this test opens a real network socket: mark it @pytest.mark.network "
+                "(make test-fast runs only tests without that marker)"
+            )
+        return real(self, address)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True)
+def _network_marker_is_honest(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test without the ``network`` marker gets no TCP/UDP sockets (Unix sockets are fine), so
+    ``make test-fast`` really opens none; real-socket tests must say so with the marker."""
+    if request.node.get_closest_marker("network") is None:
+        monkeypatch.setattr(socket.socket, "bind", _refuse_inet(_REAL_BIND))
+        monkeypatch.setattr(socket.socket, "connect", _refuse_inet(_REAL_CONNECT))
 
 
 @dataclass

@@ -16,6 +16,9 @@ from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
 from pnyx.gossip.dht import announced_addrs, dialable, feed_key
 from pnyx.net.contracts import FoundBy, Verdict
 
+#: Real libp2p hosts on 127.0.0.1 sockets, in this process.
+pytestmark = pytest.mark.network
+
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 #: Real-time cap of each test, in seconds.
 CAP_S = 30

@@ -14,6 +14,9 @@ from pnyx.gossip.adapter import open_libp2p_network
 from pnyx.gossip.identity import peer_id_of_public_key
 from pnyx.net.contracts import FoundBy, FoundPeer, Verdict
 
+#: Real libp2p hosts on 127.0.0.1 sockets, in this process.
+pytestmark = pytest.mark.network
+
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 CAP_S = 30
 

@@ -19,6 +19,9 @@ from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
 from pnyx.gossip.identity import peer_id_of_public_key
 from pnyx.net.contracts import ByteStream, ConnectError, Received, Verdict
 
+#: Real libp2p hosts on 127.0.0.1 sockets, in this process.
+pytestmark = pytest.mark.network
+
 LOCAL = "/ip4/127.0.0.1/tcp/0"
 #: Real-time cap of each test, in seconds.
 CAP_S = 30
