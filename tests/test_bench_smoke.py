@@ -7,9 +7,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.bench_kit import check_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -23,26 +24,6 @@ SUITE_TIMEOUT_S = 60
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bench-cache")
-
-
-def _check_shape(result: dict[str, Any]) -> None:
-    assert set(result) >= {"name", "params", "figures", "reference", "ratios", "targets"}
-    assert result["params"]["size"] == "tiny"
-    for section in ("figures", "reference", "ratios"):
-        assert result[section], f"{result['name']}: empty {section}"
-        for key, value in result[section].items():
-            assert isinstance(value, int | float), (result["name"], section, key)
-    assert result["targets"], result["name"]
-    for spec in result["targets"].values():
-        assert set(spec) >= {"target", "op", "value", "unit", "met"}
-        assert spec["op"] in (">=", "<=")
-        assert isinstance(spec["met"], bool)
-        met = (
-            spec["value"] >= spec["target"]
-            if spec["op"] == ">="
-            else spec["value"] <= spec["target"]
-        )
-        assert spec["met"] == met
 
 
 def test_run_all_writes_results_and_a_table(cache: Path, tmp_path: Path) -> None:
@@ -64,7 +45,7 @@ def test_run_all_writes_results_and_a_table(cache: Path, tmp_path: Path) -> None
     assert report["machine"]["cores"] >= 1
     assert [r["name"] for r in report["results"]] == list(NAMES)
     for result in report["results"]:
-        _check_shape(result)
+        check_shape(result)
     table = done.stdout.decode()
     assert "| bench | what | name | value | target | met |" in table
     assert "targets missed:" in table
@@ -85,7 +66,7 @@ def test_one_benchmark_alone_prints_one_json_object(cache: Path) -> None:
     lines = done.stdout.decode().strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    _check_shape(result)
+    check_shape(result)
     assert result["params"]["queries"] == 5
     assert result["figures"]["messages"] == result["params"]["messages"]
 
@@ -107,7 +88,7 @@ def test_node_benchmarks_run_alone_at_tiny_size(cache: Path, name: str) -> None:
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert result["name"] == name
-    _check_shape(result)
+    check_shape(result)
 
 
 def test_gossip_throughput_part_alone_reports_where_the_cpu_goes() -> None:

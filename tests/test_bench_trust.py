@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_bench_smoke import _check_shape
+from tests.bench_kit import check_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Longest a tiny run may take, in seconds (it takes about 1).
@@ -30,7 +30,7 @@ def test_trust_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     assert len(lines) == 1
     result = json.loads(lines[0])
     assert result["name"] == "trust"
-    _check_shape(result)
+    check_shape(result)
     assert result["params"]["follows"] == 3
     assert set(result["targets"]) == {
         "full_compute",

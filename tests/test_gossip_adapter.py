@@ -5,10 +5,8 @@ Hosts listen on 127.0.0.1 with kernel-chosen ports; every test is capped with ``
 
 from __future__ import annotations
 
-import itertools
 import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 
 import nacl.signing
 import pytest
@@ -18,41 +16,10 @@ from pnyx.errors import UserError
 from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
 from pnyx.gossip.identity import peer_id_of_public_key
 from pnyx.net.contracts import ByteStream, ConnectError, Received, Verdict
+from tests.libp2p_kit import CAP_S, LOCAL, accept_unless_bad, hosts, line
 
 #: Real libp2p hosts on 127.0.0.1 sockets, in this process.
 pytestmark = pytest.mark.network
-
-LOCAL = "/ip4/127.0.0.1/tcp/0"
-#: Real-time cap of each test, in seconds.
-CAP_S = 30
-
-
-async def accept_unless_bad(data: bytes, forwarder: str) -> Verdict:
-    return Verdict.REJECT if data.startswith(b"bad") else Verdict.ACCEPT
-
-
-@asynccontextmanager
-async def hosts(count: int, listen: str = LOCAL) -> AsyncIterator[list[Libp2pNetwork]]:
-    async with AsyncExitStack() as stack:
-        networks = [
-            await stack.enter_async_context(
-                open_libp2p_network(
-                    seed=bytes([i + 1]) * 32, listen=[listen], validator=accept_unless_bad
-                )
-            )
-            for i in range(count)
-        ]
-        yield networks
-
-
-async def line(networks: list[Libp2pNetwork]) -> None:
-    """Connect each network to the previous one and wait until gossip subscriptions are known."""
-    for left, right in itertools.pairwise(networks):
-        await right.connect(left.listen_addrs()[0])
-    for index, network in enumerate(networks):
-        want = 1 if index in (0, len(networks) - 1) else 2
-        while len(network.topic_peers()) < want:
-            await trio.sleep(0.01)
 
 
 async def next_frame(network: Libp2pNetwork) -> Received:

@@ -165,11 +165,12 @@ def test_dialable_skips_addresses_that_do_not_parse() -> None:
     )
 
 
+@pytest.mark.network  # real libp2p hosts on 127.0.0.1
 async def test_a_banned_peer_leaves_the_gossip_mesh() -> None:
     """py-libp2p's blacklist left a banned peer in the router's mesh for good (a dozen garbage
     senders banned in a row then crowded the honest peer out of the mesh): now it is removed."""
     from pnyx.net.contracts import POSTS_TOPIC
-    from tests.test_gossip_adapter import CAP_S, hosts, line
+    from tests.libp2p_kit import CAP_S, hosts, line
 
     with trio.fail_after(CAP_S):
         async with hosts(2) as (a, b):

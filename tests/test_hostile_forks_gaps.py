@@ -24,8 +24,7 @@ from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from pnyx.store.writes import MAX_FORK_EVIDENCE
 from tests.hostile import HostilePeer, chain, key, now_ms
-from tests.netharness import cli
-from tests.test_hostile_network import (
+from tests.hostile_line import (
     MAX_RSS_GROWTH_BYTES,
     Line,
     attack,
@@ -34,6 +33,7 @@ from tests.test_hostile_network import (
     texts_by,
     until,
 )
+from tests.netharness import cli
 
 __all__ = ["line"]  # the module-scoped fixture, one cluster for this module
 

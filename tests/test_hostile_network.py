@@ -15,13 +15,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
-from typing import Any
 
-import psutil
 import pytest
 import trio
 
@@ -35,117 +29,28 @@ from pnyx.core.frame import (
 )
 from pnyx.core.limits import MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MIN_TIMESTAMP_MS
 from pnyx.core.varint import encode_uvarint
-from pnyx.crypto.keytext import encode_public_key, parse_public_key
+from pnyx.crypto.keytext import encode_public_key
 from pnyx.ingest.ratelimit import STRANGER_BURST_MESSAGES, STRANGER_MESSAGES_PER_S
 from pnyx.node.node import INVALID_FRAMES_BEFORE_BAN
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms, read_until_closed, signed_anyway
-from tests.netharness import Cluster, NodeProcess, cli
+from tests.hostile_line import (
+    HONEST_DELIVERY_S,
+    MAX_RSS_GROWTH_BYTES,
+    Line,
+    attack,
+    counted,
+    line,
+    status_of,
+    texts_by,
+    until,
+)
+from tests.netharness import cli
 from tests.waiting import wait_until
 
+__all__ = ["line"]  # the module-scoped fixture: one line of nodes for this module
+
 pytestmark = [pytest.mark.network, pytest.mark.timeout(120)]
-
-#: Most b's resident memory may grow over the whole module's attacks, in bytes.
-MAX_RSS_GROWTH_BYTES = 160 * 1024 * 1024
-#: Longest an honest post may take from `pnyx post` on a to c's store, in seconds.
-HONEST_DELIVERY_S = 15.0
-
-
-@dataclass
-class Line:
-    cluster: Cluster
-    a: NodeProcess
-    b: NodeProcess
-    c: NodeProcess
-    author: str
-    rss_start: int
-    posts: int = 0
-
-    def rss(self) -> int:
-        return int(psutil.Process(self.b.proc.pid).memory_info().rss)
-
-    def honest_post_arrives(self, what: str) -> float:
-        """a posts; wait until c stores it; returns the delay in seconds."""
-        self.posts += 1
-        text = f"honest {self.posts} after {what}"
-        started = time.monotonic()
-        self.cluster.cli("a", "post", text)
-        wait_until(
-            lambda: text in texts_by(self.c.home, self.author),
-            timeout=HONEST_DELIVERY_S,
-            what=f"a's post reaches c after {what}",
-        )
-        return time.monotonic() - started
-
-    def status(self) -> dict[str, Any]:
-        return self.b.status()
-
-
-def texts_by(home: Path, author: str) -> list[str]:
-    with Store.open(home / "pnyx.db", readonly=True) as store:
-        page = store.feed(parse_public_key(author), limit=1000)
-    return [s.message.text or "" for s in page.items if s.message.kind == "post"]
-
-
-def meshed(node: NodeProcess, count: int) -> bool:
-    status = node.status()
-    return len(status["topic_peers"]) >= count and len(status["peers"]) >= count
-
-
-@pytest.fixture(scope="module")
-def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
-    with Cluster(tmp_path_factory.mktemp("hostile")) as cluster:
-        author = cluster.key("a")
-        cluster.cli("c", "follow", author)
-        for name in "abc":  # keep the line a - b - c: no discovery dials, no DHT
-            (cluster.home(name) / "config.toml").write_text(
-                "[node]\ntarget_connections = 0\ndht = false\n"
-            )
-        a, b, c = cluster.start_many("a", "b", "c")
-        b.connect(a)
-        c.connect(b)
-        for node, count in ((a, 1), (b, 2), (c, 1)):
-            wait_until(partial(meshed, node, count), timeout=15, what=f"{node.name} meshed")
-        state = Line(cluster, a, b, c, author, 0)
-        state.honest_post_arrives("start")
-        state.rss_start = state.rss()
-        yield state
-        growth = state.rss() - state.rss_start
-        print(f"b RSS: {state.rss_start / 2**20:.0f} MiB at start, growth {growth / 2**20:.1f} MiB")
-
-
-def attack(line: Line, seed: bytes, run: Callable[[HostilePeer, str], Awaitable[None]]) -> str:
-    """Start a hostile peer with ``seed``, join b, run the attack; returns the peer's id."""
-
-    async def session() -> str:
-        address = await trio.to_thread.run_sync(lambda: line.b.address)
-        with trio.fail_after(90):
-            async with HostilePeer.open(seed) as hostile:
-                target = await hostile.join(address)
-                await run(hostile, target)
-                return hostile.peer_id
-
-    return trio.run(session)
-
-
-async def status_of(node: NodeProcess) -> dict[str, Any]:
-    return await trio.to_thread.run_sync(node.status)
-
-
-def counted(name: str, at_least: int) -> Callable[[dict[str, Any]], bool]:
-    return lambda status: bool(status["counts"][name] >= at_least)
-
-
-async def until(
-    node: NodeProcess, check: Callable[[dict[str, Any]], bool], what: str, limit_s: float = 20
-) -> dict[str, Any]:
-    with trio.move_on_after(limit_s):
-        while True:
-            status = await status_of(node)
-            if check(status):
-                return status
-            await trio.sleep(0.05)
-    raise AssertionError(f"timed out after {limit_s:g} s waiting until {what}")
 
 
 def test_forged_oversized_and_ancient_frames_are_penalised_and_the_peer_banned(line: Line) -> None:

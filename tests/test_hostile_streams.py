@@ -29,8 +29,8 @@ from pnyx.net.contracts import POSTS_TOPIC
 from pnyx.net.errors import ConnectError, StreamClosedError
 from pnyx.sync.limits import PROTOCOL_ID as SYNC_PROTOCOL_ID
 from tests.hostile import HostilePeer, read_until_closed
+from tests.hostile_line import meshed, texts_by
 from tests.netharness import Cluster, NodeProcess
-from tests.test_hostile_network import meshed, texts_by
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(240)]

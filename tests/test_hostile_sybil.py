@@ -29,8 +29,8 @@ from pnyx.crypto.keytext import parse_public_key
 from pnyx.ingest.ratelimit import PEER_BURST_MESSAGES
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms
+from tests.hostile_line import MAX_RSS_GROWTH_BYTES, Line, meshed, texts_by
 from tests.netharness import Cluster
-from tests.test_hostile_network import MAX_RSS_GROWTH_BYTES, Line, meshed, texts_by
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network]

@@ -41,7 +41,6 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
-from libp2p.pubsub.score import ScoreParams, TopicScoreParams
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
@@ -57,12 +56,12 @@ from pnyx.gossip.addresses import (
     remote_address,
     shown_addresses,
 )
-from pnyx.gossip.bounds import BoundedGossipSub, forget_departed, release_memory
+from pnyx.gossip.bounds import forget_departed, release_memory
 from pnyx.gossip.dht import announced_addrs  # discovery
 from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
-from pnyx.gossip.pubsub import DedupPubsub, MessageIds
+from pnyx.gossip.mesh import new_pubsub
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.net.contracts import (
     FRAME_ORIGIN,
@@ -79,16 +78,6 @@ from pnyx.net.contracts import (
 
 log = logging.getLogger(__name__)
 
-#: Gossipsub protocol ids offered, most preferred first.
-GOSSIP_PROTOCOLS = ("/meshsub/1.1.0", "/meshsub/1.0.0")
-#: Gossipsub mesh degree D, D_lo, D_hi (the spec's defaults), peer counts.
-MESH_DEGREE, MESH_DEGREE_LOW, MESH_DEGREE_HIGH = 6, 4, 12
-#: Gossipsub heartbeat, in seconds (py-libp2p defaults to 120).
-HEARTBEAT_INTERVAL_S = 1
-#: How long a frame id is remembered as seen, in seconds (Farcaster found 2 minutes too short).
-SEEN_TTL_S = 300
-#: Longest a validator may take before the frame counts as rejected, in seconds.
-VALIDATION_TIMEOUT_S = 10.0
 #: Dial timeout of ``connect``, in seconds.
 CONNECT_TIMEOUT_S = 10.0
 #: Timeout of ``disconnect`` (py-libp2p can hang > 15 s on a stalled peer), in seconds.
@@ -105,16 +94,6 @@ PUBLISH_POLL_S = 0.005
 CHANNEL_DEPTH = 64
 #: How often expired bans are lifted, in seconds.
 BAN_SWEEP_S = 5.0
-#: Gossipsub scoring: each invalid frame costs 1 point, decaying 2 % per heartbeat; a peer at or
-#: below -10 has its frames ignored and gets no gossip, below -20 it is graylisted.
-SCORE_PARAMS = ScoreParams(
-    p4_invalid_messages=TopicScoreParams(weight=1.0, cap=100.0, decay=0.98),
-    publish_threshold=-10.0,
-    gossip_threshold=-10.0,
-    graylist_threshold=-20.0,
-)
-
-
 #: What py-libp2p raises when a dial, stream or listener fails (it has no single base class).
 LIBP2P_ERRORS: tuple[type[Exception], ...] = (
     BaseLibp2pError,
@@ -366,24 +345,7 @@ async def open_libp2p_network(
         ),
         addrs_factory=announced_addrs,  # discovery: never announce 0.0.0.0
     )
-    gossipsub = BoundedGossipSub(  # discovery: PX goes to the dialer; robustness: bounded
-        protocols=[TProtocol(p) for p in GOSSIP_PROTOCOLS],
-        degree=MESH_DEGREE,
-        degree_low=MESH_DEGREE_LOW,
-        degree_high=MESH_DEGREE_HIGH,
-        heartbeat_interval=HEARTBEAT_INTERVAL_S,
-        spam_protection_enabled=False,
-        score_params=SCORE_PARAMS,
-        do_px=True,  # discovery
-    )
-    pubsub = DedupPubsub(  # one validation per frame, however many peers relay it
-        host,
-        gossipsub,
-        strict_signing=True,
-        msg_id_constructor=MessageIds(),
-        seen_ttl=SEEN_TTL_S,
-        validation_timeout=VALIDATION_TIMEOUT_S,
-    )
+    gossipsub, pubsub = new_pubsub(host)
     network = Libp2pNetwork(host, pubsub, validator, topic)
     network._guard = pubsub.guard = guard_streams(host)  # any bytes: the error stays in its stream
     host.get_network().register_notifee(_Notifee(network))

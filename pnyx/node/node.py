@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -55,6 +55,7 @@ from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.penalties import Penalties
 from pnyx.node.republish import OnlineMark, OwnRepublisher
+from pnyx.node.status import node_status, peer_rows
 from pnyx.runtime import Offload, in_thread
 
 if TYPE_CHECKING:
@@ -377,36 +378,12 @@ class Node:
     # --- status -----------------------------------------------------------------------------
 
     async def status(self) -> dict[str, Any]:
-        """What ``pnyx status --json`` prints (JSON-ready)."""
-        from pnyx.crypto.keytext import encode_public_key
-
-        counts = await self.offload(self.store.counts)
-        network = self.network
-        return {
-            "peer_id": network.peer_id,
-            "public_key": encode_public_key(self.me),
-            "listen_addrs": network.listen_addrs(),
-            "peers": self.peer_list(),
-            "topic_peers": network.topic_peers(),
-            "banned": network.banned(),
-            "penalties": self.penalties(),
-            "counts": {
-                **counts,
-                "following": len(self._wanted) - 1,
-                "peers": len(network.peers()),
-                **asdict(self.stats),
-                **asdict(self.limiter.counters),  # robustness: rate limits
-                "event_subscriber_failures": self.events.failures(),
-            },
-            "clock": asdict(self.clock.estimate(trio.current_time())),  # robustness: clock skew
-            "uptime_s": round((self.clock_ms() - self.started_ms) / 1000, 1),
-        }
+        """What ``pnyx status --json`` prints (JSON-ready; ``pnyx.node.status``)."""
+        return await node_status(self)
 
     def peer_list(self) -> list[dict[str, Any]]:
-        return [
-            {"peer_id": p.peer_id, "direction": p.direction.value, "address": p.address}
-            for p in self.network.peers()
-        ]
+        """The connected peers, as ``pnyx peers --json`` prints them."""
+        return peer_rows(self.network)
 
 
 def _changes_interest(message: Message, me: bytes) -> bool:
