@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pnyx.core import kinds
+from pnyx.core.kinds import unknown
 
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
@@ -43,10 +44,9 @@ def when(ts_ms: int, now_ms: int | None = None) -> str:
 
 
 def message_json(message: Message, profile: Profile | None = None) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text."""
+    """One line of JSON with at least id, author, seq, ts, kind, text, then the kind's fields."""
     from pnyx.crypto.keytext import encode_public_key
 
-    body = message.body
     record: dict[str, Any] = {
         "id": message.id.hex(),
         "author": encode_public_key(message.author),
@@ -57,27 +57,10 @@ def message_json(message: Message, profile: Profile | None = None) -> str:
     }
     if profile is not None and profile.name:
         record["name"] = profile.name
-    for field, name in _ID_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, bytes):
-            record[name] = value.hex()
-    for field, name in _KEY_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, bytes):
-            record[name] = encode_public_key(value)
-    for field, name in _TEXT_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, str):
-            record[name] = value
+    spec = kinds.spec_of(message.kind)
+    json_fields = unknown.json_fields if spec is None else spec.json_fields
+    record.update(json_fields(message.body))
     return json.dumps(record, ensure_ascii=False)
-
-
-#: Body fields shown in ``--json`` output, by the JSON key they get: message ids (hex)...
-_ID_FIELDS = {"root": "root", "parent": "parent", "id": "target"}
-#: ...public keys (pnyx1 text)...
-_KEY_FIELDS = {"author": "target_author", "key": "key"}
-#: ...and text.
-_TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
 
 
 def who(author: bytes, profile: Profile | None = None) -> str:
@@ -101,29 +84,31 @@ def message_text(
     return f"{header}\n{indent}  {describe(message, parent_who=parent_who, indent=indent)}"
 
 
+class _Style:
+    """How the CLI shows what a kind's ``describe`` hands it (``pnyx.core.kinds.Style``)."""
+
+    __slots__ = ("indent", "parent_who")
+
+    def __init__(self, parent_who: str | None, indent: str) -> None:
+        self.parent_who = parent_who
+        self.indent = indent
+
+    def key(self, key: bytes) -> str:
+        return short_key(key)
+
+    def ref(self, message_id: bytes) -> str:
+        return message_id.hex()[:12]
+
+    def text(self, text: str) -> str:
+        return text.replace("\n", f"\n{self.indent}  ")
+
+    def inline(self, text: str) -> str:
+        return text
+
+
 def describe(message: Message, *, parent_who: str | None = None, indent: str = "") -> str:
-    """The content of a message in words."""
-    body = message.body
-    if message.kind == kinds.POST:
-        text = message.text or ""
-        prefix = ""
-        if "parent" in body:
-            parent = body["parent"].hex()[:12]
-            prefix = (
-                f"↳ reply to {parent_who} ({parent}): " if parent_who else f"↳ reply to {parent}: "
-            )
-        return prefix + text.replace("\n", f"\n{indent}  ")
-    if message.kind in (kinds.FOLLOW, kinds.UNFOLLOW):
-        return f"{message.kind}s {short_key(body['key'])}"
-    if message.kind == kinds.REPOST:
-        return f"↻ reposted {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
-    if message.kind == kinds.REACTION:
-        if body["reaction"] == "+":  # pnyx like
-            return f"likes {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
-        return f"reacts {body['reaction']} to {body['id'].hex()[:12]}"
-    if message.kind == kinds.PROFILE:
-        parts = [f"{k}: {body[k]}" for k in ("name", "bio") if k in body]
-        return "profile " + "; ".join(parts)
-    if message.kind == kinds.DELETE:
-        return f"deletes {body['id'].hex()[:12]}"
-    return f"({message.kind}: a kind this version does not show)"
+    """The content of a message in words (its kind's ``describe``)."""
+    spec = kinds.spec_of(message.kind)
+    if spec is None:
+        return unknown.describe(message.kind)
+    return spec.describe(message.body, _Style(parent_who, indent))
