@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pnyx.core import kinds
 from pnyx.core.kinds import unknown
@@ -44,23 +44,11 @@ def when(ts_ms: int, now_ms: int | None = None) -> str:
 
 
 def message_json(message: Message, profile: Profile | None = None) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text, then the kind's fields."""
-    from pnyx.crypto.keytext import encode_public_key
+    """One line of JSON: ``pnyx.views.MessageView`` (id, author, seq, ts, kind, text, name, then
+    the kind's fields)."""
+    from pnyx.views import MessageView
 
-    record: dict[str, Any] = {
-        "id": message.id.hex(),
-        "author": encode_public_key(message.author),
-        "seq": message.seq,
-        "ts": message.ts,
-        "kind": message.kind,
-        "text": message.text,
-    }
-    if profile is not None and profile.name:
-        record["name"] = profile.name
-    spec = kinds.spec_of(message.kind)
-    json_fields = unknown.json_fields if spec is None else spec.json_fields
-    record.update(json_fields(message.body))
-    return json.dumps(record, ensure_ascii=False)
+    return json.dumps(MessageView.of(message, profile).to_json(), ensure_ascii=False)
 
 
 def who(author: bytes, profile: Profile | None = None) -> str:
