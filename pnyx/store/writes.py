@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pnyx.core.envelope import Message
 from pnyx.core.kinds import SPECS, Derived
+from pnyx.core.kinds.registry import NO_FIELD
 from pnyx.core.reasons import Reason
 from pnyx.store.schema import ID_KEY_OFFSET
 
@@ -80,35 +81,8 @@ def aids(conn: sqlite3.Connection, keys: list[bytes]) -> dict[bytes, int]:
     return found
 
 
-def _row(message: Message, aid: int, received_ms: int) -> tuple[object, ...]:
-    """The ``messages`` row of ``message``: raw bytes plus the columns its kind's spec names."""
-    spec = _specs.get(message.kind)
-    columns = _NULL_COLUMNS if spec is None else spec.columns(message.body)
-    return _message_row(message, aid, received_ms, columns)
-
-
-def _message_row(
-    message: Message, aid: int, received_ms: int, columns: tuple[object, object, object, object]
-) -> tuple[object, ...]:
-    mid = message.id
-    text, root, parent, target = columns
-    return (
-        mid,
-        int.from_bytes(mid[:8], "big") - ID_KEY_OFFSET,
-        aid,
-        message.seq,
-        message.ts,
-        message.kind,
-        text,
-        root,
-        parent,
-        target,
-        received_ms,
-        message.raw,
-    )
-
-
-_NULL_COLUMNS = (None, None, None, None)
+#: The column fields of a kind this version does not know: every column stays NULL.
+_UNKNOWN_FIELDS = (NO_FIELD, NO_FIELD, NO_FIELD, NO_FIELD)
 _specs = SPECS
 
 
@@ -128,13 +102,31 @@ class Writes:
         chain.new_seqs.append(message.seq)
         chain.held += 1
         chain.changed = True
-        spec = _specs.get(message.kind)
-        if spec is None:
-            self.messages.append(_message_row(message, chain.aid, self.received_ms, _NULL_COLUMNS))
-            return
+        kind = message.kind
+        spec = _specs.get(kind)
+        # the message's row; its columns are the body fields its kind's spec names (inline, not
+        # a call to KindSpec.columns: this runs for every message stored)
+        text, root, parent, target = _UNKNOWN_FIELDS if spec is None else spec.fields
+        get = message.body.get
+        mid = message.id
         self.messages.append(
-            _message_row(message, chain.aid, self.received_ms, spec.columns(message.body))
+            (
+                mid,
+                int.from_bytes(mid[:8], "big") - ID_KEY_OFFSET,
+                chain.aid,
+                message.seq,
+                message.ts,
+                kind,
+                get(text),
+                get(root),
+                get(parent),
+                get(target),
+                self.received_ms,
+                message.raw,
+            )
         )
+        if spec is None:
+            return
         if spec.timeline:
             chain.posts += 1
             self.posts += 1
@@ -143,8 +135,9 @@ class Writes:
                 chain.first_post = ts
             if chain.last_post is None or ts > chain.last_post:
                 chain.last_post = ts
-        for derived in spec.derived:
-            self.derived[derived].append(derived.row(message, chain.aid))
+        if spec.derived:
+            for derived in spec.derived:
+                self.derived[derived].append(derived.row(message, chain.aid))
 
     def fork(self, message: Message, chain: Chain, kept_id: bytes, reason: Reason) -> None:
         self.evidence.append(

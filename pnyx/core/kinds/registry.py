@@ -19,6 +19,8 @@ from collections.abc import Callable, KeysView, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from pnyx.core.limits import MAX_FIELD_NAME_BYTES
+
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
 
@@ -92,40 +94,23 @@ class KindSpec:
     derived: tuple[Derived, ...] = ()
     timeline: bool = False
 
-    #: ``columns(body)``: (text, root, parent, target) of the ``messages`` row of a valid body.
-    columns: Callable[[Body], Columns] = field(init=False, repr=False, compare=False)
+    #: The body fields of the four columns, ``NO_FIELD`` for a column left NULL: the store reads
+    #: them with four ``body.get`` calls inline (this runs for every message stored).
+    fields: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "columns", _columns(self.text, self.root, self.parent, self.target)
-        )
+        names = (self.text, self.root, self.parent, self.target)
+        object.__setattr__(self, "fields", tuple(NO_FIELD if n is None else n for n in names))
 
-
-Columns = tuple[object, object, object, object]
-_NULL_COLUMNS: Final[Columns] = (None, None, None, None)
-
-
-def _columns(
-    text: str | None, root: str | None, parent: str | None, target: str | None
-) -> Callable[[Body], Columns]:
-    """A function reading the named body fields (specialised: it runs for every stored message)."""
-    if text is None and root is None and parent is None:
-        if target is None:
-            return lambda body: _NULL_COLUMNS
-        return lambda body: (None, None, None, body.get(target))
-    if target is None and text is not None and root is not None and parent is not None:
-        return lambda body: (body.get(text), body.get(root), body.get(parent), None)
-
-    def columns(body: Body) -> Columns:
+    def columns(self, body: Body) -> tuple[object, object, object, object]:
+        """(text, root, parent, target) of the ``messages`` row of a valid ``body``."""
+        text, root, parent, target = self.fields
         get = body.get
-        return (
-            None if text is None else get(text),
-            None if root is None else get(root),
-            None if parent is None else get(parent),
-            None if target is None else get(target),
-        )
+        return get(text), get(root), get(parent), get(target)
 
-    return columns
+
+#: A field name no body has (longer than ``MAX_FIELD_NAME_BYTES``): ``body.get`` gives None.
+NO_FIELD: Final = "-" * (MAX_FIELD_NAME_BYTES + 1)
 
 
 #: Every registered kind by name. Read through ``spec_of`` / ``SPECS``; change with ``register``.
