@@ -29,6 +29,7 @@ LAYERS = {
     "discovery": 2,
     "catchup": 2,
     "node": 3,
+    "views": 3,
     "control": 4,
     "app": 5,
     "cli": 6,

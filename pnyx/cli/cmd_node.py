@@ -125,18 +125,20 @@ def _ask(ctx: Context, op: str, **params: Any) -> Any:
 
 
 def cmd_status(ctx: Context) -> int:
-    status = _ask(ctx, "status")
+    from pnyx.views import NodeStatus
+
+    status = NodeStatus.from_json(_ask(ctx, "status"))
     if ctx.args.json:
-        ctx.print(json.dumps(status, ensure_ascii=False))
+        ctx.print(json.dumps(status.to_json(), ensure_ascii=False))
         return 0
-    counts = status["counts"]
-    peers = status["peers"]
+    counts = status.counts
+    peers = status.peers
     ctx.print(f"node running in {ctx.home.path}")
-    ctx.print(f"identity:  {status['public_key']}")
-    ctx.print(f"peer id:   {status['peer_id']}")
-    for index, address in enumerate(status["listen_addrs"]):
+    ctx.print(f"identity:  {status.public_key}")
+    ctx.print(f"peer id:   {status.peer_id}")
+    for index, address in enumerate(status.listen_addrs):
         ctx.print(f"{'listening:' if index == 0 else '':<11}{address}")
-    inbound = sum(1 for p in peers if p["direction"] == "inbound")
+    inbound = status.inbound
     ctx.print(
         f"peers:     {len(peers)} connected ({inbound} inbound, {len(peers) - inbound} outbound)"
     )
@@ -154,16 +156,16 @@ def cmd_status(ctx: Context) -> int:
         f"{counts['frames_rejected']} rejected, {counts['frames_ignored']} dropped; "
         f"{counts['messages_stored']} messages stored from the network"
     )
-    found = status.get("discovery")
-    if found:  # discovery
+    found = status.discovery
+    if found is not None:  # discovery
         ctx.print(
-            f"discovery: {found['peerbook']} peers known, "
-            f"{found.get('dht_routing_table', 0)} in the DHT routing table, "
-            f"{found['feeds_announced']} feeds announced"
+            f"discovery: {found.peerbook or 0} peers known, "
+            f"{found.dht_routing_table or 0} in the DHT routing table, "
+            f"{found.feeds_announced} feeds announced"
         )
-    if status["banned"]:
-        ctx.print(f"banned:    {', '.join(status['banned'])}")
-    ctx.print(f"uptime:    {_duration(status['uptime_s'])}")
+    if status.banned:
+        ctx.print(f"banned:    {', '.join(status.banned)}")
+    ctx.print(f"uptime:    {_duration(status.uptime_s)}")
     return 0
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pnyx.core import display, kinds
+from pnyx.core.kinds import unknown
 
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
@@ -49,48 +50,18 @@ def message_json(
     *,
     forked: bool = False,
 ) -> str:
-    """One line of JSON with at least id, author, seq, ts, kind, text and ``forked`` (the
-    author signed two conflicting histories: this store holds fork evidence). Exact data: the
-    caller's print escapes unsafe characters as JSON ``\\u`` escapes. ``lookalike`` when
-    ``names`` finds the author's name looks like that of someone else the user knows."""
-    from pnyx.crypto.keytext import encode_public_key
+    """One line of JSON: ``pnyx.views.MessageView`` (id, author, seq, ts, kind, text, ``forked``
+    (the author signed two conflicting histories: this store holds fork evidence), name,
+    ``lookalike`` when ``names`` finds the author's name looks like that of someone else the
+    user knows, then the kind's fields). Exact data: the caller's print escapes unsafe
+    characters as JSON ``\\u`` escapes."""
+    from pnyx.views import MessageView
 
-    body = message.body
-    record: dict[str, Any] = {
-        "id": message.id.hex(),
-        "author": encode_public_key(message.author),
-        "seq": message.seq,
-        "ts": message.ts,
-        "kind": message.kind,
-        "text": message.text,
-        "forked": forked,
-    }
-    if profile is not None and profile.name:
-        record["name"] = profile.name
-        other = names.lookalike(message.author, profile.name) if names is not None else None
-        if other is not None:
-            record["lookalike"] = {"key": encode_public_key(other.key), "name": other.name}
-    for field, name in _ID_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, bytes):
-            record[name] = value.hex()
-    for field, name in _KEY_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, bytes):
-            record[name] = encode_public_key(value)
-    for field, name in _TEXT_FIELDS.items():
-        value = body.get(field)
-        if isinstance(value, str):
-            record[name] = value
-    return json.dumps(record, ensure_ascii=False)
-
-
-#: Body fields shown in ``--json`` output, by the JSON key they get: message ids (hex)...
-_ID_FIELDS = {"root": "root", "parent": "parent", "id": "target"}
-#: ...public keys (pnyx1 text)...
-_KEY_FIELDS = {"author": "target_author", "key": "key"}
-#: ...and text.
-_TEXT_FIELDS = {"name": "profile_name", "bio": "profile_bio", "reaction": "reaction"}
+    name = profile.name if profile is not None and profile.name else None
+    other = names.lookalike(message.author, name) if names is not None and name else None
+    lookalike = (other.key, other.name) if other is not None else None
+    view = MessageView.of(message, profile, forked=forked, lookalike=lookalike)
+    return json.dumps(view.to_json(), ensure_ascii=False)
 
 
 def who(author: bytes, profile: Profile | None = None, names: display.Names | None = None) -> str:
@@ -132,30 +103,34 @@ def message_text(
     return f"{header}\n{lead}{describe(message, parent_who=parent_who, lead=lead)}"
 
 
+class _Style:
+    """How the CLI shows what a kind's ``describe`` hands it (``pnyx.core.kinds.Style``): text
+    from others is escaped (``pnyx.core.display``); a post's lines after the first start with
+    ``lead``."""
+
+    __slots__ = ("lead", "parent_who")
+
+    def __init__(self, parent_who: str | None, lead: str) -> None:
+        self.parent_who = parent_who
+        self.lead = lead
+
+    def key(self, key: bytes) -> str:
+        return short_key(key)
+
+    def ref(self, message_id: bytes) -> str:
+        return message_id.hex()[:12]
+
+    def text(self, text: str) -> str:
+        return display.block(text, self.lead)
+
+    def inline(self, text: str) -> str:
+        return display.line(text)
+
+
 def describe(message: Message, *, parent_who: str | None = None, lead: str = "  ") -> str:
-    """The content of a message in words; the lines of a post after the first start with
-    ``lead``. Text from others is escaped (``pnyx.core.display``)."""
-    body = message.body
-    if message.kind == kinds.POST:
-        text = message.text or ""
-        prefix = ""
-        if "parent" in body:
-            parent = body["parent"].hex()[:12]
-            prefix = (
-                f"↳ reply to {parent_who} ({parent}): " if parent_who else f"↳ reply to {parent}: "
-            )
-        return prefix + display.block(text, lead)
-    if message.kind in (kinds.FOLLOW, kinds.UNFOLLOW):
-        return f"{message.kind}s {short_key(body['key'])}"
-    if message.kind == kinds.REPOST:
-        return f"↻ reposted {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
-    if message.kind == kinds.REACTION:
-        if body["reaction"] == "+":  # pnyx like
-            return f"likes {short_key(body['author'])}'s post {body['id'].hex()[:12]}"
-        return f"reacts {display.line(body['reaction'])} to {body['id'].hex()[:12]}"
-    if message.kind == kinds.PROFILE:
-        parts = [f"{k}: {display.line(body[k])}" for k in ("name", "bio") if k in body]
-        return "profile " + "; ".join(parts)
-    if message.kind == kinds.DELETE:
-        return f"deletes {body['id'].hex()[:12]}"
-    return f"({message.kind}: a kind this version does not show)"
+    """The content of a message in words (its kind's ``describe``); the lines of a post after
+    the first start with ``lead``."""
+    spec = kinds.spec_of(message.kind)
+    if spec is None:
+        return unknown.describe(message.kind)
+    return spec.describe(message.body, _Style(parent_who, lead))

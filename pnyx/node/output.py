@@ -108,7 +108,7 @@ class NodeOutput:
     def published(self, messages: Sequence[Message]) -> None:
         if len(messages) != 1:
             log.info("published %d of your messages", len(messages))
-        elif messages[0].kind == kinds.POST:
+        elif _shown_as_post(messages[0]):
             log.info("published your post: %s", one_line(messages[0].text or ""))
         else:
             log.info("published your %s message", messages[0].kind)
@@ -117,7 +117,7 @@ class NodeOutput:
         self, store: Store, messages: Sequence[Message], offload: Callable[..., Awaitable[Any]]
     ) -> None:
         """Show newly stored posts, naming their authors from their profiles."""
-        posts = [m for m in messages if m.kind == kinds.POST]
+        posts = [m for m in messages if _shown_as_post(m)]
         if not posts:
             return
         shown: list[Message] = []
@@ -136,6 +136,12 @@ class NodeOutput:
 
 
 _NO_NAMES = display.Names({})
+
+
+def _shown_as_post(message: Message) -> bool:
+    """Whether the message's kind is one timelines show (its spec's ``timeline``)."""
+    spec = kinds.spec_of(message.kind)
+    return spec is not None and spec.timeline
 
 
 def _names(store: Store, authors: set[bytes]) -> dict[bytes, str]:

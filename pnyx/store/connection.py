@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pnyx.errors import StoreError
-from pnyx.store import schema
+from pnyx.store import derived, schema
 
 #: How long a statement waits for another process's write lock, in milliseconds.
 BUSY_TIMEOUT_MS = 5000
@@ -115,12 +115,14 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         if readonly:
             conn.execute("PRAGMA query_only = ON")
             schema.check_readable(conn, path)
+            derived.check_tables(conn, path)
         else:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES:d}")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES:d}")
             schema.migrate(conn, path)
+            derived.ensure_tables(conn)
     except sqlite3.Error as exc:
         if conn is not None:
             conn.close()

@@ -1,18 +1,21 @@
 """Writing a placed batch: message rows, derived tables, fork evidence and chain summaries.
 
 ``Writes`` collects rows while ``pnyx.store.ingest`` places a batch; ``flush`` then writes each
-table with one ``executemany`` inside the caller's transaction: messages, follows (a followee
-never seen gets an ``authors`` row so it has an aid), deletions, profiles, fork evidence, the
-per-author summaries (``contiguous`` advanced past newly filled gaps) and the running totals.
+table with one ``executemany`` inside the caller's transaction: messages, the derived tables each
+kind declares (``pnyx.core.kinds``: follows, profiles, deletions...; a key a derived row names and
+never seen gets an ``authors`` row so it has an aid), fork evidence, the per-author summaries
+(``contiguous`` advanced past newly filled gaps) and the running totals.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pnyx.core import kinds
 from pnyx.core.envelope import Message
+from pnyx.core.kinds import SPECS, Derived
+from pnyx.core.kinds.registry import NO_FIELD
 from pnyx.core.reasons import Reason
 from pnyx.store.schema import ID_KEY_OFFSET
 
@@ -26,23 +29,6 @@ MAX_FORK_EVIDENCE = 8
 _INSERT_MESSAGE = """
 INSERT INTO messages (id, idkey, aid, seq, ts, kind, text, root, parent, target, received_ms, raw)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_UPSERT_FOLLOW = """
-INSERT INTO follows (follower, followee, seq, state) VALUES (?, ?, ?, ?)
-ON CONFLICT (follower, followee) DO UPDATE SET seq = excluded.seq, state = excluded.state
-WHERE excluded.seq > follows.seq
-"""
-_INSERT_DELETION = "INSERT OR IGNORE INTO deletions (target, aid, seq) VALUES (?, ?, ?)"
-_UPSERT_PROFILE = """
-INSERT INTO profiles (author, name, name_seq, bio, bio_seq, seq) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (author) DO UPDATE SET
-    name = CASE WHEN excluded.name_seq > profiles.name_seq
-                THEN excluded.name ELSE profiles.name END,
-    name_seq = max(excluded.name_seq, profiles.name_seq),
-    bio = CASE WHEN excluded.bio_seq > profiles.bio_seq
-               THEN excluded.bio ELSE profiles.bio END,
-    bio_seq = max(excluded.bio_seq, profiles.bio_seq),
-    seq = max(excluded.seq, profiles.seq)
 """
 _INSERT_FORK = """
 INSERT OR IGNORE INTO forks (other_id, aid, seq, kept_id, reason, seen_ms, other_raw)
@@ -118,48 +104,9 @@ def aids(conn: sqlite3.Connection, keys: list[bytes]) -> dict[bytes, int]:
     return found
 
 
-def _row(message: Message, aid: int, received_ms: int) -> tuple[object, ...]:
-    """The ``messages`` row of ``message``: raw bytes plus the columns queries use."""
-    body = message.body
-    kind = message.kind
-    text = root = parent = target = None
-    if kind == kinds.POST:
-        text = body["text"]
-        root = body.get("root")
-        parent = body.get("parent")
-    elif kind in (kinds.REPOST, kinds.REACTION, kinds.DELETE):
-        target = body["id"]
-    elif kind in (kinds.FOLLOW, kinds.UNFOLLOW):
-        target = body["key"]
-    mid = message.id
-    return (
-        mid,
-        int.from_bytes(mid[:8], "big") - ID_KEY_OFFSET,
-        aid,
-        message.seq,
-        message.ts,
-        kind,
-        text,
-        root,
-        parent,
-        target,
-        received_ms,
-        message.raw,
-    )
-
-
-def _profile_row(message: Message) -> tuple[object, ...]:
-    body = message.body
-    seq = message.seq
-    has_name, has_bio = "name" in body, "bio" in body
-    return (
-        message.author,
-        body["name"] if has_name else None,
-        seq if has_name else 0,
-        body["bio"] if has_bio else None,
-        seq if has_bio else 0,
-        seq,
-    )
+#: The column fields of a kind this version does not know: every column stays NULL.
+_UNKNOWN_FIELDS = (NO_FIELD, NO_FIELD, NO_FIELD, NO_FIELD)
+_specs = SPECS
 
 
 class Writes:
@@ -168,21 +115,42 @@ class Writes:
     def __init__(self, received_ms: int) -> None:
         self.received_ms = received_ms
         self.messages: list[tuple[object, ...]] = []
-        self.follows: list[tuple[int, bytes, int, int]] = []
-        self.deletions: list[tuple[bytes, int, int]] = []
-        self.profiles: list[tuple[object, ...]] = []
+        #: Rows of each kind's derived tables, in the order their first row came.
+        self.derived: defaultdict[Derived, list[tuple[object, ...]]] = defaultdict(list)
         self.evidence: list[tuple[object, ...]] = []
         self.posts = 0
 
     def append(self, message: Message, chain: Chain) -> None:
         """``message`` joins ``chain``: its row, its derived rows and the chain's counters."""
-        seq = message.seq
-        chain.new_seqs.append(seq)
+        chain.new_seqs.append(message.seq)
         chain.held += 1
         chain.changed = True
-        self.messages.append(_row(message, chain.aid, self.received_ms))
         kind = message.kind
-        if kind == kinds.POST:
+        spec = _specs.get(kind)
+        # the message's row; its columns are the body fields its kind's spec names (inline, not
+        # a call to KindSpec.columns: this runs for every message stored)
+        text, root, parent, target = _UNKNOWN_FIELDS if spec is None else spec.fields
+        get = message.body.get
+        mid = message.id
+        self.messages.append(
+            (
+                mid,
+                int.from_bytes(mid[:8], "big") - ID_KEY_OFFSET,
+                chain.aid,
+                message.seq,
+                message.ts,
+                kind,
+                get(text),
+                get(root),
+                get(parent),
+                get(target),
+                self.received_ms,
+                message.raw,
+            )
+        )
+        if spec is None:
+            return
+        if spec.timeline:
             chain.posts += 1
             self.posts += 1
             ts = message.ts
@@ -190,13 +158,9 @@ class Writes:
                 chain.first_post = ts
             if chain.last_post is None or ts > chain.last_post:
                 chain.last_post = ts
-        elif kind in (kinds.FOLLOW, kinds.UNFOLLOW):
-            state = 1 if kind == kinds.FOLLOW else 0
-            self.follows.append((chain.aid, message.body["key"], seq, state))
-        elif kind == kinds.DELETE:
-            self.deletions.append((message.body["id"], chain.aid, seq))
-        elif kind == kinds.PROFILE:
-            self.profiles.append(_profile_row(message))
+        if spec.derived:
+            for derived in spec.derived:
+                self.derived[derived].append(derived.row(message, chain.aid))
 
     def fork(self, message: Message, chain: Chain, kept_id: bytes, reason: Reason) -> None:
         self.evidence.append(
@@ -214,15 +178,8 @@ class Writes:
     def flush(self, conn: sqlite3.Connection, chains: dict[bytes, Chain]) -> None:
         if self.messages:
             conn.executemany(_INSERT_MESSAGE, self.messages)
-        if self.follows:
-            followees = aids(conn, list(dict.fromkeys(row[1] for row in self.follows)))
-            conn.executemany(
-                _UPSERT_FOLLOW, [(a, followees[k], s, f) for a, k, s, f in self.follows]
-            )
-        if self.deletions:
-            conn.executemany(_INSERT_DELETION, self.deletions)
-        if self.profiles:
-            conn.executemany(_UPSERT_PROFILE, self.profiles)
+        for derived, rows in self.derived.items():
+            write_derived(conn, derived, rows)
         if self.evidence:
             conn.executemany(_INSERT_FORK, self.evidence)
         _write_chains(conn, chains)
@@ -232,6 +189,21 @@ class Writes:
                 WHERE name IN ('messages', 'posts')""",
                 (len(self.messages), self.posts),
             )
+
+
+def write_derived(
+    conn: sqlite3.Connection, derived: Derived, rows: list[tuple[object, ...]]
+) -> None:
+    """Write ``rows`` of one derived table, first turning the keys at ``derived.keys`` to aids."""
+    if derived.keys:
+        positions = derived.keys
+        keys = list(dict.fromkeys(row[i] for row in rows for i in positions))
+        found = aids(conn, keys)  # type: ignore[arg-type]  # the kind's row puts keys there
+        rows = [
+            tuple(found[v] if i in positions else v for i, v in enumerate(row))  # type: ignore[index]
+            for row in rows
+        ]
+    conn.executemany(derived.sql, rows)
 
 
 def _write_chains(conn: sqlite3.Connection, chains: dict[bytes, Chain]) -> None:
