@@ -207,8 +207,11 @@ def test_peers_status_and_sync_lines_escape_what_peers_sent(
     hostile = "/ip4/198.51.100.4/tcp/4717\n12D3KooWfake  outbound  \x1b[2J"
     peers = [{"peer_id": "12D3KooWa", "direction": "inbound", "address": hostile,
               "found_by": "px\x07", "state": "connected\u202e"}]  # fmt: skip
-    status = {"public_key": "pnyx1x", "peer_id": "12D3KooWa", "listen_addrs": [hostile],
-              "peers": peers, "counts": {}, "banned": ["12D3\x1b[8m"]}  # fmt: skip
+    status = {"peer_id": "12D3KooWa", "public_key": "pnyx1x", "listen_addrs": [hostile],
+              "peers": [{k: peers[0][k] for k in ("peer_id", "direction", "address")}],
+              "topic_peers": [], "banned": ["12D3\x1b[8m"], "penalties": {}, "counts": {},
+              "clock": {"ahead_ms": None, "authors": 0, "future_authors": 0},
+              "uptime_s": 1.0}  # fmt: skip
     answers = {"peers": peers, "status": status}
     monkeypatch.setattr(cmd_node, "_ask", lambda ctx, op, **params: answers[op])
     out = cli.ok("peers").out
