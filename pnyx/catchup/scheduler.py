@@ -191,10 +191,10 @@ class SyncScheduler:
         return {
             **asdict(self.stats),
             **asdict(self.server.stats),
-            "sessions_running": len(self._busy),
-            "peers_waiting": len(self._pending),
             "gaps_given_up": self._gaps.given_up,  # robustness: bounded gap trigger
             "gaps_too_large": self._gaps.too_large,
+            "sessions_running": len(self._busy),
+            "peers_waiting": len(self._pending),
         }
 
     async def sync_now(self, peer: str, authors: Collection[bytes] | None = None) -> SessionResult:
