@@ -21,7 +21,9 @@ from pnyx.core import chain
 from pnyx.core.envelope import Message, sign, validate
 from pnyx.core.limits import MIN_TIMESTAMP_MS
 from pnyx.core.reasons import InvalidMessage, Reason
-from pnyx.sync.api import ByteStream, ServeSummary, SyncSummary
+from pnyx.net.contracts import ByteStream
+from pnyx.net.triostream import TrioStream
+from pnyx.sync.api import ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.frames import (
     Ack,
@@ -37,7 +39,6 @@ from pnyx.sync.frames import (
     WantEntry,
 )
 from pnyx.sync.limits import MAX_INFLIGHT_BATCHES, MAX_WANT_RANGES
-from pnyx.sync.transport import TrioByteStream
 from pnyx.sync.wire import FrameDecoder
 
 _T = TypeVar("_T")
@@ -183,6 +184,9 @@ class Tap:
         await self.inner.send_all(data)
         self.log.extend(("out", frame) for frame in self._out.feed(data))
 
+    async def send_eof(self) -> None:
+        await self.inner.send_eof()
+
     async def close(self) -> None:
         await self.inner.close()
 
@@ -190,10 +194,10 @@ class Tap:
         return [frame for way, frame in self.log if way == direction]
 
 
-def stream_pair(*, lockstep: bool = False) -> tuple[TrioByteStream, TrioByteStream]:
+def stream_pair(*, lockstep: bool = False) -> tuple[TrioStream, TrioStream]:
     make = trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
     left, right = make()
-    return TrioByteStream(left), TrioByteStream(right)
+    return TrioStream(left), TrioStream(right)
 
 
 async def sync_once(

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import trio
 
+from pnyx.net.contracts import ByteStream
 from pnyx.net.contracts import ByteStream as NodeByteStream
 from pnyx.store import IngestReport, Store
-from pnyx.sync.api import ByteStream, IngestOutcome, StoreView
+from pnyx.sync.api import IngestOutcome, StoreView
 from pnyx.sync.driver import run_requester, run_responder
 from tests.sync_fakes import NOW_MS, author, chain_of, stream_pair
 

@@ -8,6 +8,7 @@ import pytest
 import trio
 
 from pnyx.core.varint import encode_uvarint
+from pnyx.net.errors import StreamClosedError
 from pnyx.sync.api import ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncProtocolError, SyncReason
@@ -43,7 +44,7 @@ from tests.sync_fakes import (
 
 A, C = author(1), author(3)
 Script = Callable[[FrameConnection, list[Frame]], Awaitable[None]]
-_PEER_GONE = (SyncProtocolError, trio.BrokenResourceError, trio.ClosedResourceError)
+_PEER_GONE = (SyncProtocolError, StreamClosedError)
 
 
 async def scripted_responder(
@@ -218,7 +219,7 @@ async def test_trickling_responder_hits_the_session_limit(autojump_clock: trio.a
             await trio.sleep(IDLE_TIMEOUT_S * 2 / 3)  # always just inside the idle limit
             try:
                 await conn.stream.send_all(bytes([byte]))
-            except trio.BrokenResourceError:
+            except StreamClosedError:
                 return  # the requester gave up: go read what it said
 
     summary, heard = await scripted_responder(trickle, FakeStore())

@@ -12,14 +12,13 @@ import trio
 import trio.testing
 
 from pnyx.catchup.server import Server
-from pnyx.net.memnet import MemoryStream
+from pnyx.net.triostream import TrioStream
 from pnyx.sync.api import SyncSummary
 from pnyx.sync.budget import BudgetLimits, ServeBudget, ServeMeter
 from pnyx.sync.driver import ServeHooks, run_requester, run_responder
 from pnyx.sync.errors import SyncReason
 from pnyx.sync.frames import ErrorFrame, Frame, Hello, Want, WantEntry
 from pnyx.sync.slots import MAX_SERVED_SESSIONS, STALL_TIMEOUT_S
-from pnyx.sync.transport import TrioByteStream
 from pnyx.sync.wire import FrameDecoder, encode_frame
 from tests.sync_fakes import (
     FakeReport,
@@ -62,16 +61,16 @@ def feed_bytes(store: FakeStore) -> int:
 async def session(server: Server, nursery: trio.Nursery, peer: str) -> SyncSummary:
     """One requester session of ``peer`` that stores nothing."""
     mine, theirs = trio.testing.memory_stream_pair()
-    nursery.start_soon(server.serve, MemoryStream(theirs), peer)
+    nursery.start_soon(server.serve, TrioStream(theirs), peer)
     return await run_requester(
-        TrioByteStream(mine), Forgetful(), discard, authors=[author(1)], offload=inline
+        TrioStream(mine), Forgetful(), discard, authors=[author(1)], offload=inline
     )
 
 
 async def stall(server: Server, nursery: trio.Nursery, peer: str) -> trio.abc.Stream:
     """HELLO and WANT everything, then never acknowledge (nor read)."""
     mine, theirs = trio.testing.memory_stream_pair()
-    nursery.start_soon(server.serve, MemoryStream(theirs), peer)
+    nursery.start_soon(server.serve, TrioStream(theirs), peer)
     await mine.send_all(encode_frame(Hello(1, 4)) + encode_frame(Want((WantEntry(author(1), 0),))))
     return mine
 
@@ -131,7 +130,7 @@ async def test_a_round_cut_by_the_budget_sends_what_was_charged_then_busy_in_pla
     assert third[0].received == 0 and third[1] == [ErrorFrame("busy", "retry after 40 s")]
 
 
-class HalfClosing(TrioByteStream):
+class HalfClosing(TrioStream):
     """Closing sends EOF only, as a libp2p stream's close does: the peer still reads what was
     sent (the ERROR frame) and may still write (its last ACKs)."""
 

@@ -10,7 +10,9 @@ import trio
 from pnyx.core.envelope import sign
 from pnyx.core.limits import MIN_TIMESTAMP_MS
 from pnyx.errors import StoreError
-from pnyx.sync.api import ByteStream, ServeSummary, SyncSummary
+from pnyx.net.contracts import ByteStream
+from pnyx.net.errors import StreamClosedError
+from pnyx.sync.api import ServeSummary, SyncSummary
 from pnyx.sync.driver import run_requester, run_responder
 from pnyx.sync.errors import SyncReason
 from pnyx.sync.frames import Ack, Batch, Want
@@ -186,13 +188,16 @@ async def test_interrupted_session_resumes_without_resending_stored_messages(cut
 
         async def receive_some(self, max_bytes: int) -> bytes:
             if cut == "after-ack" and ingested >= 3:
-                raise trio.BrokenResourceError("cable pulled")
+                raise StreamClosedError("cable pulled")
             return await self.inner.receive_some(max_bytes)
 
         async def send_all(self, data: bytes) -> None:
             if cut == "before-ack" and ingested >= 3:
-                raise trio.BrokenResourceError("cable pulled")
+                raise StreamClosedError("cable pulled")
             await self.inner.send_all(data)
+
+        async def send_eof(self) -> None:
+            await self.inner.send_eof()
 
         async def close(self) -> None:
             await self.inner.close()

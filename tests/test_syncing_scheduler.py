@@ -301,7 +301,7 @@ async def test_one_peer_cannot_hold_every_served_session(
     """A peer that opens many sync streams and says nothing (a slowloris) gets at most
     MAX_SERVED_PER_PEER of them served; the rest are closed at once, and another peer is served."""
     from pnyx.catchup.session import MAX_SERVED_PER_PEER, Server
-    from pnyx.net.memnet import MemoryStream
+    from pnyx.net.triostream import TrioStream
 
     with trio.fail_after(CAP_S), Store.open(tmp_path / "s.db") as store:
         server = Server(store, inline, idle_timeout=30.0)
@@ -309,7 +309,7 @@ async def test_one_peer_cannot_hold_every_served_session(
 
             def open_session(peer: str) -> trio.abc.HalfCloseableStream:
                 mine, theirs = trio.testing.memory_stream_pair()
-                nursery.start_soon(server.serve, MemoryStream(theirs), peer)
+                nursery.start_soon(server.serve, TrioStream(theirs), peer)
                 return mine
 
             held = [open_session("slow") for _ in range(MAX_SERVED_PER_PEER + 3)]

@@ -38,6 +38,7 @@ from pnyx.net.contracts import (
     Verdict,
     peer_id_of,
 )
+from pnyx.net.triostream import TrioStream
 
 log = logging.getLogger(__name__)
 
@@ -57,34 +58,6 @@ class MemoryHub:
     dht: bool = False
     providers: dict[bytes, list[str]] = field(default_factory=dict)
     authors: dict[bytes, str] = field(default_factory=dict)
-
-
-class MemoryStream:
-    """A ``ByteStream`` over an in-memory stream pair."""
-
-    def __init__(self, stream: trio.abc.HalfCloseableStream) -> None:
-        self._stream = stream
-
-    async def receive_some(self, max_bytes: int) -> bytes:
-        try:
-            return bytes(await self._stream.receive_some(max_bytes))
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise StreamClosedError(f"stream broke: {exc}") from None
-
-    async def send_all(self, data: bytes) -> None:
-        try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise StreamClosedError(f"stream broke: {exc}") from None
-
-    async def send_eof(self) -> None:
-        try:
-            await self._stream.send_eof()
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise StreamClosedError(f"stream broke: {exc}") from None
-
-    async def close(self) -> None:
-        await self._stream.aclose()
 
 
 class MemoryNetwork:
@@ -293,11 +266,11 @@ class MemoryNetwork:
         if handler is None:
             raise ConnectError(f"{peer_id} does not speak {protocol}")
         mine, theirs = trio.testing.memory_stream_pair()
-        remote._nursery.start_soon(_serve_stream, handler, MemoryStream(theirs), self._peer_id)
-        return MemoryStream(mine)
+        remote._nursery.start_soon(_serve_stream, handler, TrioStream(theirs), self._peer_id)
+        return TrioStream(mine)
 
 
-async def _serve_stream(handler: StreamHandler, stream: MemoryStream, peer: str) -> None:
+async def _serve_stream(handler: StreamHandler, stream: TrioStream, peer: str) -> None:
     try:
         await handler(stream, peer)
     except StreamClosedError as exc:

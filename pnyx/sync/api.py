@@ -1,8 +1,9 @@
 """What the sync drivers need from their surroundings, and what they report (no trio here).
 
-``ByteStream`` is one bidirectional stream (a libp2p stream for "/pnyx/sync/1.0.0" in the node,
-trio memory streams in tests). The store views name the few methods of ``pnyx.store.Store`` the
-drivers call (synchronous; the drivers run them in a worker thread). ``Ingest`` is how a requester
+The drivers talk over a ``pnyx.net.contracts.ByteStream`` (a libp2p stream for "/pnyx/sync/1.0.0"
+in the node, ``pnyx.net.triostream.TrioStream`` over trio memory streams in tests). The store
+views name the few methods of ``pnyx.store.Store`` the drivers call (synchronous; the drivers run
+them in a worker thread). ``Ingest`` is how a requester
 stores what it received: validation, chain placement and fork evidence are the callee's job.
 """
 
@@ -15,19 +16,6 @@ from typing import Protocol, TypeVar
 from pnyx.sync.errors import SyncReason
 
 _T = TypeVar("_T")
-
-
-class ByteStream(Protocol):
-    """A reliable, ordered byte stream. Implementations raise ``trio.BrokenResourceError`` (or a
-    ``RemoteError``) when the connection fails and ``trio.ClosedResourceError`` after ``close``."""
-
-    async def receive_some(self, max_bytes: int) -> bytes:
-        """At least one and at most ``max_bytes`` bytes; ``b""`` once the peer has closed."""
-        ...
-
-    async def send_all(self, data: bytes) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 class RequesterStore(Protocol):

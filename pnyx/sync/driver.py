@@ -19,8 +19,8 @@ from functools import partial
 import trio
 
 from pnyx.errors import unwrap_group
+from pnyx.net.contracts import ByteStream
 from pnyx.sync.api import (
-    ByteStream,
     Ingest,
     Offload,
     Progress,

@@ -26,7 +26,8 @@ import trio
 from pnyx.core.envelope import decode
 from pnyx.core.reasons import InvalidMessage
 from pnyx.errors import StoreError
-from pnyx.sync.api import ByteStream, Offload, ResponderStore, ServeSummary, SyncFailure
+from pnyx.net.contracts import ByteStream
+from pnyx.sync.api import Offload, ResponderStore, ServeSummary, SyncFailure
 from pnyx.sync.budget import ServeMeter
 from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import Frame

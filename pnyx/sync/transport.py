@@ -1,8 +1,9 @@
 """Frames over a ``ByteStream`` with timeouts (trio): the I/O half the state machines leave out.
 
 ``FrameConnection`` turns transport failures into ``SyncProtocolError`` (CLOSED, CONNECTION_LOST,
-IDLE_TIMEOUT) so a driver handles every way a peer can fail in one place. ``TrioByteStream`` adapts
-any ``trio.abc.Stream`` (memory streams in tests, TCP) to ``ByteStream``.
+IDLE_TIMEOUT) so a driver handles every way a peer can fail in one place (``ByteStream`` is the
+one contract of ``pnyx.net.contracts``: its failures are ``StreamClosedError``, a ``RemoteError``;
+``pnyx.net.triostream.TrioStream`` adapts any trio stream).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TypeVar
 import trio
 
 from pnyx.errors import RemoteError
-from pnyx.sync.api import ByteStream
+from pnyx.net.contracts import ByteStream
 from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import ErrorFrame, Frame
 from pnyx.sync.limits import CLOSE_TIMEOUT_S, READ_CHUNK_BYTES
@@ -22,24 +23,8 @@ from pnyx.sync.wire import FrameDecoder, encode_frame
 
 _T = TypeVar("_T")
 
-#: Exceptions a ByteStream raises when the connection is gone.
-_TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, RemoteError)
-
-
-class TrioByteStream:
-    """``ByteStream`` over a ``trio.abc.Stream``."""
-
-    def __init__(self, stream: trio.abc.Stream) -> None:
-        self.stream = stream
-
-    async def receive_some(self, max_bytes: int) -> bytes:
-        return bytes(await self.stream.receive_some(max_bytes))
-
-    async def send_all(self, data: bytes) -> None:
-        await self.stream.send_all(data)
-
-    async def close(self) -> None:
-        await self.stream.aclose()
+#: What a ByteStream raises when the connection is gone (``StreamClosedError`` is a RemoteError).
+_TRANSPORT_ERRORS = (RemoteError,)
 
 
 async def run_in_thread(fn: Callable[[], _T]) -> _T:
