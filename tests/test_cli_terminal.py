@@ -209,7 +209,8 @@ def test_peers_status_and_sync_lines_escape_what_peers_sent(
               "found_by": "px\x07", "state": "connected\u202e"}]  # fmt: skip
     status = {"peer_id": "12D3KooWa", "public_key": "pnyx1x", "listen_addrs": [hostile],
               "peers": [{k: peers[0][k] for k in ("peer_id", "direction", "address")}],
-              "topic_peers": [], "banned": ["12D3\x1b[8m"], "penalties": {}, "counts": {},
+              "topic_peers": [], "mesh_peers": [], "banned": ["12D3\x1b[8m"],
+              "penalties": {}, "counts": {},
               "clock": {"ahead_ms": None, "authors": 0, "future_authors": 0},
               "uptime_s": 1.0}  # fmt: skip
     answers = {"peers": peers, "status": status}

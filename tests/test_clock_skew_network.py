@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,7 +88,11 @@ def test_a_node_whose_clock_runs_ahead_is_refused_and_warns_its_user(cluster: Cl
     d = cluster.start("d")
     d.connect(b)
     wait_until(lambda: len(d.status()["topic_peers"]) >= 1, timeout=15, what="d meshed")
-    time.sleep(1.0)  # let the mesh settle so the posts below reach fast
+    wait_until(  # gossip goes to mesh peers: wait until the heartbeat put everyone in b's mesh
+        lambda: len(b.status()["mesh_peers"]) >= 3 and d.status()["mesh_peers"],
+        timeout=15,
+        what="b's gossip mesh holds fast, c and d",
+    )
     for name in ("b", "c", "d"):
         cluster.cli(name, "post", f"{name}: the time is right")
     wait_until(

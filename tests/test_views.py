@@ -82,6 +82,7 @@ def test_network_counters_keep_their_place_after_feeds_announced() -> None:
         "listen_addrs": [],
         "peers": [],
         "topic_peers": [],
+        "mesh_peers": [],
         "banned": ["z"],
         "penalties": {"z": 9},
         "counts": {"messages": 1},

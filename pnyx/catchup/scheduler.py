@@ -41,6 +41,7 @@ import trio
 from pnyx.catchup.gaps import GAP_CHECK_S, GapWatch
 from pnyx.catchup.session import (
     MAX_SERVED_SESSIONS,
+    FetchOptions,
     Server,
     SessionResult,
     fetch_from_peer,
@@ -307,11 +308,13 @@ class SyncScheduler:
                     peer,
                     self.node.store,
                     authors=authors,
-                    offload=self.node.offload,
-                    after_ingest=functools.partial(self._arrived, peer),
-                    idle_timeout=self.idle_timeout,
-                    session_timeout=self.session_timeout,
-                    limiter=self.node.limiter,  # robustness: sync rate limits
+                    options=FetchOptions(
+                        offload=self.node.offload,
+                        after_ingest=functools.partial(self._arrived, peer),
+                        idle_timeout=self.idle_timeout,
+                        session_timeout=self.session_timeout,
+                        limiter=self.node.limiter,  # robustness: sync rate limits
+                    ),
                 )
             except StoreError as exc:
                 log.error("sync with %s stopped: the store failed: %s", peer, exc)

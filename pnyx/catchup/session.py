@@ -109,43 +109,53 @@ def summary_line(result: dict[str, Any]) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """How one fetch session runs, passed whole through ``fetch_from_address`` ->
+    ``fetch_from_peer`` -> ``fetch``. ``offload`` runs the blocking work (validation, the store);
+    ``on_progress`` hears the session's progress; ``after_ingest`` is awaited after each stored
+    group; with a ``limiter``, envelopes over the peer's or an author's sync rate are dropped before
+    any signature check (a later session fetches them again)."""
+
+    offload: Offload
+    clock_ms: Callable[[], int] = wall_clock_ms
+    on_progress: Progress | None = None
+    after_ingest: AfterIngest | None = None
+    idle_timeout: float = IDLE_TIMEOUT_S
+    session_timeout: float = SESSION_TIMEOUT_S
+    limiter: RateLimiter | None = None
+
+
 async def fetch(
     stream: ByteStream,
     store: Store,
     *,
     peer: str,
     authors: Collection[bytes],
-    offload: Offload,
-    clock_ms: Callable[[], int] = wall_clock_ms,
-    on_progress: Progress | None = None,
-    after_ingest: AfterIngest | None = None,
-    idle_timeout: float = IDLE_TIMEOUT_S,
-    session_timeout: float = SESSION_TIMEOUT_S,
-    limiter: RateLimiter | None = None,
+    options: FetchOptions,
 ) -> SessionResult:
     """Fetch from the peer on ``stream`` what ``store`` lacks of ``authors`` (one session).
 
-    With a ``limiter``, envelopes over the peer's or an author's sync rate are dropped before any
-    signature check (a later session fetches them again). Raises ``StoreError`` if the local
-    store fails (what was stored before stays stored).
+    Raises ``StoreError`` if the local store fails (what was stored before stays stored).
     """
     from pnyx.ingest import ParallelValidator
     from pnyx.ingest import ingest as ingest_on_cores  # perf: verify on every core
 
     result = SessionResult(peer)
     validator = ParallelValidator()
+    limiter, offload = options.limiter, options.offload
 
     async def ingest(envelopes: list[bytes]) -> IngestReport:
         if limiter is not None:  # robustness: rate limits before the expensive checks
             envelopes = limiter.admit_sync(peer, envelopes, trio.current_time()).kept
         report: IngestReport = await offload(
-            ingest_on_cores, store, validator, envelopes, clock_ms()
+            ingest_on_cores, store, validator, envelopes, options.clock_ms()
         )
         if limiter is not None:
             limiter.charge_sync((m.author for m in report.accepted), trio.current_time())
         result.new_authors.update(m.author for m in report.accepted)
-        if after_ingest is not None:
-            await after_ingest(report)
+        if options.after_ingest is not None:
+            await options.after_ingest(report)
         return report
 
     try:
@@ -154,9 +164,9 @@ async def fetch(
             store,
             ingest,
             authors=authors,
-            on_progress=on_progress,
-            idle_timeout=idle_timeout,
-            session_timeout=session_timeout,
+            on_progress=options.on_progress,
+            idle_timeout=options.idle_timeout,
+            session_timeout=options.session_timeout,
             offload=offload,
         )
     finally:
@@ -171,12 +181,7 @@ async def fetch_from_peer(
     store: Store,
     *,
     authors: Collection[bytes],
-    offload: Offload,
-    on_progress: Progress | None = None,
-    after_ingest: AfterIngest | None = None,
-    idle_timeout: float = IDLE_TIMEOUT_S,
-    session_timeout: float = SESSION_TIMEOUT_S,
-    limiter: RateLimiter | None = None,
+    options: FetchOptions,
 ) -> SessionResult:
     """Open a sync stream to a connected ``peer`` and ``fetch``. Never raises for the peer's
     failures (they are in the result); raises ``StoreError`` if the local store fails."""
@@ -184,18 +189,7 @@ async def fetch_from_peer(
         stream = await network.open_stream(peer, PROTOCOL_ID)
     except (ConnectError, RemoteError) as exc:
         return SessionResult(peer, error=f"cannot open a sync stream: {exc}")
-    return await fetch(
-        stream,
-        store,
-        peer=peer,
-        authors=authors,
-        offload=offload,
-        on_progress=on_progress,
-        after_ingest=after_ingest,
-        idle_timeout=idle_timeout,
-        session_timeout=session_timeout,
-        limiter=limiter,
-    )
+    return await fetch(stream, store, peer=peer, authors=authors, options=options)
 
 
 async def fetch_from_address(
@@ -204,22 +198,12 @@ async def fetch_from_address(
     store: Store,
     *,
     authors: Collection[bytes],
-    offload: Offload,
-    on_progress: Progress | None = None,
-    after_ingest: AfterIngest | None = None,
+    options: FetchOptions,
 ) -> SessionResult:
     """Connect to ``address`` and fetch (``pnyx sync``). Raises ``UserError`` for an unusable
     address, ``ConnectError`` if the peer cannot be reached, ``StoreError`` if the store fails."""
     peer = await network.connect(address)
-    return await fetch_from_peer(
-        network,
-        peer,
-        store,
-        authors=authors,
-        offload=offload,
-        on_progress=on_progress,
-        after_ingest=after_ingest,
-    )
+    return await fetch_from_peer(network, peer, store, authors=authors, options=options)
 
 
 __all__ = [

@@ -119,7 +119,7 @@ async def _session(
     import trio
 
     from pnyx.app.service import libp2p_factory, quiet_network_logging
-    from pnyx.catchup.session import Server, fetch_from_address
+    from pnyx.catchup.session import FetchOptions, Server, fetch_from_address
     from pnyx.runtime import in_thread
     from pnyx.sync.limits import PROTOCOL_ID
 
@@ -127,9 +127,8 @@ async def _session(
     async with libp2p_factory(seed, [CLIENT_LISTEN])(_ignore_gossip) as network:
         server = Server(store, in_thread)
         network.set_stream_handler(PROTOCOL_ID, server.serve)
-        result = await fetch_from_address(
-            network, address, store, authors=authors, offload=in_thread, on_progress=progress.update
-        )
+        options = FetchOptions(offload=in_thread, on_progress=progress.update)
+        result = await fetch_from_address(network, address, store, authors=authors, options=options)
         with trio.move_on_after(SERVE_GRACE_S):  # let the peer finish fetching from us
             while server.active:
                 await trio.sleep(PROGRESS_INTERVAL_S)

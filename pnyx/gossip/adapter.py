@@ -170,6 +170,11 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
         """Peers known to be subscribed to the topic (for tests and diagnostics)."""
         return sorted(p.to_base58() for p in self._pubsub.peer_topics.get(self._topic, set()))
 
+    def mesh_peers(self) -> list[str]:
+        """Peers in gossipsub's mesh for the topic (rebuilt at each heartbeat)."""
+        mesh = getattr(self._pubsub.router, "mesh", {})
+        return sorted(p.to_base58() for p in mesh.get(self._topic, set()))
+
     async def connect(self, address: str) -> str:
         try:
             info = info_from_p2p_addr(multiaddr.Multiaddr(address))

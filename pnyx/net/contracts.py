@@ -189,6 +189,11 @@ class Network(Protocol):
         """Peer ids known to be subscribed to the gossip topic (gossip reaches only these)."""
         ...
 
+    def mesh_peers(self) -> list[str]:
+        """Peer ids in this node's gossip mesh for the topic (full messages go to these; the
+        mesh is rebuilt at each gossipsub heartbeat)."""
+        ...
+
     async def connect(self, address: str) -> str:
         """Dial ``address`` (which names the peer id) and return the peer id.
 

@@ -103,6 +103,9 @@ class MemoryNetwork:
     def topic_peers(self) -> list[str]:
         return sorted(self._links)
 
+    def mesh_peers(self) -> list[str]:
+        return sorted(self._links)  # no mesh in memory: every link carries every frame
+
     def _info(self, peer: str) -> PeerInfo:
         return PeerInfo(peer, self._links.get(peer, Direction.UNKNOWN), f"/memory/p2p/{peer}")
 

@@ -170,18 +170,23 @@ class Node:
         return self._penalties.counts()
 
     async def run(self, network: Network, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Run every loop until cancelled. ``task_status.started()`` once the node is live."""
+        """Run every loop until cancelled. ``task_status.started()`` once the node is live; after
+        it returns, the node holds neither the network nor its nursery (``network`` raises)."""
         self._network = network
-        await self.refresh_interest()
-        last_rowid = await self.offload(self.store.last_rowid)
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            nursery.start_soon(self._pump_received)
-            nursery.start_soon(self._ingest_loop)
-            nursery.start_soon(self._publish_loop, last_rowid)
-            nursery.start_soon(self._watch_events)
-            await nursery.start(self.republisher.run)
-            task_status.started()
+        try:
+            await self.refresh_interest()
+            last_rowid = await self.offload(self.store.last_rowid)
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._pump_received)
+                nursery.start_soon(self._ingest_loop)
+                nursery.start_soon(self._publish_loop, last_rowid)
+                nursery.start_soon(self._watch_events)
+                await nursery.start(self.republisher.run)
+                task_status.started()
+        finally:
+            self._nursery = None
+            self._network = None
 
     def nudge(self) -> None:
         """Look for own new messages now (called when ``pnyx post`` notifies the node)."""

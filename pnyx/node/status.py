@@ -29,6 +29,7 @@ async def node_status(node: Node) -> dict[str, Any]:
         "listen_addrs": network.listen_addrs(),
         "peers": peer_rows(network),
         "topic_peers": network.topic_peers(),
+        "mesh_peers": network.mesh_peers(),
         "banned": network.banned(),
         "penalties": node.penalties(),
         "counts": {

@@ -208,6 +208,7 @@ class NodeStatus:
     listen_addrs: tuple[str, ...]
     peers: tuple[PeerRow, ...]
     topic_peers: tuple[str, ...]
+    mesh_peers: tuple[str, ...]
     banned: tuple[str, ...]
     penalties: Mapping[str, int]
     counts: Mapping[str, int]
@@ -235,6 +236,7 @@ class NodeStatus:
             listen_addrs=_strings(status, "listen_addrs", ""),
             peers=tuple(PeerRow.from_json(peer) for peer in peers),
             topic_peers=_strings(status, "topic_peers", ""),
+            mesh_peers=_strings(status, "mesh_peers", ""),
             banned=_strings(status, "banned", ""),
             penalties=_counters(status.get("penalties"), "penalties"),
             counts=_counters(status.get("counts"), "counts"),
@@ -251,6 +253,7 @@ class NodeStatus:
             "listen_addrs": list(self.listen_addrs),
             "peers": [peer.to_json() for peer in self.peers],
             "topic_peers": list(self.topic_peers),
+            "mesh_peers": list(self.mesh_peers),
             "banned": list(self.banned),
             "penalties": dict(self.penalties),
             "counts": dict(self.counts),
