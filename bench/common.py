@@ -26,6 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Every process a benchmark starts (nodes, CLI commands) runs from bytecode caches, as an installed
+# pnyx does: with PYTHONDONTWRITEBYTECODE set (some shells and tools set it) each process would
+# compile every module again, and start-up-bound figures (cli, sync at small sizes) would measure
+# the compiler (seen: +25-45 % on `pnyx post` / `pnyx timeline`).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 #: Repository root (bench/ is one level below).
 ROOT = Path(__file__).resolve().parent.parent
 #: Where generated datasets and stores are kept between runs (gitignored).

@@ -18,7 +18,6 @@ The global options (``--home``, ``--passphrase-file``) are accepted before and a
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -63,6 +62,8 @@ class _Parser(argparse.ArgumentParser):
 def unknown_command(name: str, commands: Sequence[str] | dict[str, Any]) -> str:
     """``unknown command 'psot'; did you mean 'post'?`` (or the list of commands)."""
     names = sorted(commands)
+    import difflib  # only for a mistyped command
+
     close = difflib.get_close_matches(name, names, n=1)
     if close:
         return f"unknown command {name!r}; did you mean {close[0]!r}?"

@@ -22,6 +22,7 @@ Nothing here raises on any ``str`` input (lone surrogates included).
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -73,19 +74,36 @@ def _class(ranges: Iterable[tuple[int, int]]) -> str:
 
 _BMP: Final = [(low, high) for low, high in UNSAFE_RANGES if high <= 0xFFFF]
 _ASTRAL_AND_SURROGATES = ((0xD800, 0xDFFF), (0x10000, 0x10FFFF))
-#: Candidates for escaping: the unsafe BMP ranges, lone surrogates (a Python str may hold them;
-#: no encoder prints them) and every astral code point, checked by ``_escape_one`` (a character
-#: class with the few astral ranges is five times slower to search than this one, 4 KiB of text).
-_CANDIDATES: Final = re.compile(f"[{_class((*_BMP, *_ASTRAL_AND_SURROGATES))}]")
-#: The same without TAB and LF (multi-line text).
-_CANDIDATES_IN_BLOCK: Final = re.compile(
-    f"[{_class(((0x00, 0x08), (0x0B, 0x1F), *_BMP[1:], *_ASTRAL_AND_SURROGATES))}]"
-)
 #: ASCII text needs only this (``str.isascii`` is a flag test).
 _ASCII: Final = re.compile("[\x00-\x1f\x7f]")
 _ASCII_IN_BLOCK: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-#: Exactly the unsafe set (validation of names).
-_UNSAFE: Final = re.compile(f"[{_class(UNSAFE_RANGES)}]")
+
+
+# The large character classes are compiled on first use (several ms each): a command that shows
+# only ASCII never pays for them.
+
+
+@functools.cache
+def _candidates() -> re.Pattern[str]:
+    """Candidates for escaping: the unsafe BMP ranges, lone surrogates (a Python str may hold
+    them; no encoder prints them) and every astral code point, checked by ``_escape_one`` (a
+    character class with the few astral ranges is five times slower to search than this one, 4
+    KiB of text)."""
+    return re.compile(f"[{_class((*_BMP, *_ASTRAL_AND_SURROGATES))}]")
+
+
+@functools.cache
+def _candidates_in_block() -> re.Pattern[str]:
+    """The same without TAB and LF (multi-line text)."""
+    return re.compile(
+        f"[{_class(((0x00, 0x08), (0x0B, 0x1F), *_BMP[1:], *_ASTRAL_AND_SURROGATES))}]"
+    )
+
+
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    """Exactly the unsafe set (validation of names)."""
+    return re.compile(f"[{_class(UNSAFE_RANGES)}]")
 
 
 def is_unsafe(char: str) -> bool:
@@ -110,14 +128,14 @@ def line(text: str) -> str:
     """``text`` for one line: every unsafe character (``\\n`` and ``\\t`` too) escaped."""
     if text.isascii():
         return _ASCII.sub(_escape_one, text)
-    return _CANDIDATES.sub(_escape_one, text)
+    return _candidates().sub(_escape_one, text)
 
 
 def terminal(text: str) -> str:
     """``text`` with every unsafe character escaped except ``\\n`` and ``\\t`` (a safety net)."""
     if text.isascii():
         return _ASCII_IN_BLOCK.sub(_escape_one, text)
-    return _CANDIDATES_IN_BLOCK.sub(_escape_one, text)
+    return _candidates_in_block().sub(_escape_one, text)
 
 
 def block(text: str, prefix: str) -> str:
@@ -129,7 +147,7 @@ def block(text: str, prefix: str) -> str:
 def name_problem(name: str) -> str | None:
     """Why ``name`` is refused as a profile name, or None. The first unsafe character is named
     with its position (in code points): ``U+202E at position 1``."""
-    found = _UNSAFE.search(name)
+    found = _unsafe().search(name)
     if found is None:
         return None
     return f"U+{ord(found.group()):04X} at position {found.start()}"
@@ -144,7 +162,11 @@ _SPACES: Final = re.compile(r"\s+")
 #: A key's text form inside a name (after the table maps its ``1`` to ``l``): a name that
 #: copies someone's fingerprint, "Alice (pnyx1af9x…svha)", is still a look-alike of "Alice".
 _KEY_TEXT: Final = re.compile(r"pnyxl[0-9a-z]*")
-_SEQUENCE: Final = re.compile("|".join(re.escape(s) for s in sorted(SEQUENCES, key=len)[::-1]))
+
+
+@functools.cache
+def _sequence() -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in sorted(SEQUENCES, key=len)[::-1]))
 
 
 def skeleton(name: str) -> str:
@@ -161,7 +183,7 @@ def skeleton(name: str) -> str:
     text = unicodedata.normalize("NFKD", name[:MAX_SKELETON_CHARS])
     text = "".join(c for c in text if not is_unsafe(c) and _category(c) not in _DROPPED)
     text = text.translate(CONFUSABLES).casefold().translate(CONFUSABLES)
-    text = _SEQUENCE.sub(lambda m: SEQUENCES[m.group()], _KEY_TEXT.sub(" ", text))
+    text = _sequence().sub(lambda m: SEQUENCES[m.group()], _KEY_TEXT.sub(" ", text))
     return _SPACES.sub(" ", text).strip()
 
 
