@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -67,12 +68,14 @@ def meshed(node: NodeProcess, count: int) -> bool:
     return len(status["topic_peers"]) >= count and len(status["peers"]) >= count
 
 
-@pytest.fixture(scope="module")
-def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
-    with Cluster(tmp_path_factory.mktemp("hostile")) as cluster:
+@contextmanager
+def new_line(base: Path) -> Iterator[Line]:
+    """A fresh line a - b - c (no discovery dials, no DHT), c following a, a's first post
+    already at c."""
+    with Cluster(base) as cluster:
         author = cluster.key("a")
         cluster.cli("c", "follow", author)
-        for name in "abc":  # keep the line a - b - c: no discovery dials, no DHT
+        for name in "abc":
             (cluster.home(name) / "config.toml").write_text(
                 "[node]\ntarget_connections = 0\ndht = false\n"
             )
@@ -81,9 +84,16 @@ def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
         c.connect(b)
         for node, count in ((a, 1), (b, 2), (c, 1)):
             wait_until(partial(meshed, node, count), timeout=15, what=f"{node.name} meshed")
-        state = Line(cluster, a, b, c, author, 0)
-        state.honest_post_arrives("start")
-        state.rss_start = state.rss()
+        line = Line(cluster, a, b, c, author, 0)
+        line.honest_post_arrives("start")
+        line.rss_start = line.rss()
+        yield line
+
+
+@pytest.fixture(scope="module")
+def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
+    """One line for a whole test module; prints b's memory growth over the module at the end."""
+    with new_line(tmp_path_factory.mktemp("hostile")) as state:
         yield state
         growth = state.rss() - state.rss_start
         print(f"b RSS: {state.rss_start / 2**20:.0f} MiB at start, growth {growth / 2**20:.1f} MiB")

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,8 +27,7 @@ from pnyx.crypto.keytext import parse_public_key
 from pnyx.ingest.ratelimit import PEER_BURST_MESSAGES
 from pnyx.store import Store
 from tests.hostile import HostilePeer, key, now_ms
-from tests.hostile_line import MAX_RSS_GROWTH_BYTES, Line, meshed, texts_by
-from tests.netharness import Cluster
+from tests.hostile_line import MAX_RSS_GROWTH_BYTES, Line, new_line, texts_by
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.network]
@@ -51,27 +48,6 @@ SETTLE_S = 30.0
 IDLE_S = 30.0
 #: Most b's RSS may stay above its start after the flood and the idle time, in bytes.
 MAX_RSS_LEFT_BYTES = 64 * 1024 * 1024
-
-
-@contextmanager
-def new_line(base: Path) -> Iterator[Line]:
-    """A fresh line a - b - c, c following a, a's first post already at c."""
-    with Cluster(base) as cluster:
-        author = cluster.key("a")
-        cluster.cli("c", "follow", author)
-        for name in "abc":
-            (cluster.home(name) / "config.toml").write_text(
-                "[node]\ntarget_connections = 0\ndht = false\n"
-            )
-        a, b, c = cluster.start_many("a", "b", "c")
-        b.connect(a)
-        c.connect(b)
-        for node, count in ((a, 1), (b, 2), (c, 1)):
-            wait_until(partial(meshed, node, count), timeout=15, what=f"{node.name} meshed")
-        line = Line(cluster, a, b, c, author, 0)
-        line.honest_post_arrives("start")
-        line.rss_start = line.rss()
-        yield line
 
 
 def flood_frames(wave: int, ident: int) -> list[bytes]:
@@ -232,19 +208,18 @@ def assert_nobody_honest_punished(line: Line, probes: Probes, hostile_ids: list[
     assert b_status["counts"]["frames_of_strangers_shed"] > 0
 
 
-@pytest.mark.timeout(240)
-def test_three_sybil_ids_flooding_valid_posts_get_no_honest_relay_banned(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(3, marks=pytest.mark.timeout(240), id="3-ids"),
+        pytest.param(8, marks=[pytest.mark.slow, pytest.mark.timeout(400)], id="8-ids"),
+    ],
+)
+def test_sybil_ids_flooding_valid_posts_get_no_honest_relay_banned(
+    tmp_path: Path, ids: int
+) -> None:
     with new_line(tmp_path) as line:
-        probes, hostile_ids, peak = sybil_flood(line, ids=3)
-        assert_nobody_honest_punished(line, probes, hostile_ids)
-        assert peak - line.rss_start < MAX_RSS_GROWTH_BYTES
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(400)
-def test_eight_sybil_ids_flooding_valid_posts_get_no_honest_relay_banned(tmp_path: Path) -> None:
-    with new_line(tmp_path) as line:
-        probes, hostile_ids, peak = sybil_flood(line, ids=8)
+        probes, hostile_ids, peak = sybil_flood(line, ids=ids)
         assert_nobody_honest_punished(line, probes, hostile_ids)
         assert peak - line.rss_start < MAX_RSS_GROWTH_BYTES
 
