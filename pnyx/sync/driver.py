@@ -40,7 +40,7 @@ from pnyx.sync.limits import (
 )
 from pnyx.sync.requester import BatchReceived, HaveReceived, SyncRequester, want_entry
 from pnyx.sync.serve import ServeHooks, run_responder
-from pnyx.sync.transport import FrameConnection, run_in_thread
+from pnyx.sync.transport import FrameConnection, fail_session, run_in_thread
 
 __all__ = ["ServeHooks", "run_requester", "run_responder"]
 
@@ -107,12 +107,10 @@ async def run_requester(
                     await _fetch_round(conn, machine, ingest, tally, on_progress, last=last)
                 await conn.send(machine.bye())
             except SyncProtocolError as exc:
-                failure = SyncFailure(exc.reason, exc.detail)
-                await conn.send_error(machine.fail(exc))
+                failure = await fail_session(conn, machine, exc)
         if session.cancelled_caught:
             timeout = SyncProtocolError(SyncReason.SESSION_TIMEOUT, f"over {session_timeout:g} s")
-            failure = SyncFailure(timeout.reason, timeout.detail)
-            await conn.send_error(machine.fail(timeout))
+            failure = await fail_session(conn, machine, timeout)
     finally:
         await conn.close()
     received = machine.envelopes_received

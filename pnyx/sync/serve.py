@@ -38,7 +38,7 @@ from pnyx.sync.limits import (
     SESSION_TIMEOUT_S,
 )
 from pnyx.sync.responder import BatchPacker, Finished, RoundRequested, SyncResponder, plan_reads
-from pnyx.sync.transport import FrameConnection, run_in_thread
+from pnyx.sync.transport import FrameConnection, fail_session, run_in_thread
 
 #: Frames the responder's reader task may queue ahead of the serving task, a count of frames.
 _FRAME_QUEUE = MAX_INFLIGHT_BATCHES + 2
@@ -98,12 +98,10 @@ async def run_responder(
                     SyncReason.BUSY, f"preempted: retry after {PREEMPTED_RETRY_AFTER_S} s"
                 )
             if error is not None:
-                failure = SyncFailure(error.reason, error.detail)
-                await conn.send_error(machine.fail(error))
+                failure = await fail_session(conn, machine, error)
         if session.cancelled_caught:
             timeout = SyncProtocolError(SyncReason.SESSION_TIMEOUT, f"over {session_timeout:g} s")
-            failure = SyncFailure(timeout.reason, timeout.detail)
-            await conn.send_error(machine.fail(timeout))
+            failure = await fail_session(conn, machine, timeout)
     finally:
         await conn.close()
     return ServeSummary(

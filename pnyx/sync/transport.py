@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import trio
 
 from pnyx.errors import RemoteError
 from pnyx.net.contracts import ByteStream
+from pnyx.sync.api import SyncFailure
 from pnyx.sync.errors import SyncProtocolError, SyncReason
 from pnyx.sync.frames import ErrorFrame, Frame
 from pnyx.sync.limits import CLOSE_TIMEOUT_S, READ_CHUNK_BYTES
@@ -99,3 +100,18 @@ class FrameConnection:
             contextlib.suppress(*_TRANSPORT_ERRORS),
         ):
             await self.stream.close()
+
+
+class _Failing(Protocol):
+    """A session state machine: what to tell the peer when the session fails."""
+
+    def fail(self, error: SyncProtocolError) -> ErrorFrame | None: ...
+
+
+async def fail_session(
+    conn: FrameConnection, machine: _Failing, error: SyncProtocolError
+) -> SyncFailure:
+    """End a failed session, either side: tell the peer why (best effort, within
+    ``CLOSE_TIMEOUT_S``) and return the failure to report."""
+    await conn.send_error(machine.fail(error))
+    return SyncFailure(error.reason, error.detail)
