@@ -27,9 +27,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from libp2p.peer.id import ID
@@ -46,6 +47,8 @@ MCACHE_MAX_BYTES = 16 * 1024 * 1024
 #: Messages whose (origin, seqno) the router remembers to detect equivocation, a count (each a
 #: 32-byte digest, not the message).
 EQUIVOCATION_MEMORY = 4096
+#: Arrival index of a mesh peer the router never saw arrive: treated as the newest (pruned first).
+NEVER_ARRIVED = 2**62
 #: Most frame ids the seen cache holds, a count (about 150 bytes each).
 MAX_SEEN_FRAME_IDS = 65_536
 #: Peers the peerstore may hold before the records of departed ones are dropped, a count (the
@@ -98,6 +101,65 @@ class BoundedGossipSub(PxGossipSub):
         super().__init__(*args, **kwargs)
         self.mcache = BoundedMessageCache(self.mcache.window_size, self.mcache.history_size)
         self._origins: OrderedDict[bytes, bytes] = OrderedDict()
+        self._arrivals = itertools.count()
+        self._arrived: dict[ID, int] = {}
+        """Order in which the connected gossip peers arrived (for pruning: newest first)."""
+
+    def add_peer(self, peer_id: ID, protocol_id: Any) -> None:
+        super().add_peer(peer_id, protocol_id)
+        self._arrived.setdefault(peer_id, next(self._arrivals))
+
+    def remove_peer(self, peer_id: ID) -> None:
+        super().remove_peer(peer_id)
+        self._arrived.pop(peer_id, None)
+
+    async def handle_graft(self, graft_msg: rpc_pb2.ControlGraft, sender_peer_id: ID) -> None:
+        """A GRAFT into a mesh already at D_hi is answered with a PRUNE (with peer exchange), as
+        go-libp2p does: newcomers cannot push the mesh over D_hi and make the heartbeat's prune
+        choose between them and the peers already there."""
+        mesh = self.mesh.get(graft_msg.topicID)
+        if mesh is not None and sender_peer_id not in mesh and len(mesh) >= self.degree_high:
+            await self.emit_prune(graft_msg.topicID, sender_peer_id, self.do_px, False)
+            return
+        await super().handle_graft(graft_msg, sender_peer_id)
+
+    def _select_peers_for_pruning(self, topic: str, num_to_prune: int) -> list[ID]:
+        """When the mesh is over D_hi, prune peers with a negative score first, then the peers
+        that arrived last (gossipsub v1.1's time-in-mesh idea): a wave of fresh identities is
+        pruned before the peers that were there before it (py-libp2p 0.8.1 chose by score, ties
+        at random, and a sybil wave with no score yet could push the honest relays out, to stay
+        out for the prune backoff)."""
+        mesh = list(self.mesh.get(topic, ()))
+        if num_to_prune <= 0:
+            return []
+        scorer = self.scorer
+
+        def keep_first(peer: ID) -> tuple[bool, int]:
+            negative = scorer is not None and scorer.score(peer, [topic]) < 0
+            return (not negative, -self._arrived.get(peer, NEVER_ARRIVED))
+
+        return sorted(mesh, key=keep_first)[:num_to_prune]
+
+    def _get_peers_to_send(
+        self,
+        topic_ids: Iterable[str],
+        msg_forwarder: ID,
+        origin: ID,
+        msg_id: bytes | None = None,
+    ) -> Iterable[ID]:
+        """Flood publishing (gossipsub v1.1, go-libp2p's default): a frame this node publishes
+        goes to every peer on the topic, not only to its mesh, so that no mesh a flood of sybils
+        reshaped (their joins push the mesh over D_hi, the prune may keep them and drop the honest
+        peers, which then stay out for the prune backoff) can cut the user's own posts off. The
+        publish gate (score at or above the publish threshold) still applies, and banned peers are
+        no longer on the topic. Frames relayed for others go to the mesh as before."""
+        chosen = set(super()._get_peers_to_send(topic_ids, msg_forwarder, origin, msg_id))
+        pubsub = self.pubsub
+        if pubsub is not None and msg_forwarder == pubsub.my_id:
+            for topic in topic_ids:
+                chosen.update(pubsub.peer_topics.get(topic, ()))
+            chosen.discard(msg_forwarder)
+        return chosen
 
     def _check_equivocation(self, msg: rpc_pb2.Message) -> bool:
         key = msg.from_id + msg.seqno

@@ -68,6 +68,8 @@ PUBSUB_MESSAGE = "pubsub-message"
 REMEMBERED_IDS = 8
 #: Most bytes of received frames waiting for (or in) validation, in bytes; more are ignored.
 MAX_PENDING_FRAME_BYTES = 32 * 1024 * 1024
+#: Longest the reset of a banned peer's stream may take, in seconds (a stalled peer).
+TEARDOWN_RESET_S = 5.0
 
 
 class _Ignored(Exception):
@@ -112,6 +114,8 @@ class DedupPubsub(Pubsub):
         """Where a message that makes py-libp2p raise is reported (None: only logged)."""
         self.ignored = 0
         """Frames dropped without penalty (IGNORE verdicts and frames over the pending bound)."""
+        self.task_failures = 0
+        """Pubsub tasks for one peer that raised and were contained (see ``run``)."""
 
     def set_frame_validator(self, topic: str, validator: FrameValidator) -> None:
         """Validate every frame of ``topic`` with ``validator``; frames of other topics are
@@ -139,16 +143,66 @@ class DedupPubsub(Pubsub):
         finally:
             self._pending_bytes -= size
 
+    async def run(self) -> None:
+        """Pubsub's service, with every task it starts for a peer (``run_task``, not a daemon)
+        contained: py-libp2p 0.8.1 lets an error of such a task (one peer's teardown, replay or
+        flush) stop the whole pubsub service and the node. A contained error is logged with its
+        traceback and counted in ``task_failures``; ``trio.Cancelled`` and other non-``Exception``
+        errors pass through, and the daemon tasks that are the service itself are left alone."""
+        manager = self.manager
+        start_task = manager.run_task
+
+        def run_contained_task(
+            async_fn: Callable[..., Awaitable[object]],
+            *args: object,
+            daemon: bool = False,
+            name: str | None = None,
+            **kwargs: object,
+        ) -> None:
+            if daemon:
+                start_task(async_fn, *args, daemon=daemon, name=name, **kwargs)
+                return
+
+            async def contained(*task_args: object) -> None:
+                try:
+                    await async_fn(*task_args)
+                except Exception:  # one peer's task must not stop pubsub
+                    self.task_failures += 1
+                    log.warning("a pubsub task (%s) failed", async_fn.__name__, exc_info=True)
+
+            task_name = name or getattr(async_fn, "__name__", "pubsub task")
+            start_task(contained, *args, daemon=False, name=task_name, **kwargs)
+
+        manager.run_task = run_contained_task  # type: ignore[method-assign]
+        await super().run()
+
     async def _teardown_if_connected(self, peer_id: ID) -> None:
-        """Blacklisting (a ban) forgets the peer's stream but, in py-libp2p 0.8.1, leaves the peer
-        in the router (mesh, fanout) with its outbound queue open; when it then disconnects,
-        ``_handle_dead_peer`` finds no stream and cleans up nothing. Banned peers stayed in the
+        """Forget a banned peer everywhere, then reset its stream; never raises.
+
+        py-libp2p 0.8.1 (``add_to_blacklist`` runs this as a pubsub task) looked the stream up,
+        awaited ``stream.reset()``, then ``del self.peers[peer_id]``: when the peer's disconnect
+        was handled in that gap (``_handle_dead_peer`` deletes the same entry), the ``KeyError``
+        stopped pubsub and the node (issue 23, item 1). Here every table is updated first, with no
+        ``await`` between a lookup and its removal, and only then is the stream reset, within
+        ``TEARDOWN_RESET_S`` and with any error of the dead stream logged.
+
+        Blacklisting also forgets the peer's stream but, in py-libp2p 0.8.1, left the peer in the
+        router (mesh, fanout) with its outbound queue open; when it then disconnected,
+        ``_handle_dead_peer`` found no stream and cleaned up nothing. Banned peers stayed in the
         mesh for good: after about a dozen bans the mesh went over D_hi and the heartbeat's prune
         could drop the honest peers and keep the ghosts. Here the router forgets it too."""
-        await super()._teardown_if_connected(peer_id)
+        stream = self.peers.pop(peer_id, None)
+        self._forget_all_subscriptions(peer_id)
         if (queue := self.peer_queues.pop(peer_id, None)) is not None:
             queue.close()
         self.router.remove_peer(peer_id)
+        if stream is None:
+            return
+        with trio.move_on_after(TEARDOWN_RESET_S):
+            try:
+                await stream.reset()
+            except Exception as exc:  # noqa: BLE001 - the stream of a peer that is gone anyway
+                log.debug("resetting the stream of banned %s: %r", peer_id, exc)
 
     async def _push_one_copy(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         message_id = self._msg_id_constructor(msg)
