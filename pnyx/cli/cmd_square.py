@@ -82,7 +82,7 @@ def cmd_trust(ctx: Context) -> int:
         return 0
     rank = f" (rank {report.rank})" if report.rank is not None else ""
     hops = f"{report.hops} hops away" if report.hops is not None else "no follow path from you"
-    ctx.print(f"  trust {report.score:.6f}{rank}, {hops}")
+    ctx.print(f"  trust {report.score:.4g}{rank}, {hops}")
     ctx.print(f"  {view.signals.summary()}")
     for path in view.paths:
         ctx.print("  " + " → ".join(label(k) for k in path))
@@ -103,7 +103,7 @@ def cmd_suggest(ctx: Context) -> int:
             ctx.print(json.dumps(item.to_json(), ensure_ascii=False))
             continue
         ctx.print(f"{names.label(item.key, item.name)}  {encode_public_key(item.key)}")
-        ctx.print(f"  {item.reason(names.label)} · trust {item.score:.6f}")
+        ctx.print(f"  {item.reason(names.label)} · trust {item.score:.4g}")
     return 0
 
 
