@@ -143,19 +143,24 @@ def _plain_label(key: bytes, name: str | None) -> str:
 
 
 def suggest(store: Store, me: bytes, limit: int = 20) -> list[Suggestion]:
-    """Up to ``limit`` identities to follow, most trusted first (ties by key order)."""
+    """Up to ``limit`` identities to follow, most trusted first (ties by key order).
+
+    Cost: the full trust compute, plus one pass over the rows of those the user follows."""
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise UserError(f"suggest: limit {limit} outside 1..{MAX_SUGGESTIONS}")
     state = load_trust(store, me)
     graph = state.graph
     followed = {int(i) for i in graph.followees(state.user_index)}
+    followed_by: dict[int, list[int]] = {}  # candidate -> those the user follows who follow it
+    for u in sorted(followed):
+        for v in graph.followees(u):
+            followed_by.setdefault(int(v), []).append(u)
     picked: list[tuple[int, list[int]]] = []
     for i in state.ranking():
         index = int(i)
         if index in followed:
             continue
-        via = [int(j) for j in graph.followers(index) if int(j) in followed]
-        via.sort(key=lambda j: (-state.scores[j], graph.keys[j]))
+        via = sorted(followed_by.get(index, []), key=lambda j: (-state.scores[j], graph.keys[j]))
         picked.append((index, via))
         if len(picked) == limit:
             break
