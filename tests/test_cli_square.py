@@ -63,6 +63,9 @@ def test_trust_of_a_stranger_and_of_a_bad_key(cli: Cli, square: dict[str, Feed])
     shown = cli.ok("trust", stranger)
     assert "not in your web of trust" in shown.out
     assert json.loads(cli.ok("trust", stranger, "--json").out)["known"] is False
+    me = cli.ok("id").out.strip()
+    assert "this is you" in cli.ok("trust", me).out
+    assert json.loads(cli.ok("trust", me, "--json").out)["hops"] == 0
     bad = cli("trust", "pnyx1nope")
     assert bad.code == 2 and bad.err.count("\n") == 1 and "Traceback" not in bad.err
 

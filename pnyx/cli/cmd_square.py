@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_trust)
     p = sub.add_parser("suggest", help="whom to follow, most trusted first, each with its reason")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--limit", type=_count, default=DEFAULT_RESULTS, help="how many to show")
+    p.add_argument(
+        "--limit", metavar="N", type=_count, default=DEFAULT_RESULTS, help="how many to show"
+    )
     p.set_defaults(handler=cmd_suggest)
     p = sub.add_parser(
         "search", help="posts and people whose words match, by relevance and the author's trust"
@@ -55,7 +57,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--author", metavar="KEY", help="only this author's posts and profile")
     p.add_argument(
-        "--limit", type=_count, default=DEFAULT_RESULTS, help="most posts (and people) to show"
+        "--limit",
+        metavar="N",
+        type=_count,
+        default=DEFAULT_RESULTS,
+        help="most posts (and people) to show",
     )
     p.set_defaults(handler=cmd_search)
 
@@ -77,6 +83,9 @@ def cmd_trust(ctx: Context) -> int:
         return "you" if k == me else names.label(k, view.names.get(k))
 
     ctx.print(label(key))
+    if key == me:
+        ctx.print("  this is you: the others' trust scores are shares of the trust you give")
+        return 0
     if not report.known:
         ctx.print("  not in your web of trust: no follow this node holds reaches it")
         return 0
