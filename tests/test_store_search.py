@@ -96,6 +96,17 @@ def test_profiles_are_found_by_name_and_bio_and_follow_updates(tmp_path: Path) -
         ]
 
 
+def test_the_profile_index_holds_the_merged_profile_whatever_the_order(tmp_path: Path) -> None:
+    alice = Feed(key(1))
+    alice.profile(name="Aspasia", bio="old words")
+    alice.profile(bio="new words")
+    with open_store(tmp_path) as store:
+        store.ingest([alice.messages[1].raw], NOW_MS)  # the later profile first
+        store.ingest([alice.messages[0].raw], NOW_MS)
+        assert [p.bio for p in store.search_profiles("aspasia")] == ["new words"]
+        assert store.search_profiles("old") == []
+
+
 def test_an_old_store_gets_its_index_filled_by_the_migration(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
