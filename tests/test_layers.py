@@ -30,6 +30,7 @@ LAYERS = {
     "catchup": 2,
     "node": 3,
     "views": 3,
+    "reads": 3,
     "control": 4,
     "app": 5,
     "cli": 6,

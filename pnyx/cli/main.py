@@ -23,13 +23,22 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from pnyx import __version__
-from pnyx.cli import cmd_files, cmd_identity, cmd_node, cmd_read, cmd_sync, cmd_write, completion
+from pnyx.cli import (
+    cmd_files,
+    cmd_identity,
+    cmd_node,
+    cmd_read,
+    cmd_square,
+    cmd_sync,
+    cmd_write,
+    completion,
+)
 from pnyx.cli.context import Context, Handler
 from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
 
-_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_files, cmd_node, cmd_sync)
+_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_square, cmd_files, cmd_node, cmd_sync)
 
 #: Exit status of an interrupted command (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130

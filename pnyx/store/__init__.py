@@ -3,7 +3,24 @@
 ``from pnyx.store import Store, IngestReport, Page, Cursor, StoredMessage, ForkEvidence, Profile``
 """
 
-from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile, StoredMessage
+from pnyx.store.models import (
+    Cursor,
+    FollowEdges,
+    ForkEvidence,
+    IngestReport,
+    Page,
+    Profile,
+    StoredMessage,
+)
 from pnyx.store.store import Store
 
-__all__ = ["Cursor", "ForkEvidence", "IngestReport", "Page", "Profile", "Store", "StoredMessage"]
+__all__ = [
+    "Cursor",
+    "FollowEdges",
+    "ForkEvidence",
+    "IngestReport",
+    "Page",
+    "Profile",
+    "Store",
+    "StoredMessage",
+]

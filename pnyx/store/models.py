@@ -143,3 +143,14 @@ class Profile:
     name: str | None
     bio: str | None
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowEdges:
+    """Every current follow (the highest-seq follow/unfollow of a pair is a follow), as dense
+    indices: edge ``i`` is ``keys[follower[i]] -> keys[followee[i]]``. ``keys`` holds every
+    identity with at least one edge, sorted by key bytes (so index order is key order)."""
+
+    keys: list[bytes]
+    follower: list[int]
+    followee: list[int]

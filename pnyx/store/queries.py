@@ -25,7 +25,7 @@ from pnyx.core.envelope import Message
 from pnyx.core.limits import ID_BYTES, SIGNATURE_BYTES
 from pnyx.core.reasons import Reason
 from pnyx.errors import NotFoundError, UserError
-from pnyx.store.models import Cursor, ForkEvidence, Page, Profile, StoredMessage
+from pnyx.store.models import Cursor, FollowEdges, ForkEvidence, Page, Profile, StoredMessage
 from pnyx.store.schema import id_key
 
 #: Largest page a caller may ask for, in messages.
@@ -256,3 +256,22 @@ def references(
         (aid, kind, target),
     ).fetchall()
     return [stored(row) for row in rows]
+
+
+def follow_edges(conn: sqlite3.Connection) -> FollowEdges:
+    """All current follow edges (``state = 1``), over dense indices in key order.
+
+    Cost: one scan of ``follows`` and of the authors named in it, memory O(edges)."""
+    pairs = conn.execute("SELECT follower, followee FROM follows WHERE state = 1").fetchall()
+    named = {aid for pair in pairs for aid in pair}
+    authors = sorted(
+        (author, aid)
+        for aid, author in conn.execute("SELECT aid, author FROM authors")
+        if aid in named
+    )
+    index = {aid: i for i, (_, aid) in enumerate(authors)}
+    return FollowEdges(
+        [author for author, _ in authors],
+        [index[a] for a, _ in pairs],
+        [index[b] for _, b in pairs],
+    )

@@ -140,6 +140,46 @@ DROP TABLE fork_keep;
 """
 
 
+_V3 = """
+-- Full-text search (docs/store.md, "Search"), SQLite FTS5. Both indexes are kept current by
+-- triggers, so every write path (ingest, own messages, derived-table backfill) feeds them, and
+-- they are filled here from what an existing store already holds.
+-- Posts: an external-content index over messages.text (rowid = messages.n). Messages are never
+-- updated or removed, so the index stays in step with its content table; a deleted post keeps
+-- its index entry and is hidden by the query (the deletion may arrive before the post).
+CREATE VIRTUAL TABLE posts_fts USING fts5(
+    text, content = 'messages', content_rowid = 'n', tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO posts_fts (rowid, text)
+SELECT n, text FROM messages WHERE kind = 'post' AND text IS NOT NULL;
+CREATE TRIGGER posts_fts_insert AFTER INSERT ON messages
+WHEN new.kind = 'post' AND new.text IS NOT NULL
+BEGIN
+    INSERT INTO posts_fts (rowid, text) VALUES (new.n, new.text);
+END;
+
+-- Profiles: name and bio of the merged profile, one row per author (rowid = the author's aid;
+-- a profile's author always has an `authors` row, its message being held). Replaced whole on
+-- every change of the profile row.
+CREATE VIRTUAL TABLE profiles_fts USING fts5(
+    name, bio, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO profiles_fts (rowid, name, bio)
+SELECT a.aid, p.name, p.bio FROM profiles AS p JOIN authors AS a ON a.author = p.author;
+CREATE TRIGGER profiles_fts_insert AFTER INSERT ON profiles
+BEGIN
+    INSERT INTO profiles_fts (rowid, name, bio)
+    SELECT aid, new.name, new.bio FROM authors WHERE author = new.author;
+END;
+CREATE TRIGGER profiles_fts_update AFTER UPDATE ON profiles
+BEGIN
+    DELETE FROM profiles_fts WHERE rowid = (SELECT aid FROM authors WHERE author = old.author);
+    INSERT INTO profiles_fts (rowid, name, bio)
+    SELECT aid, new.name, new.bio FROM authors WHERE author = new.author;
+END;
+"""
+
+
 #: Subtracted from the unsigned first 8 bytes of an id to fit a signed 64-bit ``idkey``.
 ID_KEY_OFFSET = 2**63
 
@@ -153,7 +193,7 @@ def id_key(message_id: bytes) -> int:
 
 
 #: ``MIGRATIONS[i]`` takes the schema from version i to i + 1. Append only.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 
 def current_version() -> int:

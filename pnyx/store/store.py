@@ -26,10 +26,18 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import queries, replication
+from pnyx.store import queries, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
-from pnyx.store.models import Cursor, ForkEvidence, IngestReport, Page, Profile, StoredMessage
+from pnyx.store.models import (
+    Cursor,
+    FollowEdges,
+    ForkEvidence,
+    IngestReport,
+    Page,
+    Profile,
+    StoredMessage,
+)
 from pnyx.store.schema import id_key
 
 _T = TypeVar("_T")
@@ -236,6 +244,23 @@ class Store:
     def forked_among(self, authors: Iterable[bytes]) -> set[bytes]:
         """Those of ``authors`` flagged forked (one query per 500 authors)."""
         return self._read(queries.forked_among, list(dict.fromkeys(authors)))
+
+    def follow_edges(self) -> FollowEdges:
+        """Every current follow edge the store knows, as dense indices (the trust graph's input)."""
+        return self._read(queries.follow_edges)
+
+    def search_posts(
+        self, query: str, *, limit: int = 50, author: bytes | None = None
+    ) -> list[search.PostMatch]:
+        """Visible posts whose text matches the words of ``query`` (all of them), best bm25
+        first; only ``author``'s if given. ``UserError`` for an empty or over-long query."""
+        return self._read(search.posts, query, limit, author)
+
+    def search_profiles(
+        self, query: str, *, limit: int = 50, author: bytes | None = None
+    ) -> list[search.ProfileMatch]:
+        """Profiles whose name or bio matches the words of ``query``, best bm25 first."""
+        return self._read(search.profiles, query, limit, author)
 
     # --- replication ---------------------------------------------------------------------------
 

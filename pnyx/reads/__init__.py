@@ -1,0 +1,20 @@
+"""Reads: one function per thing a front end shows, returning typed views (``to_json``).
+
+``trust_report`` and ``suggest`` (``pnyx.reads.trust``) read the user's web of trust built from
+the store's follows; ``search`` (``pnyx.reads.search``) ranks full-text matches by relevance and
+the author's trust. Each takes a ``Store`` and the user's public key; the CLI (and later the web
+app) only parses arguments and prints. Layer 3: imports the store, trust and rank cores, views.
+"""
+
+from pnyx.reads.search import SearchHit, SearchResults, search
+from pnyx.reads.trust import Suggestion, TrustView, suggest, trust_report
+
+__all__ = [
+    "SearchHit",
+    "SearchResults",
+    "Suggestion",
+    "TrustView",
+    "search",
+    "suggest",
+    "trust_report",
+]
