@@ -25,6 +25,9 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
                       nodes that must not touch UDP port 5353 set false).
 ``dht``               Kademlia DHT: announce held feeds, find who holds followed ones (default
                       true).
+``dht_mode``          ``server`` (default: answer other peers' DHT queries and keep their provider
+                      records, within bounds, docs/security.md) or ``client`` (only ask: for a
+                      node others cannot reach, or a user who wants to keep nothing for others).
 
 Flags replace the matching file value (``--listen`` / ``--bootstrap`` replace the whole list).
 Invalid values raise ``ConfigError`` naming the file and the key. This module imports no libp2p;
@@ -48,6 +51,8 @@ from pnyx.ingest.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_li
 DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4717",)
 #: Accepted values of ``node_key``.
 NODE_KEY_CHOICES = ("identity", "separate")
+#: Accepted values of ``dht_mode``.
+DHT_MODES = ("server", "client")
 #: Accepted values of ``log_level``.
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: Largest publish batch window, in milliseconds.
@@ -94,6 +99,7 @@ EXAMPLE_CONFIG = """\
 # target_connections = 8
 # mdns = true
 # dht = true
+# dht_mode = "server"   # or "client": ask the DHT, answer nobody (a node others cannot reach)
 
 # Rate limits (messages per second, bucket sizes in messages) applied before signatures are checked.
 # [node.rate_limits]
@@ -119,6 +125,7 @@ class NodeConfig:
     target_connections: int = DEFAULT_TARGET_CONNECTIONS  # discovery
     mdns: bool = True  # discovery
     dht: bool = True  # discovery
+    dht_mode: str = "server"  # discovery: "server" or "client"
 
 
 def _addresses(value: object, where: str) -> tuple[str, ...]:
@@ -165,6 +172,8 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} must be true or false; got {value!r}")
             changes[key] = value
+        elif key == "dht_mode":  # discovery
+            changes[key] = _choice(value, DHT_MODES, name)
         elif key == "target_connections":  # discovery
             if type(value) is not int or not 0 <= value <= MAX_TARGET_CONNECTIONS:
                 raise ConfigError(

@@ -89,6 +89,7 @@ async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: 
                 config.listen,
                 dht=config.dht,
                 mdns=config.mdns,  # discovery
+                dht_mode=config.dht_mode,
             ),
             control_path=home.control_socket_path,
             peerbook_path=home.path / PEERBOOK_FILE,  # discovery
@@ -129,7 +130,7 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
     log.info(  # discovery
         "discovery: keeping %d connections; DHT %s; LAN (mDNS) %s",
         config.target_connections,
-        "on" if config.dht else "off",
+        f"on ({config.dht_mode} mode)" if config.dht else "off",
         "on" if config.mdns else "off",
     )
     log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)

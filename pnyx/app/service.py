@@ -43,16 +43,21 @@ NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 
 
 def libp2p_factory(
-    seed: bytes, listen: Sequence[str], *, dht: bool = False, mdns: bool = False
+    seed: bytes,
+    listen: Sequence[str],
+    *,
+    dht: bool = False,
+    mdns: bool = False,
+    dht_mode: str = "server",
 ) -> NetworkFactory:
     """A factory for the real network: py-libp2p listening on ``listen`` with key ``seed``
-    (``dht`` / ``mdns``: discovery, docs/architecture.md "Discovery")."""
+    (``dht`` / ``mdns`` / ``dht_mode``: discovery, docs/architecture.md "Discovery")."""
 
     def factory(validator: Validator) -> AbstractAsyncContextManager[Network]:
         from pnyx.gossip.adapter import open_libp2p_network
 
         return open_libp2p_network(
-            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns
+            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns, dht_mode=dht_mode
         )
 
     return factory

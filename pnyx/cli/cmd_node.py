@@ -71,6 +71,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         help="DHT: announce your feeds, find who holds those you follow (default on)",
     )
+    p.add_argument(  # discovery
+        "--dht-mode",
+        choices=("server", "client"),
+        help="server: also answer others' DHT queries (default); client: only ask",
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("status", help="what the running node is doing")
@@ -106,6 +111,7 @@ def cmd_run(ctx: Context) -> int:
             "target_connections": args.target_connections,  # discovery
             "mdns": args.mdns,  # discovery
             "dht": args.dht,  # discovery
+            "dht_mode": args.dht_mode,  # discovery
         },
     )
     me = ctx.public_key()
