@@ -18,7 +18,6 @@ from typing import Any
 import trio
 
 from pnyx.errors import ConfigError, UserError
-from pnyx.web.app import build_app
 from pnyx.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,10 @@ def check_listen(text: str, *, public: bool) -> tuple[str, int]:
 
 
 def url_of(host: str, port: int) -> str:
+    """The URL a browser on this machine opens for a server on ``host:port`` (an unspecified
+    host, 0.0.0.0 or ::, is reached through 127.0.0.1)."""
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 
@@ -78,6 +81,8 @@ async def serve_web(
     non-loopback host. Raises ``UserError`` if the address cannot be bound."""
     from hypercorn.config import Config
     from hypercorn.trio import serve
+
+    from pnyx.web.app import build_app
 
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]

@@ -1,0 +1,63 @@
+"""The web UI of a real ``pnyx run`` process: `pnyx ui` prints a one-time login link that opens a
+browser session; the API takes a token made by `pnyx token create`; the guard works over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.netharness import Cluster, cli
+
+#: Longest wait for one HTTP answer from the node, in seconds.
+HTTP_TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with Cluster(tmp_path) as cluster:
+        yield cluster
+
+
+@pytest.mark.network
+def test_pnyx_ui_logs_a_browser_in_and_the_api_takes_a_token(cluster: Cluster) -> None:
+    cluster.cli("a", "post", "before the node <b>started</b>")
+    a = cluster.start("a")  # the web UI on a free loopback port (tests.netharness)
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    parts = urlsplit(login_url)
+    assert parts.scheme == "http" and parts.hostname == "127.0.0.1" and parts.path == "/login"
+    base = f"http://{parts.netloc}"
+    assert f"web UI:    {base}" in a.stdout()
+
+    with httpx.Client(base_url=base, timeout=HTTP_TIMEOUT_S) as browser:
+        assert browser.get("/timeline").status_code == 401
+        logged_in = browser.get(login_url, follow_redirects=True)  # on to /timeline
+        assert logged_in.status_code == 200, logged_in.text
+        assert "before the node &lt;b&gt;started&lt;/b&gt;" in logged_in.text
+        assert "content-security-policy" in logged_in.headers
+        again = httpx.get(login_url, timeout=HTTP_TIMEOUT_S, follow_redirects=False)
+        assert again.status_code == 403  # the code worked once
+        rebound = browser.get("/timeline", headers={"Host": f"attacker.example:{parts.port}"})
+        assert rebound.status_code == 403
+
+    _, token_json, _ = cli(a.home, "token", "create", "--scope", "read,write", "--json")
+    token = json.loads(token_json)["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, timeout=HTTP_TIMEOUT_S, headers=headers) as api:
+        created = api.post("/api/v1/posts", json={"text": "from the API"})
+        assert created.status_code == 201, created.text
+        assert api.post("/api/v1/posts", content=b"text=x").status_code == 415
+        items = api.get("/api/v1/timeline").json()["items"]
+        assert [item["text"] for item in items][:2] == [
+            "from the API",
+            "before the node <b>started</b>",
+        ]
+        status = api.get("/api/v1/status").json()
+        assert status["public_key"] == cluster.key("a")
+        token_id = json.loads(token_json)["id"]
+        assert cli(a.home, "token", "revoke", token_id)[0] == 0
+        assert api.get("/api/v1/timeline").status_code == 401
