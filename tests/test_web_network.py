@@ -61,3 +61,25 @@ def test_pnyx_ui_logs_a_browser_in_and_the_api_takes_a_token(cluster: Cluster) -
         token_id = json.loads(token_json)["id"]
         assert cli(a.home, "token", "revoke", token_id)[0] == 0
         assert api.get("/api/v1/timeline").status_code == 401
+
+
+@pytest.mark.network
+def test_the_timeline_hears_of_new_posts_from_followed_authors(cluster: Cluster) -> None:
+    cluster.cli("a", "follow", cluster.key("b"))
+    a, b = cluster.start_many("a", "b")
+    a.connect(b)
+    base = "http://" + urlsplit(cluster.cli("a", "ui", "--no-browser").strip()).netloc
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    with httpx.Client(base_url=base, timeout=HTTP_TIMEOUT_S) as browser:
+        assert browser.get(login_url, follow_redirects=True).status_code == 200
+        with browser.stream("GET", "/events") as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            lines = events.iter_lines()
+            assert next(lines) == ": live"
+            cluster.cli("b", "post", "news from b")  # b's node publishes it; a stores it
+            for line in lines:  # ends with the read timeout if the notice never comes
+                if line.startswith("event:"):
+                    assert line == "event: arrived"
+                    assert next(lines) == "data: 1"
+                    break
+        assert "news from b" in browser.get("/timeline").text

@@ -56,10 +56,14 @@ class Arrivals:
             with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
                 channel.send_nowait(count)
 
+    def full(self) -> bool:
+        """Whether ``MAX_LISTENERS`` listen now (a new one would be refused)."""
+        return len(self._listeners) >= MAX_LISTENERS
+
     @contextlib.contextmanager
     def listen(self) -> Iterator[trio.MemoryReceiveChannel[int]]:
         """A channel of arrival counts while the block runs; ``UserError`` at ``MAX_LISTENERS``."""
-        if len(self._listeners) >= MAX_LISTENERS:
+        if self.full():
             raise UserError(f"at most {MAX_LISTENERS} live-update listeners at once")
         send, receive = trio.open_memory_channel[int](LISTENER_BUFFER)
         self._listeners.add(send)

@@ -179,6 +179,8 @@ async def events(request: Request) -> Response:
     """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive."""
     _session(request)
     ctx = web_context(request)
+    if ctx.arrivals.full():
+        raise HTTPException(429, "too many live-update listeners; close another tab")
 
     async def stream() -> AsyncIterator[str]:
         with ctx.arrivals.listen() as arrivals:

@@ -87,7 +87,9 @@ async def serve_web(
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
-    config.errorlog = logging.getLogger("pnyx.web.server")
+    server_log = logging.getLogger("pnyx.web.server")
+    server_log.setLevel(logging.WARNING)  # the node prints the UI's address itself
+    config.errorlog = server_log
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
     config.include_server_header = False
