@@ -10,7 +10,7 @@ publish at once. Errors are ``{"error": "..."}`` with 400 (the user's mistake, a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -46,10 +46,18 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
     return value
 
 
-async def _write(request: Request, action: Callable[..., MessageView], *args: Any) -> Response:
+async def _write(
+    request: Request,
+    action: Callable[..., MessageView],
+    args: Callable[[], Awaitable[tuple[Any, ...]]],
+) -> Response:
+    """Authorize a write first, then read its arguments (``args``), run ``action`` on the store
+    in a worker thread, nudge the node, and answer 201 with the new message."""
     ctx = web_context(request)
     await ctx.authorize(request, "write")
-    view: MessageView = await ctx.offload(action, ctx.store, ctx.signing_key(), *args)
+    key = ctx.signing_key()
+    values = await args()
+    view: MessageView = await ctx.offload(action, ctx.store, key, *values)
     ctx.nudge()
     return JSONResponse(view.to_json(), status_code=201)
 
@@ -80,38 +88,50 @@ async def get_status(request: Request) -> Response:
     return JSONResponse(NodeStatus.from_json(status).to_json() if status else {})
 
 
+def _post(store: Any, key: Any, text: str, reply_to: str | None) -> MessageView:
+    return ops.post(store, key, text, reply_to=reply_to)
+
+
+def _like(store: Any, key: Any, target: str, reaction: str) -> MessageView:
+    return ops.like(store, key, target, reaction=reaction)
+
+
 async def post_posts(request: Request) -> Response:
-    body = await _body(request)
-    text = _string(body, "text")
-    reply_to = _string(body, "reply_to", required=False)
+    async def args() -> tuple[Any, ...]:
+        body = await _body(request)
+        return _string(body, "text"), _string(body, "reply_to", required=False)
 
-    def action(store: Any, key: Any, text: str, reply_to: str | None) -> MessageView:
-        return ops.post(store, key, text, reply_to=reply_to)
-
-    return await _write(request, action, text, reply_to)
+    return await _write(request, _post, args)
 
 
 async def post_likes(request: Request) -> Response:
-    body = await _body(request)
-    target = _string(body, "id")
-    reaction = _string(body, "reaction", required=False) or ops.LIKE
+    async def args() -> tuple[Any, ...]:
+        body = await _body(request)
+        return _string(body, "id"), _string(body, "reaction", required=False) or ops.LIKE
 
-    def action(store: Any, key: Any, target: str, reaction: str) -> MessageView:
-        return ops.like(store, key, target, reaction=reaction)
+    return await _write(request, _like, args)
 
-    return await _write(request, action, target, reaction)
+
+def _field(request: Request, name: str) -> Callable[[], Awaitable[tuple[Any, ...]]]:
+    async def args() -> tuple[Any, ...]:
+        return (_string(await _body(request), name),)
+
+    return args
 
 
 async def post_reposts(request: Request) -> Response:
-    return await _write(request, ops.repost, _string(await _body(request), "id"))
+    return await _write(request, ops.repost, _field(request, "id"))
 
 
 async def post_follows(request: Request) -> Response:
-    return await _write(request, ops.follow, _string(await _body(request), "key"))
+    return await _write(request, ops.follow, _field(request, "key"))
 
 
 async def delete_post(request: Request) -> Response:
-    return await _write(request, ops.delete, request.path_params["id"])
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["id"],)
+
+    return await _write(request, ops.delete, args)
 
 
 async def get_openapi(request: Request) -> Response:

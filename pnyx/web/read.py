@@ -51,7 +51,11 @@ def timeline(
 def thread(store: Store, id_text: str) -> list[tuple[MessageView, int]]:
     """The thread holding ``id_text`` (an id or unique prefix) in reading order, with depths
     (capped at ``MAX_INDENT_DEPTH``)."""
+    from pnyx.errors import NotFoundError
+
     ordered = tree_order(store.thread(store.resolve_id(id_text)))
+    if not ordered:
+        raise NotFoundError(f"no thread holds {id_text} in this store")
     views = _views(store, [item for item, _ in ordered])
     return [
         (view, min(depth, MAX_INDENT_DEPTH))
