@@ -4,6 +4,8 @@ browser session; the API takes a token made by `pnyx token create`; the guard wo
 from __future__ import annotations
 
 import json
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from pnyx.app.run import SHUTDOWN_LIMIT_S
 from tests.netharness import Cluster, cli
 
 #: Longest wait for one HTTP answer from the node, in seconds.
@@ -83,3 +86,18 @@ def test_the_timeline_hears_of_new_posts_from_followed_authors(cluster: Cluster)
                     assert next(lines) == "data: 1"
                     break
         assert "news from b" in browser.get("/timeline").text
+
+
+@pytest.mark.network
+def test_the_node_stops_cleanly_with_a_browser_listening(cluster: Cluster) -> None:
+    a = cluster.start("a")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    base = "http://" + urlsplit(login_url).netloc
+    with httpx.Client(base_url=base, timeout=HTTP_TIMEOUT_S) as browser:
+        assert browser.get(login_url, follow_redirects=True).status_code == 200
+        with browser.stream("GET", "/events") as events:
+            assert next(events.iter_lines()) == ": live"
+            started = time.monotonic()
+            assert a.stop(signal.SIGTERM) == 0
+            assert time.monotonic() - started < SHUTDOWN_LIMIT_S
+    assert "Traceback" not in a.stderr() and "stopped" in a.stdout()
