@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from pnyx.errors import ConfigError, UserError
-from pnyx.web.context import WebContext
+
+if TYPE_CHECKING:
+    from pnyx.web.context import WebContext
 
 log = logging.getLogger(__name__)
 
