@@ -14,7 +14,9 @@ middleware) refuses:
 * a request body over ``MAX_BODY_BYTES``: 413.
 
 Every response gets the strict ``CONTENT_SECURITY_POLICY``, ``X-Content-Type-Options: nosniff``,
-``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``. The
+``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` (a login link never leaves in a
+Referer; ``no-referrer`` would make browsers send ``Origin: null`` on the UI's own form posts)
+and ``Cache-Control: no-store``. The
 guard never adds CORS headers. It never raises: refusals are JSON ``{"error": ...}`` answers.
 """
 
@@ -40,7 +42,8 @@ _SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # not no-referrer: with it browsers send "Origin: null" on same-origin form posts
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 
