@@ -78,3 +78,44 @@ def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster) -> Non
         finally:
             browser.close()
     assert problems == []
+
+
+def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster) -> None:
+    a = cluster.start("a")
+    cluster.cli("a", "post", "the root")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.goto(login_url)
+            with page.expect_navigation():
+                page.get_by_role("link", name="Reply").first.click()
+            page.locator("form.compose textarea").fill("a reply")
+            with page.expect_navigation():
+                page.locator("form.compose button[type=submit]").click()
+            sync_api.expect(page.locator("article.depth-1 .text")).to_have_text("a reply")
+            with page.expect_navigation():
+                page.locator("article.depth-0 button.like").click()
+            with page.expect_navigation():
+                page.locator("article.depth-0 button.like").click()  # a second like: refused
+            sync_api.expect(page.locator("p.error")).to_contain_text("already liked")
+            page.go_back()
+            with page.expect_navigation():
+                page.locator("article.depth-1 button.delete").click()
+            sync_api.expect(page.locator("article .text")).to_have_count(1)  # the reply is gone
+
+            page.goto(login_url.rsplit("/", 1)[0] + "/follow")
+            page.locator("input[name=key]").fill("pnyx1notakey")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Follow").click()
+            sync_api.expect(page.locator("#key-error")).to_be_visible()
+            sync_api.expect(page.locator("input[name=key]")).to_have_value("pnyx1notakey")
+        finally:
+            browser.close()
+    assert [p for p in problems if "status of 400" not in p] == []  # the refused like, the key
+    assert "Traceback" not in a.stderr()
