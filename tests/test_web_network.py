@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from pnyx.app.run import SHUTDOWN_LIMIT_S
-from tests.netharness import Cluster, cli
+from tests.netharness import STOP_TIMEOUT_S, Cluster, cli
 
 #: Longest wait for one HTTP answer from the node, in seconds.
 HTTP_TIMEOUT_S = 10.0
@@ -101,3 +102,15 @@ def test_the_node_stops_cleanly_with_a_browser_listening(cluster: Cluster) -> No
             assert a.stop(signal.SIGTERM) == 0
             assert time.monotonic() - started < SHUTDOWN_LIMIT_S
     assert "Traceback" not in a.stderr() and "stopped" in a.stdout()
+
+
+@pytest.mark.network
+def test_a_busy_ui_port_stops_the_node_with_one_line(cluster: Cluster) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        node = cluster.spawn("a", "--ui", f"127.0.0.1:{port}")
+        assert node.proc.wait(STOP_TIMEOUT_S) == 2
+    assert f"cannot serve the web UI on 127.0.0.1:{port}" in node.stderr()
+    assert "Traceback" not in node.stderr()

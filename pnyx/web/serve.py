@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from pnyx.errors import ConfigError, UserError
+from pnyx.errors import ConfigError, UserError, unwrap_group
 
 if TYPE_CHECKING:
     from pnyx.web.context import WebContext
@@ -99,9 +99,16 @@ async def serve_web(
         ctx.public_host = f"[{host}]" if ":" in host else host
 
     async def run(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        app: Any = build_app(ctx)  # an ASGI app; hypercorn's type names its own event types
         try:
-            app: Any = build_app(ctx)  # an ASGI app; hypercorn's type names its own event types
             await serve(app, config, task_status=task_status)
+        except BaseExceptionGroup as group:  # hypercorn binds inside its own nursery
+            failure = unwrap_group(group)
+            if not isinstance(failure, OSError):
+                raise failure from None
+            raise UserError(
+                f"cannot serve the web UI on {host}:{port}: {failure.strerror}"
+            ) from None
         except OSError as exc:
             raise UserError(f"cannot serve the web UI on {host}:{port}: {exc.strerror}") from None
 
