@@ -11,9 +11,9 @@ answers with a 303 redirect (post/redirect/get), or the same page with an inline
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import jinja2
@@ -29,6 +29,11 @@ from pnyx.errors import UserError
 from pnyx.web import read
 from pnyx.web.auth import SESSION_TTL_S, Session
 from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
+
+if TYPE_CHECKING:
+    from nacl.signing import SigningKey
+
+    from pnyx.store import Store
 
 #: Seconds between keep-alive comments on the live-update stream.
 SSE_HEARTBEAT_S = 15.0
@@ -139,40 +144,48 @@ def _me(ctx: WebContext) -> str:
     return encode_public_key(ctx.me)
 
 
-async def _act(request: Request, action: str) -> Response:
+def _post(store: Store, key: SigningKey, form: dict[str, str]) -> object:
+    text = form.get("text", "").replace("\r\n", "\n")  # browsers send CRLF line ends
+    return ops.post(store, key, text, reply_to=form.get("reply_to") or None)
+
+
+#: The forms behind the buttons: each runs one operation (in a worker thread) on its fields.
+_FORM_ACTIONS: dict[str, Callable[[Store, SigningKey, dict[str, str]], object]] = {
+    "post": _post,
+    "like": lambda store, key, form: ops.like(store, key, form.get("id", "")),
+    "repost": lambda store, key, form: ops.repost(store, key, form.get("id", "")),
+    "delete": lambda store, key, form: ops.delete(store, key, form.get("id", "")),
+}
+
+
+def _form_action(name: str) -> Callable[[Request], Awaitable[Response]]:
+    action = _FORM_ACTIONS[name]
+
+    async def handler(request: Request) -> Response:
+        session = _session(request)
+        ctx = web_context(request)
+        form = await _form(request, session)
+        await ctx.offload(action, ctx.store, ctx.signing_key(), form)
+        ctx.nudge()
+        return _back(form)
+
+    return handler
+
+
+async def follow_form(request: Request) -> Response:
+    """Follow the pasted key; a refusal (a bad key, yourself, already followed) is shown inline
+    beside the key as typed (400)."""
     session = _session(request)
     ctx = web_context(request)
     form = await _form(request, session)
-    key = ctx.signing_key()
-    target = form.get("id", "")
-    if action == "post":
-        reply_to = form.get("reply_to") or None
-        await ctx.offload(_post, ctx.store, key, form.get("text", ""), reply_to)
-    elif action == "like":
-        await ctx.offload(ops.like, ctx.store, key, target)
-    elif action == "repost":
-        await ctx.offload(ops.repost, ctx.store, key, target)
-    elif action == "delete":
-        await ctx.offload(ops.delete, ctx.store, key, target)
-    elif action == "follow":
-        try:
-            await ctx.offload(ops.follow, ctx.store, key, form.get("key", ""))
-        except UserError as exc:  # shown inline, beside the key as typed
-            html = render("follow.html", session=session, error=str(exc), key=form.get("key", ""))
-            return HTMLResponse(html, status_code=400)
+    typed = form.get("key", "")
+    try:
+        await ctx.offload(ops.follow, ctx.store, ctx.signing_key(), typed)
+    except UserError as exc:
+        html = render("follow.html", session=session, error=str(exc), key=typed)
+        return HTMLResponse(html, status_code=400)
     ctx.nudge()
     return _back(form)
-
-
-def _post(store: Any, key: Any, text: str, reply_to: str | None) -> None:
-    ops.post(store, key, text.replace("\r\n", "\n"), reply_to=reply_to)
-
-
-def _action(name: str) -> Any:
-    async def handler(request: Request) -> Response:
-        return await _act(request, name)
-
-    return handler
 
 
 async def events(request: Request) -> Response:
@@ -186,11 +199,10 @@ async def events(request: Request) -> Response:
         with ctx.arrivals.listen() as arrivals:
             yield ": live\n\n"
             while True:
-                with trio.move_on_after(SSE_HEARTBEAT_S):
+                count = None
+                with trio.move_on_after(SSE_HEARTBEAT_S):  # never yield inside a cancel scope
                     count = await arrivals.receive()
-                    yield f"event: arrived\ndata: {count}\n\n"
-                    continue
-                yield ": keep-alive\n\n"
+                yield ": keep-alive\n\n" if count is None else f"event: arrived\ndata: {count}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream")
 
@@ -203,8 +215,6 @@ def routes() -> list[Route]:
         Route("/thread/{id}", thread),
         Route("/follow", follow_page),
         Route("/events", events),
-        *(
-            Route(f"/{name}", _action(name), methods=["POST"])
-            for name in ("post", "like", "repost", "delete", "follow")
-        ),
+        Route("/follow", follow_form, methods=["POST"]),
+        *(Route(f"/{name}", _form_action(name), methods=["POST"]) for name in _FORM_ACTIONS),
     ]
