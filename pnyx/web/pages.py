@@ -6,6 +6,10 @@ shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static
 byte counter and the "N new posts" bar), and every page works without it. A page needs a browser
 session (``/login?code=`` from ``pnyx ui``); every form post carries the session's CSRF token and
 answers with a 303 redirect (post/redirect/get), or the same page with an inline error (400).
+
+Failure modes: no session is 401, a wrong CSRF token 403, a form that is not urlencoded 415 (all
+``HTTPException``); a refused operation (``UserError`` from ``pnyx.ops``) is 400 and an unknown
+id 404 (``NotFoundError``), rendered as a small error page by ``pnyx.web.app``.
 """
 
 from __future__ import annotations
