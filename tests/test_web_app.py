@@ -232,3 +232,26 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     listed = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     assert listed == {(method, PREFIX + path) for method, path, _, _ in ROUTES}
+
+
+def test_origin_null_and_cors_preflights_are_refused(ctx: WebContext, client: TestClient) -> None:
+    headers = {**bearer(ctx, "write"), "Origin": "null"}  # a sandboxed frame, a data: page
+    assert client.post("/api/v1/posts", json={"text": "x"}, headers=headers).status_code == 403
+    preflight = client.options(
+        "/api/v1/posts",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert not any(name.startswith("access-control-") for name in preflight.headers)
+
+
+def test_a_session_writes_through_the_api_with_its_csrf_header(
+    ctx: WebContext, client: TestClient
+) -> None:
+    csrf = login(ctx, client)
+    response = client.post(
+        "/api/v1/posts", json={"text": "from the page"}, headers={**ORIGIN, "X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 201
+    assert client.get("/api/v1/timeline").json()["items"][0]["text"] == "from the page"
+    assert client.get("/login?code=", follow_redirects=False).status_code == 403
