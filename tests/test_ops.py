@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import nacl.signing
 import pytest
 
 from pnyx import ops
@@ -92,3 +93,30 @@ def test_profile_rules(store: Store) -> None:
         ops.profile(store, ME, name="a\u202eb")
     view = ops.profile(store, ME, name="Alice", bio="hi", now_ms=NOW_MS)
     assert view.kind == "profile" and view.name == "Alice"
+
+
+class _Locked:
+    """A signer whose signing key would need a passphrase nobody gives."""
+
+    def __init__(self, key: nacl.signing.SigningKey) -> None:
+        self.public_key = bytes(key.verify_key)
+
+    def signing_key(self) -> nacl.signing.SigningKey:
+        raise AssertionError("the signing key was asked for")
+
+
+def test_refusals_never_ask_for_the_signing_key(store: Store) -> None:
+    post = ops.post(store, OTHER, "theirs", now_ms=NOW_MS).id.hex()
+    ops.like(store, ME, post, now_ms=NOW_MS)
+    ops.repost(store, ME, post, now_ms=NOW_MS)
+    locked = _Locked(ME)
+    with pytest.raises(UserError, match="already liked"):
+        ops.like(store, locked, post)
+    with pytest.raises(UserError, match="already reposted"):
+        ops.repost(store, locked, post)
+    with pytest.raises(UserError, match="yourself"):
+        ops.follow(store, locked, encode_public_key(pub(ME)))
+    with pytest.raises(NothingChangedError):
+        ops.unfollow(store, locked, encode_public_key(pub(OTHER)))
+    with pytest.raises(UserError, match="bytes"):
+        ops.post(store, locked, "x" * (MAX_TEXT_BYTES + 1))

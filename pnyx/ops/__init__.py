@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pnyx.ops.write import (
     LIKE,
+    KeySigner,
+    Signer,
     delete,
     follow,
     like,
@@ -22,6 +24,8 @@ from pnyx.ops.write import (
 
 __all__ = [
     "LIKE",
+    "KeySigner",
+    "Signer",
     "delete",
     "follow",
     "like",

@@ -1,10 +1,12 @@
 """The write operations: post, reply, like, repost, follow, unfollow, profile, delete.
 
-Each takes the open ``Store``, the user's signing key and typed arguments, checks every rule
-before anything is signed, signs and stores the message with a durable commit
-(``Store.append_own``), and returns its ``MessageView``. They are synchronous and block on SQLite:
-callers inside the trio loop run them through an ``Offload`` (``pnyx.runtime``). Publishing is
-the caller's business (the CLI nudges the running node; the web app nudges its own node).
+Each takes the open ``Store``, a ``Signer`` (or the signing key itself) and typed arguments,
+checks every rule before the signing key is even asked for (so no passphrase is asked for a
+refused action; only delete's rules run inside the store's signing transaction), signs and
+stores the message with a durable commit (``Store.append_own``), and returns its
+``MessageView``. They are synchronous and block on SQLite: callers inside the trio loop run them
+through an ``Offload`` (``pnyx.runtime``). Publishing is the caller's business (the CLI nudges
+the running node; the web app nudges its own node).
 
 Failure modes: ``UserError`` for the user's mistake (text over its limit in bytes, not UTF-8,
 empty, a second like or repost of the same post, deleting someone else's or a deleted post, a
@@ -15,7 +17,10 @@ the database fails. Nothing is stored in any of those cases.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import nacl.signing
 
 from pnyx.clock import wall_clock_ms
 from pnyx.core import display, kinds
@@ -24,13 +29,43 @@ from pnyx.errors import NotFoundError, NothingChangedError, UserError
 from pnyx.views import MessageView
 
 if TYPE_CHECKING:
-    import nacl.signing
-
     from pnyx.core.envelope import Message
     from pnyx.store import Store
 
 #: The reaction ``like`` signs by default (the Nostr convention for "like").
 LIKE = "+"
+
+
+class Signer(Protocol):
+    """Who signs: the public key (every rule is checked with it) and the signing key, asked for
+    only once every rule has passed (the CLI may have to ask for a passphrase)."""
+
+    @property
+    def public_key(self) -> bytes: ...
+
+    def signing_key(self) -> nacl.signing.SigningKey: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeySigner:
+    """A ``Signer`` over a signing key already at hand (the running node's)."""
+
+    key: nacl.signing.SigningKey
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self.key.verify_key)
+
+    def signing_key(self) -> nacl.signing.SigningKey:
+        return self.key
+
+
+#: What an operation takes as its signer: a ``Signer``, or a signing key at hand.
+SignerLike = Signer | nacl.signing.SigningKey
+
+
+def _signer(key: SignerLike) -> Signer:
+    return KeySigner(key) if isinstance(key, nacl.signing.SigningKey) else key
 
 
 def user_text(value: str, what: str, limit: int, *, allow_empty: bool = False) -> str:
@@ -48,12 +83,14 @@ def user_text(value: str, what: str, limit: int, *, allow_empty: bool = False) -
 
 
 def _append(
-    store: Store, key: nacl.signing.SigningKey, kind: str, body: dict[str, Any], now_ms: int | None
+    store: Store, key: SignerLike, kind: str, body: dict[str, Any], now_ms: int | None
 ) -> MessageView:
     from pnyx.core.reasons import InvalidMessage
 
+    signing_key = _signer(key).signing_key()
+    now = wall_clock_ms() if now_ms is None else now_ms
     try:
-        message = store.append_own(key, kind, body, wall_clock_ms() if now_ms is None else now_ms)
+        message = store.append_own(signing_key, kind, body, now)
     except InvalidMessage as exc:  # a limit not checked above: still the user's input, not a peer's
         raise UserError(
             f"this {kind} would be an invalid message ({exc}); nothing was stored"
@@ -70,7 +107,7 @@ def _post_of(store: Store, id_text: str) -> Message:
 
 def post(
     store: Store,
-    key: nacl.signing.SigningKey,
+    key: SignerLike,
     text: str,
     *,
     reply_to: str | None = None,
@@ -90,7 +127,7 @@ def post(
 
 def reply(
     store: Store,
-    key: nacl.signing.SigningKey,
+    key: SignerLike,
     parent: str,
     text: str,
     *,
@@ -100,21 +137,19 @@ def reply(
     return post(store, key, text, reply_to=parent, now_ms=now_ms)
 
 
-def delete(
-    store: Store, key: nacl.signing.SigningKey, target: str, *, now_ms: int | None = None
-) -> MessageView:
+def delete(store: Store, key: SignerLike, target: str, *, now_ms: int | None = None) -> MessageView:
     """Ask everyone to hide the user's post ``target`` (id or unique prefix). Only the user's
     own posts, once each (``Store.append_own`` enforces it in the same transaction)."""
     return _append(store, key, kinds.DELETE, {"id": store.resolve_id(target)}, now_ms)
 
 
 def _edge(
-    store: Store, key: nacl.signing.SigningKey, kind: str, target_text: str, now_ms: int | None
+    store: Store, key: SignerLike, kind: str, target_text: str, now_ms: int | None
 ) -> MessageView:
     from pnyx.crypto.keytext import encode_public_key, parse_public_key
 
     target = parse_public_key(target_text)
-    me = bytes(key.verify_key)
+    me = _signer(key).public_key
     if target == me:
         raise UserError(f"you cannot {kind} yourself")
     following = target in store.following(me)
@@ -124,15 +159,13 @@ def _edge(
     return _append(store, key, kind, {"key": target}, now_ms)
 
 
-def follow(
-    store: Store, key: nacl.signing.SigningKey, target: str, *, now_ms: int | None = None
-) -> MessageView:
+def follow(store: Store, key: SignerLike, target: str, *, now_ms: int | None = None) -> MessageView:
     """Follow the key written in ``target`` (pnyx1... or hex); not yourself, not twice."""
     return _edge(store, key, kinds.FOLLOW, target, now_ms)
 
 
 def unfollow(
-    store: Store, key: nacl.signing.SigningKey, target: str, *, now_ms: int | None = None
+    store: Store, key: SignerLike, target: str, *, now_ms: int | None = None
 ) -> MessageView:
     """Stop following the key written in ``target``; only a key followed now."""
     return _edge(store, key, kinds.UNFOLLOW, target, now_ms)
@@ -140,7 +173,7 @@ def unfollow(
 
 def like(
     store: Store,
-    key: nacl.signing.SigningKey,
+    key: SignerLike,
     target: str,
     *,
     reaction: str = LIKE,
@@ -150,7 +183,7 @@ def like(
     reaction once per post."""
     reaction = user_text(reaction, "reaction", MAX_REACTION_BYTES)
     target_post = _post_of(store, target)
-    me = bytes(key.verify_key)
+    me = _signer(key).public_key
     for earlier in store.references(me, kinds.REACTION, target_post.id):
         if earlier.message.body.get("reaction") == reaction:
             what = "liked" if reaction == LIKE else f"reacted {reaction} to"
@@ -159,12 +192,10 @@ def like(
     return _append(store, key, kinds.REACTION, body, now_ms)
 
 
-def repost(
-    store: Store, key: nacl.signing.SigningKey, target: str, *, now_ms: int | None = None
-) -> MessageView:
+def repost(store: Store, key: SignerLike, target: str, *, now_ms: int | None = None) -> MessageView:
     """Re-share post ``target`` with the user's followers; once per post."""
     target_post = _post_of(store, target)
-    if store.references(bytes(key.verify_key), kinds.REPOST, target_post.id):
+    if store.references(_signer(key).public_key, kinds.REPOST, target_post.id):
         raise UserError(f"you already reposted post {target_post.id.hex()[:12]}; nothing changed")
     body = {"id": target_post.id, "author": target_post.author}
     return _append(store, key, kinds.REPOST, body, now_ms)
@@ -172,7 +203,7 @@ def repost(
 
 def profile(
     store: Store,
-    key: nacl.signing.SigningKey,
+    key: SignerLike,
     *,
     name: str | None = None,
     bio: str | None = None,
