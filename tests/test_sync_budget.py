@@ -14,9 +14,14 @@ from pnyx.sync.budget import (
 from pnyx.sync.slots import (
     MAX_SERVED_PER_PEER,
     MAX_SERVED_SESSIONS,
+    MAX_STRANGER_PER_ADDRESS,
+    MAX_STRANGER_PER_NETWORK,
+    MAX_STRANGER_SESSIONS,
+    MAX_STRANGER_WAITERS,
     STALL_TIMEOUT_S,
     Decision,
     ServeSlots,
+    address_groups,
 )
 
 A = b"a" * 32
@@ -165,3 +170,58 @@ def test_waiters_are_bounded() -> None:
     slots.waiting = 1
     assert slots.request("w2", 0.0).decision is Decision.REFUSE
     assert slots.request("w1", 0.0, waiting=True).decision is Decision.WAIT
+
+
+# --- strangers and peers that matter (issue 23, item 2) ----------------------------------------
+
+SYBIL_HOME = address_groups("/ip4/203.0.113.7/tcp/4001")
+
+
+def test_address_groups_are_the_ip_and_its_slash_24_or_slash_48() -> None:
+    assert SYBIL_HOME == ("ip:203.0.113.7", "net:203.0.113.0/24")
+    assert address_groups("/ip6/2001:db8:1:2::5/tcp/1") == (
+        "ip:2001:db8:1:2::5",
+        "net:2001:db8:1::/48",
+    )
+    assert address_groups(None) == () and address_groups("/dns4/x/tcp/1") == ()
+    assert address_groups("/ip4/not-an-ip/tcp/1") == ()
+
+
+def test_strangers_from_one_address_hold_at_most_their_share() -> None:
+    slots = ServeSlots()
+    admitted = [
+        slots.request(f"sybil{n}", 0.0, valued=False, groups=SYBIL_HOME).decision for n in range(48)
+    ]
+    assert admitted.count(Decision.ADMIT) == MAX_STRANGER_PER_ADDRESS
+    assert slots.strangers_refused == 48 - MAX_STRANGER_PER_ADDRESS
+    # strangers from elsewhere in the /24 share the network's cap
+    other = address_groups("/ip4/203.0.113.8/tcp/1")
+    outcomes = [slots.request(f"n{n}", 0.0, valued=False, groups=other).decision for n in range(3)]
+    assert outcomes.count(Decision.ADMIT) == MAX_STRANGER_PER_NETWORK - MAX_STRANGER_PER_ADDRESS
+
+
+def test_strangers_never_hold_more_than_their_slots_and_wait_in_a_small_line() -> None:
+    slots = ServeSlots()
+    for n in range(MAX_STRANGER_SESSIONS):
+        groups = address_groups(f"/ip4/198.51.{n}.1/tcp/1")
+        assert slots.request(f"s{n}", 0.0, valued=False, groups=groups).decision is Decision.ADMIT
+    late = address_groups("/ip4/192.0.2.1/tcp/1")
+    assert slots.request("s9", 0.0, valued=False, groups=late).decision is Decision.WAIT
+    slots.waiting = slots.strangers_waiting = MAX_STRANGER_WAITERS
+    assert slots.request("s10", 0.0, valued=False, groups=late).decision is Decision.REFUSE
+    # valued peers still find free slots
+    for n in range(MAX_SERVED_SESSIONS - MAX_STRANGER_SESSIONS):
+        assert slots.request(f"friend{n}", 0.0).decision is Decision.ADMIT
+
+
+def test_a_valued_peer_takes_a_strangers_slot_at_once_even_a_busy_one() -> None:
+    slots = ServeSlots()
+    for n in range(MAX_SERVED_SESSIONS - 1):
+        assert slots.request(f"friend{n}", 0.0).decision is Decision.ADMIT
+    stranger = slots.request("sybil", 0.0, valued=False, groups=SYBIL_HOME)
+    assert stranger.decision is Decision.ADMIT and stranger.slot is not None
+    slots.touch(stranger.slot, 5.0)  # progressing
+    outcome = slots.request("follower", 5.0)
+    assert outcome.decision is Decision.PREEMPT and outcome.victim is stranger.slot
+    # with only valued sessions left, a stranger waits and cannot preempt one
+    assert slots.request("sybil2", 5.0, valued=False, groups=SYBIL_HOME).decision is Decision.WAIT

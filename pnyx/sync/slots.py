@@ -19,11 +19,25 @@ happens to a new session from ``peer`` (``Decision``):
 4. Otherwise WAIT: the caller waits (at most ``wait_s``, woken by ``release`` or at ``wake_at``)
    and asks again; at most ``max_waiters`` wait at once, beyond that REFUSE.
 
+**Peers that matter and strangers** (issue 23, item 2: identities cost nothing, so per-identity
+shares alone let 24 fresh ids take every slot). A session is *valued* when its peer matters to
+this node (the caller decides: one it follows or is followed by, one it dialled, one holding feeds
+it wants) and a *stranger's* otherwise; a stranger's session also names its address groups (its IP
+address and its /24, or /48 for IPv6). Before the steps above:
+
+* a stranger is refused when strangers already hold ``MAX_STRANGER_SESSIONS`` slots and none of
+  theirs can be preempted by steps 3a/3b among strangers only, or when its IP address holds
+  ``MAX_STRANGER_PER_ADDRESS`` slots, or its network ``MAX_STRANGER_PER_NETWORK``; it may wait
+  only while fewer than ``MAX_STRANGER_WAITERS`` strangers wait;
+* a valued session that finds every slot taken preempts a stranger's session (the one with the
+  oldest progress) before anything else, so strangers only ever use what valued peers leave.
+
 Failure modes: none raised for remote behaviour; ``release`` of an unknown slot is a no-op.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from enum import Enum
 
@@ -40,6 +54,14 @@ STALL_TIMEOUT_S = 10.0
 SLOT_WAIT_S = 15.0
 #: Sessions waiting for a slot at once, a count; more are refused at once.
 MAX_SLOT_WAITERS = 16
+#: Slots strangers (peers that do not matter to this node) may hold at once, a count.
+MAX_STRANGER_SESSIONS = 4
+#: Slots strangers from one IP address may hold at once, a count.
+MAX_STRANGER_PER_ADDRESS = 2
+#: Slots strangers from one network (IPv4 /24, IPv6 /48) may hold at once, a count.
+MAX_STRANGER_PER_NETWORK = 3
+#: Strangers waiting for a slot at once, a count (part of ``MAX_SLOT_WAITERS``).
+MAX_STRANGER_WAITERS = 4
 
 
 class Decision(Enum):
@@ -57,6 +79,9 @@ class Slot:
     started: float
     progress: float
     preempted: bool = False
+    valued: bool = True
+    groups: tuple[str, ...] = ()
+    """A stranger's address groups (``address_groups``); empty for a valued session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,47 +111,99 @@ class ServeSlots:
         self.slots: list[Slot] = []
         self.waiting = 0
         """Sessions waiting for a slot now, a count (kept by the caller)."""
+        self.strangers_waiting = 0
+        """Strangers' sessions among ``waiting``, a count (kept by the caller)."""
         self.preemptions = 0
+        self.strangers_refused = 0
+        """Strangers' sessions refused by the stranger limits, a count."""
 
     def held_by(self, peer: str) -> int:
         return sum(1 for slot in self.slots if slot.peer == peer)
 
-    def request(self, peer: str, now: float, *, waiting: bool = False) -> Outcome:
+    def request(
+        self,
+        peer: str,
+        now: float,
+        *,
+        waiting: bool = False,
+        valued: bool = True,
+        groups: tuple[str, ...] = (),
+    ) -> Outcome:
         """Decide on a new session from ``peer``; ``waiting`` is True when asking again after WAIT
-        (the caller is already counted in ``waiting``)."""
+        (the caller is already counted in ``waiting``); ``valued`` False for a stranger, whose
+        ``groups`` are its address groups (see the module docstring)."""
         mine = self.held_by(peer)
         if mine >= self.max_per_peer:
             return Outcome(Decision.REFUSE)
+        if not valued:
+            return self._request_stranger(peer, now, mine, waiting, groups)
         if len(self.slots) < self.max_sessions:
             return Outcome(Decision.ADMIT, self._take(peer, now))
-        victim = self._victim(mine, now)
+        strangers = [slot for slot in self.slots if not slot.valued]
+        if strangers:
+            return self._preempt(min(strangers, key=lambda slot: slot.progress), peer, now)
+        victim = self._victim(self.slots, mine, now)
         if victim is not None:
-            self.slots.remove(victim)
-            victim.preempted = True
-            self.preemptions += 1
-            return Outcome(Decision.PREEMPT, self._take(peer, now), victim)
+            return self._preempt(victim, peer, now)
         if waiting or self.waiting < self.max_waiters:
             return Outcome(Decision.WAIT)
         return Outcome(Decision.REFUSE)
 
-    def _take(self, peer: str, now: float) -> Slot:
-        slot = Slot(peer, now, now)
+    def _request_stranger(
+        self, peer: str, now: float, mine: int, waiting: bool, groups: tuple[str, ...]
+    ) -> Outcome:
+        strangers = [slot for slot in self.slots if not slot.valued]
+        caps = (MAX_STRANGER_PER_ADDRESS, MAX_STRANGER_PER_NETWORK)
+        for group, cap in zip(groups, caps, strict=False):
+            if sum(1 for slot in strangers if group in slot.groups) >= cap:
+                self.strangers_refused += 1
+                return Outcome(Decision.REFUSE)
+        if len(strangers) < MAX_STRANGER_SESSIONS and len(self.slots) < self.max_sessions:
+            return Outcome(Decision.ADMIT, self._take(peer, now, valued=False, groups=groups))
+        victim = self._victim(strangers, mine, now) if strangers else None
+        if victim is not None:
+            return self._preempt(victim, peer, now, valued=False, groups=groups)
+        if waiting or (
+            self.waiting < self.max_waiters and self.strangers_waiting < MAX_STRANGER_WAITERS
+        ):
+            return Outcome(Decision.WAIT)
+        self.strangers_refused += 1
+        return Outcome(Decision.REFUSE)
+
+    def _preempt(
+        self,
+        victim: Slot,
+        peer: str,
+        now: float,
+        *,
+        valued: bool = True,
+        groups: tuple[str, ...] = (),
+    ) -> Outcome:
+        self.slots.remove(victim)
+        victim.preempted = True
+        self.preemptions += 1
+        return Outcome(
+            Decision.PREEMPT, self._take(peer, now, valued=valued, groups=groups), victim
+        )
+
+    def _take(
+        self, peer: str, now: float, *, valued: bool = True, groups: tuple[str, ...] = ()
+    ) -> Slot:
+        slot = Slot(peer, now, now, valued=valued, groups=groups)
         self.slots.append(slot)
         return slot
 
-    def _victim(self, mine: int, now: float) -> Slot | None:
-        stalest = min(self.slots, key=lambda slot: slot.progress)
+    def _victim(self, among: list[Slot], mine: int, now: float) -> Slot | None:
+        stalest = min(among, key=lambda slot: slot.progress)
         if now - stalest.progress >= self.stall_s:
             return stalest
         counts: dict[str, int] = {}
-        for slot in self.slots:
+        for slot in among:
             counts[slot.peer] = counts.get(slot.peer, 0) + 1
         richest = max(counts, key=lambda peer: counts[peer])
         if counts[richest] < mine + 2:  # after the hand-over it still holds at least as many
             return None
-        return min(
-            (slot for slot in self.slots if slot.peer == richest), key=lambda slot: slot.progress
-        )
+        return min((slot for slot in among if slot.peer == richest), key=lambda slot: slot.progress)
 
     def touch(self, slot: Slot, now: float) -> None:
         """The session made progress."""
@@ -142,3 +219,19 @@ class ServeSlots:
         if not self.slots:
             return None
         return min(slot.progress for slot in self.slots) + self.stall_s
+
+
+def address_groups(address: str | None) -> tuple[str, ...]:
+    """The groups a stranger's connection address counts in: its IP address, then its network
+    (IPv4 /24, IPv6 /48). ``address`` is a multiaddr (``/ip4/1.2.3.4/tcp/N``); () when it has no
+    IP address (unknown, or a relayed or DNS address)."""
+    parts = (address or "").split("/")
+    if len(parts) < 3 or parts[1] not in ("ip4", "ip6"):
+        return ()
+    try:
+        ip = ipaddress.ip_address(parts[2])
+    except ValueError:
+        return ()
+    prefix = 24 if ip.version == 4 else 48
+    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+    return (f"ip:{ip}", f"net:{network}")
