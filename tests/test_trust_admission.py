@@ -1,4 +1,4 @@
-"""Admission (pnyx/trust/admission): the horizon, quotas and eviction order on hand-checked graphs."""
+"""Admission (pnyx/trust/admission): horizon, quotas and eviction order on small graphs."""
 
 from __future__ import annotations
 
