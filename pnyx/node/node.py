@@ -14,7 +14,8 @@
   (``pnyx.ingest.ratelimit``; robustness), else it is ignored, never penalised. Validated frames
   are kept decoded (``pnyx.ingest.seen``) until delivered: delivery verifies nothing again.
 * the ingest loop stores the envelopes of validated frames whose author is in the interest set
-  (the user and whom they follow, ``store.wanted_authors``), in batches, one transaction each.
+  (the user, whom they follow and the horizon ``pnyx.node.reach`` plans), and strangers' replies
+  and reactions to held posts (``keep_replies``), in batches, one transaction each.
 * ``after_stored`` is the one path every batch of received messages takes once committed, from
   gossip or from catch-up sync: remembered as not own (never published again), shown
   (``NodeOutput.arrived``), announced as a ``Stored`` event (``pnyx.events``) to the node's
@@ -41,8 +42,7 @@ import trio
 from pnyx.clock import wall_clock_ms
 from pnyx.core import kinds
 from pnyx.core.envelope import Message
-from pnyx.core.frame import frame_id, pack_frames, validate_frame
-from pnyx.core.limits import MAX_TIMESTAMP_MS
+from pnyx.core.frame import frame_id, pack_frames
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import RemoteError, StoreError
 from pnyx.events import InterestChanged, NodeEvents, Source, Stored
@@ -50,13 +50,16 @@ from pnyx.ingest.clockskew import ClockWatch
 from pnyx.ingest.framecheck import FrameCheck, check_frame, fork_penalty
 from pnyx.ingest.ratelimit import RateLimited, RateLimiter, RateLimits
 from pnyx.ingest.seen import DecodedFrames
-from pnyx.net.contracts import FRAME_ORIGIN, Network, Received, Verdict
+from pnyx.net.contracts import FRAME_ORIGIN, Network, Verdict
+from pnyx.node.frames import check_future, messages_of
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.penalties import Penalties
+from pnyx.node.reach import Reach, keep_replies
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.node.status import node_status, peer_rows
 from pnyx.runtime import Offload, in_thread
+from pnyx.trust.admission import AdmissionConfig
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -122,6 +125,7 @@ class Node:
         offload: Offload = in_thread,
         rate_limits: RateLimits | None = None,
         online_mark: OnlineMark | None = None,
+        admission: AdmissionConfig | None = None,
     ) -> None:
         self.store = store
         self.limiter = RateLimiter(rate_limits)  # robustness: rate limits before verification
@@ -134,6 +138,7 @@ class Node:
         self._poll_interval_s = poll_interval_s
         self.output = output if output is not None else NodeOutput()
         self._wanted: frozenset[bytes] = frozenset({me})
+        self._followed, self._horizon = self._wanted, frozenset[bytes]()
         self._decoded = DecodedFrames()  # validated, waiting for delivery
         self._banning: set[str] = set()
         self._from_network = FromNetwork()
@@ -151,6 +156,8 @@ class Node:
         self.events = NodeEvents()
         #: Own messages written while the node had no peer, gossiped at the next connection.
         self.republisher = OwnRepublisher(self, online_mark)
+        #: The horizon beyond follows and the storage budget (``pnyx.node.reach``).
+        self.reach = Reach(self, admission if admission is not None else AdmissionConfig())
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -162,8 +169,12 @@ class Node:
         return self._network
 
     def wanted_authors(self) -> frozenset[bytes]:
-        """The interest set: authors whose messages this node stores."""
+        """The interest set: authors whose messages this node stores (follows and horizon)."""
         return self._wanted
+
+    def followed_authors(self) -> frozenset[bytes]:
+        """The user and whom they follow: pinned, never evicted."""
+        return self._followed
 
     def penalties(self) -> dict[str, int]:
         """Invalid frames counted per peer id since the node started."""
@@ -183,6 +194,7 @@ class Node:
                 nursery.start_soon(self._publish_loop, last_rowid)
                 nursery.start_soon(self._watch_events)
                 await nursery.start(self.republisher.run)
+                await nursery.start(self.reach.run)
                 task_status.started()
         finally:
             self._nursery = None
@@ -193,10 +205,20 @@ class Node:
         self._nudge.set()
 
     async def refresh_interest(self) -> None:
-        """Reload the interest set from the store (after the user follows or unfollows)."""
-        wanted = await self.offload(self.store.wanted_authors, self.me)
-        self._wanted = frozenset(wanted) | {self.me}
+        """Reload the follows from the store (after the user follows or unfollows)."""
+        followed = await self.offload(self.store.wanted_authors, self.me)
+        self._followed = frozenset(followed) | {self.me}
+        self._wanted = self._followed | self._horizon
         self.events.interest.publish(InterestChanged(self._wanted))
+        self.reach.follows_changed()
+
+    async def set_horizon(self, horizon: frozenset[bytes]) -> None:
+        """Set the horizon (``pnyx.node.reach``); the interest set is published if it changed."""
+        self._horizon = horizon
+        wanted = self._followed | horizon
+        if wanted != self._wanted:
+            self._wanted = wanted
+            self.events.interest.publish(InterestChanged(wanted))
 
     async def connect(self, address: str) -> str:
         """Dial a peer; returns its peer id. Raises UserError / ConnectError."""
@@ -223,7 +245,7 @@ class Node:
 
     async def validate(self, data: bytes, forwarder: str) -> Verdict:
         """The gossip validator (never raises; see the module docstring)."""
-        admitted = self.limiter.admit(data, forwarder, trio.current_time(), self._wanted)
+        admitted = self.limiter.admit(data, forwarder, trio.current_time(), self._followed)
         if isinstance(admitted, RateLimited):  # never the forwarder's fault: ignored, not penalised
             self.output.rejected(forwarder, admitted, penalised=False)
             return Verdict.IGNORE
@@ -235,7 +257,7 @@ class Node:
         except InvalidMessage as failure:
             exc = failure
             if exc.reason is Reason.FUTURE_TIMESTAMP:  # robustness: our clock behind?
-                exc = await self._check_future(data, exc)
+                exc = await check_future(data, exc, self._lanes[1], self.offload, self.clock)
             if exc.reason in IGNORED_REASONS:
                 self.stats.frames_ignored += 1
                 self.output.rejected(forwarder, exc, penalised=False)
@@ -260,17 +282,6 @@ class Node:
             return Verdict.IGNORE
         self._decoded.put(frame_id(data), len(data), messages)
         return Verdict.ACCEPT
-
-    async def _check_future(self, data: bytes, exc: InvalidMessage) -> InvalidMessage:
-        """A future-dated frame, checked for all but the clock: ``exc`` if that passes (its now
-        verified authors count toward "our clock is behind"), else the rule it breaks."""
-        try:
-            async with self._lanes[1]:  # the strangers lane: a future frame is seldom urgent
-                messages = await self.offload(validate_frame, data, MAX_TIMESTAMP_MS)
-        except InvalidMessage as other:
-            return other
-        self.clock.saw_future(messages, trio.current_time())
-        return exc
 
     def penalise(self, peer: str, exc: RemoteError) -> None:
         """Count a violation by ``peer`` (invalid data it could have checked: an invalid frame, a
@@ -306,22 +317,14 @@ class Node:
     async def _pump_received(self) -> None:
         async for item in self.network.received:
             self.stats.frames_received += 1
-            messages = await self._messages_of(item)
+            messages = await messages_of(self._decoded, item, self.offload, self.clock_ms())
             wanted = [m for m in messages if m.author in self._wanted]
+            others = [m for m in messages if m.author not in self._wanted]
+            if others:  # strangers' replies and reactions to held posts (pnyx.node.reach)
+                wanted += await self.offload(keep_replies, self.store, others)
             self.stats.messages_not_wanted += len(messages) - len(wanted)
             if wanted:
                 await self._ingest_send.send(wanted)
-
-    async def _messages_of(self, item: Received) -> list[Message]:
-        cached = self._decoded.take(frame_id(item.data))
-        if cached is not None:
-            return cached
-        try:  # evicted from the cache under load: check it again
-            messages: list[Message] = await self.offload(validate_frame, item.data, self.clock_ms())
-        except InvalidMessage as exc:
-            log.debug("frame from %s no longer valid: %s", item.origin, exc)
-            return []
-        return messages
 
     async def _ingest_loop(self) -> None:
         async for first in self._ingest_recv:

@@ -34,7 +34,8 @@ async def node_status(node: Node) -> dict[str, Any]:
         "penalties": node.penalties(),
         "counts": {
             **counts,
-            "following": len(node.wanted_authors()) - 1,
+            "following": len(node.followed_authors()) - 1,
+            "horizon": len(node.wanted_authors() - node.followed_authors()),
             "peers": len(network.peers()),
             **asdict(node.stats),
             **asdict(node.limiter.counters),  # robustness: rate limits

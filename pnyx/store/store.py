@@ -26,7 +26,7 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import queries, replication, search
+from pnyx.store import budget, queries, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import (
@@ -185,6 +185,15 @@ class Store:
         if deleted is not None:
             raise UserError(f"post {target.hex()[:12]} is already deleted; nothing changed")
 
+    def evict(self, authors: Iterable[bytes]) -> int:
+        """Drop everything held of each of ``authors`` in one transaction, derived rows and
+        totals kept consistent (``pnyx.store.budget``); the messages removed. ``StoreError``
+        if the database fails (then nothing is dropped)."""
+        with self._lock:
+            self._check_open()
+            with transaction(self._conn, self.path):
+                return sum(budget.evict(self._conn, a) for a in dict.fromkeys(authors))
+
     # --- reading -----------------------------------------------------------------------------
 
     def get(self, message_id: bytes) -> StoredMessage | None:
@@ -224,6 +233,14 @@ class Store:
     def wanted_authors(self, me: bytes) -> set[bytes]:
         """``me`` and every key ``me`` follows: the feeds this node replicates."""
         return {me, *self.following(me)}
+
+    def usage(self) -> dict[bytes, int]:
+        """author -> bytes of raw envelopes held (the storage budget's measure; one table pass)."""
+        return self._read(budget.usage)
+
+    def held_ids(self, ids: Iterable[bytes]) -> set[bytes]:
+        """Those of ``ids`` naming a message this store holds."""
+        return self._read(budget.held_ids, list(ids))
 
     def profile(self, author: bytes) -> Profile | None:
         """The merged profile: name and bio each from the latest profile message setting it."""

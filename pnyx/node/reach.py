@@ -1,0 +1,201 @@
+"""Reach: the node's horizon beyond follows and its storage budget, kept current off the trio loop.
+
+``Reach`` applies the admission policy (``pnyx.trust.admission``) to the running node:
+
+* **Horizon.** At start, and ``RECOMPUTE_DEBOUNCE_S`` after the first stored follow or unfollow
+  by anyone (never per message: later ones within the wait join the same recompute), it builds
+  the trust state from every follow edge held and plans the horizon, in one worker-thread call
+  (``compute_plan``). The node's interest set becomes the user, the follows and the horizon
+  (``Node.set_horizon``); ingest, sync and discovery all read that set.
+* **Budget.** After ``ENFORCE_AFTER_BYTES`` of newly stored envelopes, after each recompute and
+  every ``ENFORCE_INTERVAL_S``, it measures the held bytes per author and drops whole authors in
+  the policy's eviction order until the store fits (``enforce_budget``, one worker-thread call).
+  An evicted horizon author is left out of the horizon until the node restarts, so sync does not
+  fetch it again at once. So a stranger can hold at most ``ENFORCE_AFTER_BYTES`` beyond its quota,
+  briefly, and the disk stays within the budget plus that margin.
+
+Failure modes: a ``StoreError`` of a recompute or an eviction is logged and retried at the next
+trigger; it never stops the node.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import trio
+
+from pnyx.core import kinds
+from pnyx.core.envelope import Message
+from pnyx.errors import StoreError
+from pnyx.events import Stored
+from pnyx.trust.admission import AdmissionConfig, Horizon, eviction_order, plan_horizon
+from pnyx.trust.graph import TrustGraph
+from pnyx.trust.state import TrustState
+
+if TYPE_CHECKING:
+    from pnyx.node.node import Node
+    from pnyx.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Wait after a stored follow or unfollow before the horizon is recomputed, in seconds.
+RECOMPUTE_DEBOUNCE_S = 1.0
+#: Newly stored envelope bytes after which the budget is checked again, in bytes.
+ENFORCE_AFTER_BYTES = 4 * 1024 * 1024
+#: Longest time between two budget checks, in seconds.
+ENFORCE_INTERVAL_S = 300.0
+#: Kinds whose arrival can change the follow graph, hence the horizon.
+GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
+#: Body fields naming the post a stranger's message answers, by kind: replies and reactions.
+ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",)}
+
+
+def _answers(message: Message) -> list[bytes]:
+    found = (message.body.get(name) for name in ANSWER_FIELDS.get(message.kind, ()))
+    return [value for value in found if isinstance(value, bytes)]
+
+
+def keep_replies(store: Store, messages: Sequence[Message]) -> list[Message]:
+    """Those of ``messages`` (by authors outside the interest set) that reply to or react to a
+    message the store holds: kept so a thread shows the conversation. Their bytes count against
+    ``STRANGER_QUOTA_BYTES`` per author and the budget (strangers go first). Such an author's
+    chain is partial (a single message at its seq, ``contiguous`` < ``highest``): sync never
+    fills it, as gap and catch-up fetches ask only for interest-set authors. Blocking; a
+    ``StoreError`` is logged and keeps none of them (remote data never crashes the node)."""
+    answers = {m.id: _answers(m) for m in messages}
+    targets = [t for found in answers.values() for t in found]
+    if not targets:
+        return []
+    try:
+        held = store.held_ids(targets)
+    except StoreError as exc:
+        log.warning("cannot look up the posts strangers answer: %s", exc)
+        return []
+    return [m for m in messages if any(t in held for t in answers[m.id])]
+
+
+def load_state(store: Store, me: bytes) -> TrustState:
+    """The user's trust state over every follow edge held (blocking: run off the loop)."""
+    edges = store.follow_edges()
+    graph = TrustGraph.from_arrays(
+        [k.hex() for k in edges.keys],
+        np.asarray(edges.follower, dtype=np.int64),
+        np.asarray(edges.followee, dtype=np.int64),
+    )
+    graph.ensure(me.hex())
+    return TrustState(graph, me.hex())
+
+
+def compute_plan(
+    store: Store, me: bytes, config: AdmissionConfig, excluded: frozenset[bytes] = frozenset()
+) -> Horizon:
+    """The horizon plan for ``me`` from the store's follow edges (blocking; ``StoreError``)."""
+    return plan_horizon(load_state(store, me), store.following(me), config, excluded=excluded)
+
+
+def enforce_budget(store: Store, plan: Horizon) -> list[bytes]:
+    """Drop whole authors until the held bytes fit ``plan.budget_bytes``; the authors dropped
+    (blocking; ``StoreError`` leaves the store as it was)."""
+    dropped = eviction_order(store.usage(), plan)
+    if dropped:
+        store.evict(dropped)
+    return dropped
+
+
+@dataclass
+class ReachStats:
+    """Counters since the node started."""
+
+    recomputes: int = 0
+    evictions: int = 0  # authors dropped for the budget
+    failures: int = 0  # recomputes or evictions that failed (StoreError)
+
+
+class Reach:
+    """The node's horizon and budget keeper (see the module docstring)."""
+
+    def __init__(self, node: Node, config: AdmissionConfig) -> None:
+        self.node = node
+        self.config = config.check()
+        self.plan: Horizon | None = None
+        self.evicted: set[bytes] = set()
+        self.stats = ReachStats()
+        self._dirty = trio.Event()
+        self._check = trio.Event()
+        self._bytes_since = 0
+        node.events.stored.subscribe(self._stored)
+
+    def follows_changed(self) -> None:
+        """The user's own follows changed: recompute the horizon after the debounce."""
+        self._dirty.set()
+
+    def _stored(self, event: Stored) -> None:
+        if any(m.kind in GRAPH_KINDS for m in event.messages):
+            self._dirty.set()
+        self._bytes_since += sum(len(m.raw) for m in event.messages)
+        if self._bytes_since >= ENFORCE_AFTER_BYTES:
+            self._check.set()
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Plan once, then recompute and enforce on their triggers until cancelled."""
+        async with trio.open_nursery() as nursery:
+            task_status.started()
+            await self.recompute()
+            nursery.start_soon(self._recompute_loop)
+            nursery.start_soon(self._budget_loop)
+
+    async def _recompute_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await trio.sleep(RECOMPUTE_DEBOUNCE_S)
+            self._dirty = trio.Event()
+            await self.recompute()
+
+    async def _budget_loop(self) -> None:
+        while True:
+            with trio.move_on_after(ENFORCE_INTERVAL_S):
+                await self._check.wait()
+            self._check = trio.Event()
+            self._bytes_since = 0
+            await self.enforce()
+
+    async def recompute(self) -> None:
+        """Plan the horizon now and hand it to the node; then check the budget."""
+        node = self.node
+        try:
+            plan = await node.offload(
+                compute_plan, node.store, node.me, self.config, frozenset(self.evicted)
+            )
+        except StoreError as exc:
+            self.stats.failures += 1
+            log.error("could not plan the horizon: %s", exc)
+            return
+        self.plan = plan
+        self.stats.recomputes += 1
+        await node.set_horizon(plan.horizon)
+        await self.enforce()
+
+    async def enforce(self) -> list[bytes]:
+        """Check the budget now; the authors dropped (empty before the first plan)."""
+        if self.plan is None:
+            return []
+        # follows made since the plan are pinned too
+        plan = replace(self.plan, pinned=self.plan.pinned | self.node.followed_authors())
+        try:
+            dropped: list[bytes] = await self.node.offload(enforce_budget, self.node.store, plan)
+        except StoreError as exc:
+            self.stats.failures += 1
+            log.error("could not enforce the storage budget: %s", exc)
+            return []
+        if dropped:
+            self.stats.evictions += len(dropped)
+            log.info("storage budget: dropped the feeds of %d author(s)", len(dropped))
+            gone = set(dropped) & plan.horizon
+            if gone:
+                self.evicted |= gone
+                await self.node.set_horizon(plan.horizon - self.evicted)
+        return dropped
