@@ -28,6 +28,11 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
 ``dht_mode``          ``server`` (default: answer other peers' DHT queries and keep their provider
                       records, within bounds, docs/security.md) or ``client`` (only ask: for a
                       node others cannot reach, or a user who wants to keep nothing for others).
+``hops``              follow steps from the user whose authors' feeds the node keeps and syncs
+                      (1..3, default 2; 1 = follows only; docs/architecture.md, "What a node
+                      stores").
+``storage_budget_mb`` the store's budget for feeds beyond the user's and follows', in MiB of
+                      envelopes (16..1048576, default 1024): over it, the lowest-trust go first.
 
 The ``[ui]`` table sets the local web UI (docs/web.md): ``listen`` (``HOST:PORT``, default
 ``127.0.0.1:4718``; a non-loopback host is refused unless ``public = true``), ``enabled``
@@ -50,6 +55,14 @@ from typing import Any
 from pnyx.errors import ConfigError
 from pnyx.home import Home
 from pnyx.ingest.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
+from pnyx.trust.admission import (  # reach
+    DEFAULT_HOPS,
+    DEFAULT_STORAGE_BUDGET_MB,
+    MAX_HOPS,
+    MAX_STORAGE_BUDGET_MB,
+    MIN_HOPS,
+    MIN_STORAGE_BUDGET_MB,
+)
 from pnyx.web.serve import DEFAULT_UI_LISTEN, parse_listen  # web UI
 
 #: Default listen address: every IPv4 interface, TCP port 4717.
@@ -106,6 +119,11 @@ EXAMPLE_CONFIG = """\
 # dht = true
 # dht_mode = "server"   # or "client": ask the DHT, answer nobody (a node others cannot reach)
 
+# Reach: feeds kept within this many follow steps (1 = follows only), and the store's budget in
+# MiB; over it, the least trusted feeds beyond your follows go first (yours and follows' never).
+# hops = 2
+# storage_budget_mb = 1024
+
 # Rate limits (messages per second, bucket sizes in messages) applied before signatures are checked.
 # [node.rate_limits]
 # author_per_s = 5.0
@@ -137,6 +155,8 @@ class NodeConfig:
     mdns: bool = True  # discovery
     dht: bool = True  # discovery
     dht_mode: str = "server"  # discovery: "server" or "client"
+    hops: int = DEFAULT_HOPS  # reach: follow steps kept
+    storage_budget_mb: int = DEFAULT_STORAGE_BUDGET_MB  # reach: store budget, MiB
     ui: bool = True  # web UI: serve it at all
     ui_listen: str = DEFAULT_UI_LISTEN  # web UI: HOST:PORT
     ui_public: bool = False  # web UI: allow a non-loopback address
@@ -198,6 +218,15 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
                 raise ConfigError(
                     f"{name} must be an integer 0..{MAX_TARGET_CONNECTIONS}; got {value!r}"
                 )
+            changes[key] = value
+        elif key in ("hops", "storage_budget_mb"):  # reach
+            low, high = (
+                (MIN_HOPS, MAX_HOPS)
+                if key == "hops"
+                else (MIN_STORAGE_BUDGET_MB, MAX_STORAGE_BUDGET_MB)
+            )
+            if type(value) is not int or not low <= value <= high:
+                raise ConfigError(f"{name} must be an integer {low}..{high}; got {value!r}")
             changes[key] = value
         elif key == "sync_on_connect":  # sync
             if not isinstance(value, bool):

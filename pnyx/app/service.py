@@ -34,6 +34,7 @@ from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
 from pnyx.runtime import Offload, in_thread
+from pnyx.trust.admission import MIB, AdmissionConfig
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -121,6 +122,9 @@ async def open_node(
         offload=offload,
         rate_limits=config.rate_limits,  # robustness: rate limits
         online_mark=OnlineMark(online_mark_path) if online_mark_path is not None else None,
+        admission=AdmissionConfig(  # reach: horizon and storage budget
+            hops=config.hops, budget_bytes=config.storage_budget_mb * MIB
+        ),
     )
     syncer = SyncScheduler(  # sync: catch-up sessions (pnyx.catchup.scheduler)
         node,
