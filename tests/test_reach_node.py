@@ -51,3 +51,31 @@ async def test_a_two_hop_reply_reaches_a_node_that_does_not_follow_its_author(
             counts = (await a.node.status())["counts"]
             assert counts["following"] == 1 and counts["horizon"] == 1
             assert a.node.reach.stats.recomputes >= 2
+
+
+async def test_a_strangers_reply_is_kept_and_its_partial_feed_never_synced(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    with trio.fail_after(CAP_S * 3):
+        async with new_swarm(tmp_path) as swarm:
+            a, x = await swarm.line("a", "x")  # x follows nobody a knows: a stranger to a
+            x.follow(a)
+            await x.node.refresh_interest()
+            x.post("before the reply, 1")
+            x.post("before the reply, 2")
+            root = a.post("a question")
+            a.node.nudge()
+            x.node.nudge()
+            await eventually(lambda: x.store.get(root.id) is not None, "x holds a's post")
+            reply = _reply(x, "x answers", root.id)
+            x.node.nudge()
+            await eventually(
+                lambda: [m.message.id for m in a.store.thread(root.id)] == [root.id, reply],
+                "a keeps the stranger's reply to its post",
+            )
+            assert x.me not in a.node.wanted_authors()
+            # x's chain on a is partial (its reply at seq 4 alone); gap, periodic and connect
+            # syncs ask only for the interest set, so it stays so, costing no session
+            await trio.sleep(5 * 60)
+            assert a.store.heads([x.me]) == {x.me: (0, 4)}
+            assert a.texts(x) == ["x answers"]

@@ -225,7 +225,8 @@ class SyncScheduler:
         # Only gossip: a sync session asks for what is missing itself (and continues when
         # incomplete); gossip holes are the ones that need a trigger.
         if event.source is Source.GOSSIP:
-            self._gaps.stored(m.author for m in event.messages)
+            wanted = self.node.wanted_authors()  # reach: strangers' replies leave gaps, unfetched
+            self._gaps.stored(m.author for m in event.messages if m.author in wanted)
             self._gap_wake.set()
 
     def _interest_changed(self, event: InterestChanged) -> None:
