@@ -123,6 +123,8 @@ class DiscoveryHost(Protocol):
 
     def wanted_authors(self) -> frozenset[bytes]: ...
 
+    def followed_authors(self) -> frozenset[bytes]: ...
+
 
 class Discovery:
     """Peer discovery for one running node (see the module docstring)."""
@@ -267,7 +269,9 @@ class Discovery:
     async def _lookup_loop(self, network: Network) -> None:
         while True:
             self._interest = trio.Event()
-            followed = sorted(self._node.wanted_authors() - {self._node.me})
+            node = self._node  # reach: follows are looked up before the horizon
+            first = node.followed_authors()
+            followed = sorted(node.wanted_authors() - {node.me}, key=lambda a: (a not in first, a))
             for gone in list(self._lookups):
                 if gone not in followed:
                     del self._lookups[gone]
