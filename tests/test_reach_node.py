@@ -9,6 +9,9 @@ from pathlib import Path
 import trio
 
 from pnyx.core import kinds
+from pnyx.events import Source
+from pnyx.node.reach import RECOMPUTE_DEBOUNCE_S, RECOMPUTE_SPACING_S
+from tests.store_helpers import Feed, key
 from tests.test_node_logic import CAP_S, Peer, new_swarm, now_ms
 from tests.waiting import eventually
 
@@ -79,3 +82,29 @@ async def test_a_strangers_reply_is_kept_and_its_partial_feed_never_synced(
             await trio.sleep(5 * 60)
             assert a.store.heads([x.me]) == {x.me: (0, 4)}
             assert a.texts(x) == ["x answers"]
+
+
+async def test_recomputes_are_spaced_for_others_follows_and_prompt_for_own(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            a = await swarm.add("a")
+            reach = a.node.reach
+            await eventually(lambda: reach.stats.recomputes == 1, "the plan at start")
+            started = trio.current_time()
+            friend, far, farther = Feed(key(2)), Feed(key(3)), Feed(key(4))
+            a.store.append_own(a.key, kinds.FOLLOW, {"key": friend.author}, now_ms())
+            await a.node.refresh_interest()  # the user's own follow: within the debounce
+            await eventually(lambda: reach.stats.recomputes == 2, "recompute after own follow")
+            assert trio.current_time() - started <= RECOMPUTE_DEBOUNCE_S + 0.5
+            own_done = trio.current_time()
+            # a burst of others' follows: one recompute, RECOMPUTE_SPACING_S after the last
+            for follow in (friend.follow(far.author), far.follow(farther.author)):
+                stored = a.store.ingest_verified([follow]).accepted
+                await a.node.after_stored(stored, Source.GOSSIP)
+            await eventually(lambda: reach.stats.recomputes == 3, "one recompute for the burst")
+            assert trio.current_time() - own_done >= RECOMPUTE_SPACING_S
+            assert far.author in a.node.wanted_authors()
+            await trio.sleep(3 * RECOMPUTE_SPACING_S)
+            assert reach.stats.recomputes == 3
