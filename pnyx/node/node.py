@@ -55,7 +55,7 @@ from pnyx.node.frames import check_future, messages_of
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.penalties import Penalties
-from pnyx.node.reach import Reach, keep_replies
+from pnyx.node.reach import Reach, answers, keep_replies
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.node.status import node_status, peer_rows
 from pnyx.runtime import Offload, in_thread
@@ -319,7 +319,7 @@ class Node:
             self.stats.frames_received += 1
             messages = await messages_of(self._decoded, item, self.offload, self.clock_ms())
             wanted = [m for m in messages if m.author in self._wanted]
-            others = [m for m in messages if m.author not in self._wanted]
+            others = [m for m in messages if m.author not in self._wanted and answers(m)]
             if others:  # strangers' replies and reactions to held posts (pnyx.node.reach)
                 wanted += await self.offload(keep_replies, self.store, others)
             self.stats.messages_not_wanted += len(messages) - len(wanted)

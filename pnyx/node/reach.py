@@ -62,7 +62,8 @@ GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
 ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",)}
 
 
-def _answers(message: Message) -> list[bytes]:
+def answers(message: Message) -> list[bytes]:
+    """The ids ``message`` replies or reacts to (none for other kinds); no I/O."""
     found = (message.body.get(name) for name in ANSWER_FIELDS.get(message.kind, ()))
     return [value for value in found if isinstance(value, bytes)]
 
@@ -74,8 +75,8 @@ def keep_replies(store: Store, messages: Sequence[Message]) -> list[Message]:
     chain is partial (a single message at its seq, ``contiguous`` < ``highest``): sync never
     fills it, as gap and catch-up fetches ask only for interest-set authors. Blocking; a
     ``StoreError`` is logged and keeps none of them (remote data never crashes the node)."""
-    answers = {m.id: _answers(m) for m in messages}
-    targets = [t for found in answers.values() for t in found]
+    named = {m.id: answers(m) for m in messages}
+    targets = [t for found in named.values() for t in found]
     if not targets:
         return []
     try:
@@ -83,7 +84,7 @@ def keep_replies(store: Store, messages: Sequence[Message]) -> list[Message]:
     except StoreError as exc:
         log.warning("cannot look up the posts strangers answer: %s", exc)
         return []
-    return [m for m in messages if any(t in held for t in answers[m.id])]
+    return [m for m in messages if any(t in held for t in named[m.id])]
 
 
 def load_state(store: Store, me: bytes) -> TrustState:
