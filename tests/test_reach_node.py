@@ -53,7 +53,7 @@ async def test_a_two_hop_reply_reaches_a_node_that_does_not_follow_its_author(
             assert a.store.following(a.me) == [b.me]
             counts = (await a.node.status())["counts"]
             assert counts["following"] == 1 and counts["horizon"] == 1
-            assert a.node.reach.stats.recomputes >= 2
+            assert a.node.reach.stats.horizon_recomputes >= 2
 
 
 async def test_a_strangers_reply_is_kept_and_its_partial_feed_never_synced(
@@ -91,20 +91,21 @@ async def test_recomputes_are_spaced_for_others_follows_and_prompt_for_own(
         async with new_swarm(tmp_path) as swarm:
             a = await swarm.add("a")
             reach = a.node.reach
-            await eventually(lambda: reach.stats.recomputes == 1, "the plan at start")
+            stats = reach.stats
+            await eventually(lambda: stats.horizon_recomputes == 1, "the plan at start")
             started = trio.current_time()
             friend, far, farther = Feed(key(2)), Feed(key(3)), Feed(key(4))
             a.store.append_own(a.key, kinds.FOLLOW, {"key": friend.author}, now_ms())
             await a.node.refresh_interest()  # the user's own follow: within the debounce
-            await eventually(lambda: reach.stats.recomputes == 2, "recompute after own follow")
+            await eventually(lambda: stats.horizon_recomputes == 2, "recompute after own follow")
             assert trio.current_time() - started <= RECOMPUTE_DEBOUNCE_S + 0.5
             own_done = trio.current_time()
             # a burst of others' follows: one recompute, RECOMPUTE_SPACING_S after the last
             for follow in (friend.follow(far.author), far.follow(farther.author)):
                 stored = a.store.ingest_verified([follow]).accepted
                 await a.node.after_stored(stored, Source.GOSSIP)
-            await eventually(lambda: reach.stats.recomputes == 3, "one recompute for the burst")
+            await eventually(lambda: stats.horizon_recomputes == 3, "one recompute for the burst")
             assert trio.current_time() - own_done >= RECOMPUTE_SPACING_S
             assert far.author in a.node.wanted_authors()
             await trio.sleep(3 * RECOMPUTE_SPACING_S)
-            assert reach.stats.recomputes == 3
+            assert stats.horizon_recomputes == 3

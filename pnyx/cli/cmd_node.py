@@ -170,7 +170,7 @@ def cmd_status(ctx: Context) -> int:
     )
     ctx.print(
         f"store:     {counts['messages']} messages from {counts['authors']} authors; "
-        f"you follow {counts['following']}"
+        f"you follow {counts['following']}, and {counts.get('horizon', 0)} more within reach"
     )
     if counts.get("forks"):  # robustness: authors that signed two histories (issue 11)
         ctx.print(

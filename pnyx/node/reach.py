@@ -120,9 +120,9 @@ def enforce_budget(store: Store, plan: Horizon) -> list[bytes]:
 class ReachStats:
     """Counters since the node started."""
 
-    recomputes: int = 0
-    evictions: int = 0  # authors dropped for the budget
-    failures: int = 0  # recomputes or evictions that failed (StoreError)
+    horizon_recomputes: int = 0
+    authors_evicted: int = 0  # whole feeds dropped for the storage budget
+    reach_failures: int = 0  # recomputes or budget checks that failed (StoreError)
 
 
 class Reach:
@@ -187,11 +187,11 @@ class Reach:
                 compute_plan, node.store, node.me, self.config, frozenset(self.evicted)
             )
         except StoreError as exc:
-            self.stats.failures += 1
+            self.stats.reach_failures += 1
             log.error("could not plan the horizon: %s", exc)
             return
         self.plan = plan
-        self.stats.recomputes += 1
+        self.stats.horizon_recomputes += 1
         await node.set_horizon(plan.horizon)
         await self.enforce()
 
@@ -204,11 +204,11 @@ class Reach:
         try:
             dropped: list[bytes] = await self.node.offload(enforce_budget, self.node.store, plan)
         except StoreError as exc:
-            self.stats.failures += 1
+            self.stats.reach_failures += 1
             log.error("could not enforce the storage budget: %s", exc)
             return []
         if dropped:
-            self.stats.evictions += len(dropped)
+            self.stats.authors_evicted += len(dropped)
             log.info("storage budget: dropped the feeds of %d author(s)", len(dropped))
             gone = set(dropped) & plan.horizon
             if gone:

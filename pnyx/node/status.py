@@ -38,6 +38,7 @@ async def node_status(node: Node) -> dict[str, Any]:
             "horizon": len(node.wanted_authors() - node.followed_authors()),
             "peers": len(network.peers()),
             **asdict(node.stats),
+            **asdict(node.reach.stats),  # reach: horizon and storage budget
             **asdict(node.limiter.counters),  # robustness: rate limits
             "event_subscriber_failures": node.events.failures(),
         },
