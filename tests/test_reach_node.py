@@ -11,6 +11,7 @@ import trio
 from pnyx.core import kinds
 from pnyx.events import Source
 from pnyx.node.reach import RECOMPUTE_DEBOUNCE_S, RECOMPUTE_SPACING_S
+from pnyx.trust.admission import AdmissionConfig
 from tests.store_helpers import Feed, key
 from tests.test_node_logic import CAP_S, Peer, new_swarm, now_ms
 from tests.waiting import eventually
@@ -109,3 +110,34 @@ async def test_recomputes_are_spaced_for_others_follows_and_prompt_for_own(
             assert far.author in a.node.wanted_authors()
             await trio.sleep(3 * RECOMPUTE_SPACING_S)
             assert stats.horizon_recomputes == 3
+
+
+async def test_a_running_node_keeps_its_store_within_the_budget(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            a = await swarm.add("a")
+            reach = a.node.reach
+            await eventually(lambda: reach.plan is not None, "the plan at start")
+            for i in range(20):
+                a.post(f"mine {i} " + "x" * 900)
+            a.node.nudge()  # the publish loop counts own messages in the budget's tally
+            await eventually(lambda: a.node.stats.messages_published == 20, "own published")
+            own = sum(a.store.usage().values())
+            budget = own + 50_000
+            reach.config = AdmissionConfig(budget_bytes=budget)
+            await reach.recompute()
+            for n in range(30):  # strangers' feeds arriving as gossip would deliver them
+                stranger = Feed(key(10 + n))
+                for i in range(30):
+                    stranger.post(f"stranger {n} post {i} " + "y" * 900)
+                stored = a.store.ingest_verified(stranger.messages).accepted
+                await a.node.after_stored(stored, Source.GOSSIP)
+                await reach.enforce()
+                assert sum(a.store.usage().values()) <= budget
+            # a stranger's 32 KB feed fits its quota and the room left, two do not: at each
+            # arrival one of the two goes whole (equal trust: the lower key first), so 29 went
+            assert reach.stats.authors_evicted == 29
+            assert len(a.texts(a)) == 20
+            assert reach._usage == a.store.usage()  # the tally matches the store

@@ -364,6 +364,7 @@ class Node:
             last_round = trio.current_time()
             await self.publish_own(own)
             self.output.published(own)
+            self.reach.tally(own)  # the storage budget's count of held bytes
             self.clock.published(own, trio.current_time())  # robustness: warn if clock ahead
             if any(_changes_interest(m, self.me) for m in own):
                 await self.refresh_interest()

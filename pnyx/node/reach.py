@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -106,11 +106,14 @@ def compute_plan(
     return plan_horizon(load_state(store, me), store.following(me), config, excluded=excluded)
 
 
-def enforce_budget(store: Store, plan: Horizon) -> list[bytes]:
-    """Drop whole authors until the held bytes fit ``plan.budget_bytes``; the authors dropped
-    (blocking; ``EVICT_CHUNK_AUTHORS`` per transaction: a ``StoreError`` leaves the chunk that
-    failed and those after it as they were, and the next check tries again)."""
-    dropped = eviction_order(store.usage(), plan)
+def enforce_budget(
+    store: Store, plan: Horizon, usage: Mapping[bytes, int] | None = None
+) -> list[bytes]:
+    """Drop whole authors until the held bytes (``usage``, default measured now: one pass over
+    the store) fit ``plan.budget_bytes``; the authors dropped (blocking; ``EVICT_CHUNK_AUTHORS``
+    per transaction: a ``StoreError`` leaves the chunk that failed and those after it as they
+    were, and the next check tries again)."""
+    dropped = eviction_order(store.usage() if usage is None else usage, plan)
     for start in range(0, len(dropped), EVICT_CHUNK_AUTHORS):
         store.evict(dropped[start : start + EVICT_CHUNK_AUTHORS])
     return dropped
@@ -139,6 +142,10 @@ class Reach:
         self._last_recompute = -math.inf
         self._check = trio.Event()
         self._bytes_since = 0
+        # held bytes per author: measured (one pass over the store) at most every
+        # ENFORCE_INTERVAL_S, tallied from Stored events in between
+        self._usage: dict[bytes, int] | None = None
+        self._measured_at = -math.inf
         node.events.stored.subscribe(self._stored)
 
     def follows_changed(self) -> None:
@@ -149,7 +156,15 @@ class Reach:
     def _stored(self, event: Stored) -> None:
         if any(m.kind in GRAPH_KINDS for m in event.messages):
             self._dirty.set()
-        self._bytes_since += sum(len(m.raw) for m in event.messages)
+        self.tally(event.messages)
+
+    def tally(self, messages: Sequence[Message]) -> None:
+        """Count newly stored ``messages`` (received, or the user's own the node publishes)."""
+        usage = self._usage
+        for m in messages:
+            self._bytes_since += len(m.raw)
+            if usage is not None:
+                usage[m.author] = usage.get(m.author, 0) + len(m.raw)
         if self._bytes_since >= ENFORCE_AFTER_BYTES:
             self._check.set()
 
@@ -201,8 +216,15 @@ class Reach:
             return []
         # follows made since the plan are pinned too
         plan = replace(self.plan, pinned=self.plan.pinned | self.node.followed_authors())
+        store, offload = self.node.store, self.node.offload
         try:
-            dropped: list[bytes] = await self.node.offload(enforce_budget, self.node.store, plan)
+            if self._usage is None or trio.current_time() - self._measured_at >= ENFORCE_INTERVAL_S:
+                self._measured_at = trio.current_time()
+                self._usage = await offload(store.usage)
+            usage = self._usage
+            dropped: list[bytes] = await offload(enforce_budget, store, plan, dict(usage))
+            for author in dropped:
+                usage.pop(author, None)
         except StoreError as exc:
             self.stats.reach_failures += 1
             log.error("could not enforce the storage budget: %s", exc)
