@@ -9,8 +9,10 @@
   (``compute_plan``). The node's interest set becomes the user, the follows and the horizon
   (``Node.set_horizon``); ingest, sync and discovery all read that set.
 * **Budget.** After ``ENFORCE_AFTER_BYTES`` of newly stored envelopes, after each recompute and
-  every ``ENFORCE_INTERVAL_S``, it measures the held bytes per author and drops whole authors in
-  the policy's eviction order until the store fits (``enforce_budget``, one worker-thread call).
+  every ``ENFORCE_INTERVAL_S``, it drops whole authors in the policy's eviction order until the
+  held bytes fit (``enforce_budget``, in a worker thread). The held bytes per author are measured
+  from the store (one pass) at most every ``ENFORCE_INTERVAL_S`` and tallied between, from
+  ``Stored`` events and the user's own messages as the node publishes them (``tally``).
   An evicted horizon author is left out of the horizon until the node restarts, so sync does not
   fetch it again at once. So a stranger can hold at most ``ENFORCE_AFTER_BYTES`` beyond its quota,
   briefly, and the disk stays within the budget plus that margin.
