@@ -2,7 +2,8 @@
 
 Without a running node it holds the home's node lock (so no node starts meanwhile), opens a libp2p
 host with the node's key (``node_key`` in config.toml), runs one catch-up session for the wanted
-authors (default: you and everyone you follow; ``--author`` names others), serves the peer while
+authors (default: the interest set, as the node's: you, everyone you follow and the horizon within
+``hops``, ``pnyx.node.reach``; ``--author`` names others), serves the peer while
 connected (so it can fetch your posts too), and exits. With a node running on this home it asks the
 node to do it through the control socket instead (the node holds the store's lock and the peer
 id). Exit status 0 when the session completed, 1 when it stopped early (what arrived is kept; run
@@ -97,7 +98,13 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
     else:
         seed = load_or_create_node_seed(ctx.home.node_key_path)
     store = ctx.store()
-    wanted = set(authors) if authors else store.wanted_authors(me)
+    if authors:
+        wanted = set(authors)
+    else:  # reach: the same interest set as the node's (follows and the horizon)
+        from pnyx.node.reach import compute_plan
+        from pnyx.trust.admission import AdmissionConfig
+
+        wanted = set(compute_plan(store, me, AdmissionConfig(hops=config.hops)).wanted)
     progress = ProgressLine(ctx.err, enabled=_is_terminal(ctx.err))
     try:  # errors (also inside exception groups) and Ctrl-C are mapped by pnyx.cli.main
         result = trio.run(_session, seed, ctx.args.address, store, wanted, progress)
