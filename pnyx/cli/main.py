@@ -27,6 +27,7 @@ from pnyx.cli import (
     cmd_files,
     cmd_identity,
     cmd_node,
+    cmd_rank,
     cmd_read,
     cmd_square,
     cmd_sync,
@@ -38,7 +39,7 @@ from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
 
-_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_square, cmd_files, cmd_node, cmd_sync)
+_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_square, cmd_rank, cmd_files, cmd_node, cmd_sync)
 
 #: Exit status of an interrupted command (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
