@@ -27,7 +27,7 @@ import pytest
 
 from pnyx.core.envelope import Message
 from pnyx.crypto.keytext import encode_public_key
-from pnyx.errors import UserError
+from pnyx.errors import NotFoundError, UserError
 from pnyx.rank.builtins import BUILTINS
 from pnyx.rank.recipe import RecipeError
 from pnyx.reads import clusters, feeds, ranked_timeline, why
@@ -186,3 +186,19 @@ def test_a_cluster_counts_once(tmp_path: Path) -> None:
         ]
         later = clusters(store, me, now_ms=NOW_MS + 8 * 24 * HOUR_MS)  # outside the window
         assert later.groups() == [] and later.actions == 0
+
+
+def test_deleted_posts_and_other_kinds_are_not_explained(world: World) -> None:
+    store, f, p, recipes = world
+    me = f["me"].author
+    follow = f["me"].messages[0]
+    with pytest.raises(UserError, match="is a follow, not a post"):
+        why(store, me, follow.id, "buzz", recipes_dir=recipes, now_ms=NOW_MS)
+    with pytest.raises(NotFoundError, match="no message"):
+        why(store, me, bytes(32), "buzz", recipes_dir=recipes, now_ms=NOW_MS)
+    gone = f["carol"].delete(p["carol"].id)
+    store.ingest([gone.raw], NOW_MS)
+    with pytest.raises(NotFoundError, match="deleted by its author"):
+        why(store, me, p["carol"].id, "buzz", recipes_dir=recipes, now_ms=NOW_MS)
+    page = ranked_timeline(store, me, "buzz", 10, recipes_dir=recipes, now_ms=NOW_MS)
+    assert [i.item.id for i in page.items] == [p["alice"].id, p["me"].id]

@@ -266,6 +266,8 @@ def why(
         raise NotFoundError(f"no message {post_id.hex()} in this store")
     if item.kind != "post":
         raise UserError(f"message {post_id.hex()[:12]} is a {item.kind}, not a post")
+    if not store.visible_post(post_id):
+        raise NotFoundError(f"post {post_id.hex()[:12]} was deleted by its author")
     now = wall_clock_ms() if now_ms is None else now_ms
     found = _rank(store, me, recipe, MAX_PAGE, None, now, extra=item)
     for explanation in found.page:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pnyx.core import kinds
 from pnyx.store.models import Cursor, StoredMessage
 from pnyx.store.queries import _COLUMNS, _VISIBLE, _below, check_limit, stored
+from pnyx.store.schema import id_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,16 @@ def candidate_posts(
         params,
     ).fetchall()
     return [stored(row) for row in rows]
+
+
+def visible_post(conn: sqlite3.Connection, post_id: bytes) -> bool:
+    """Whether ``post_id`` is a post held and not deleted by its author."""
+    row = conn.execute(
+        f"""SELECT 1 FROM messages AS m WHERE m.idkey = ? AND m.id = ?
+        AND m.kind = '{kinds.POST}' AND {_VISIBLE}""",
+        (id_key(post_id), post_id),
+    ).fetchone()
+    return row is not None
 
 
 def actions(conn: sqlite3.Connection, posts: list[bytes], since_ms: int) -> list[Action]:

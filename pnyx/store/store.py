@@ -270,6 +270,10 @@ class Store:
         chosen = None if authors is None else list(authors)
         return self._read(rankq.candidate_posts, chosen, limit, before)
 
+    def visible_post(self, post_id: bytes) -> bool:
+        """Whether ``post_id`` is a post held and not deleted by its author."""
+        return self._read(rankq.visible_post, post_id)
+
     def actions(self, posts: Iterable[bytes], *, since_ms: int) -> list[rankq.Action]:
         """Replies, reposts and reactions naming ``posts``, and all reposts and reactions from
         ``since_ms`` on (one scan of the messages; ``pnyx.store.rankq``)."""
