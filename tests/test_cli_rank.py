@@ -23,6 +23,8 @@ from tests.conftest import Cli
 from tests.store_helpers import Feed, key
 
 ESC = "\x1b"
+#: Age of the fixture's messages: shown as "2 days ago" for hours, so two runs print the same.
+DAYS_AGO_MS = 60 * 3600 * 1000
 
 
 def _ref(post: Message) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def world(cli: Cli) -> dict[str, Message]:
     cli.ok("init")
     now = time.time_ns() // 1_000_000
     f = {
-        name: Feed(key(n), now - 100_000)
+        name: Feed(key(n), now - DAYS_AGO_MS)
         for n, name in enumerate(("alice", "bob", "carol", "mal"), 1)
     }
     for name in ("alice", "bob", "carol"):

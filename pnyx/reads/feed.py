@@ -120,10 +120,11 @@ class _Inputs:
     following: frozenset[bytes]
 
 
+_KINDS: dict[str, EngagementKind] = {"reply": "reply", "repost": "repost", "reaction": "reaction"}
+
+
 def _engagement(action: Action) -> Engagement:
-    kind: EngagementKind = "reply"
-    if action.kind in ("repost", "reaction"):
-        kind = "repost" if action.kind == "repost" else "reaction"
+    kind = _KINDS[action.kind]
     return Engagement(action.actor.hex(), action.post.hex(), kind, action.ts / MS_PER_S)
 
 
@@ -141,7 +142,7 @@ def _rank(
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
-        authors = {*(authors or ()), *(bytes.fromhex(k) for k in state.trusted())}
+        authors = {me, *following, *(bytes.fromhex(k) for k in state.trusted())}
     elif recipe.authors == "any":
         authors = None
     posts = store.candidate_posts(authors, limit=CANDIDATES, before=before)
