@@ -19,6 +19,7 @@ The people (every edge a signed follow held in the store):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,10 @@ from pnyx.core.envelope import Message
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import NotFoundError, UserError
 from pnyx.rank.builtins import BUILTINS
-from pnyx.rank.recipe import RecipeError
+from pnyx.rank.recipe import MAX_RECIPE_BYTES, RecipeError
 from pnyx.reads import clusters, feeds, ranked_timeline, why
-from pnyx.store import Store
+from pnyx.reads.trust import load_trust
+from pnyx.store import Cursor, Store
 from tests.store_helpers import NOW_MS, Feed, key, open_store
 
 HOUR_MS = 3600 * 1000
@@ -135,12 +137,50 @@ def test_why_sums_to_the_score_and_names_the_source(world: World) -> None:
 
 
 def test_for_you_explanations_add_up(world: World) -> None:
+    """alice and bob share the top trust (one half of the user's vote each), so alice's trust
+    term is 1: 3 + engagement 2 + recency 0.5 * 2 + negative 0 = 6. The user's own post: trust 1
+    (own) * 3 + recency 0.25 * 2 = 3.5. carol's trust is a fraction (checked against the state)."""
     store, f, p, _ = world
     page = ranked_timeline(store, f["me"].author, "for-you", 10, now_ms=NOW_MS)
     assert {i.item.id for i in page.items} == {p["alice"].id, p["carol"].id, p["me"].id}
+    scores = {i.item.id: i.score for i in page.items}
+    assert page.items[0].item.id == p["alice"].id
+    assert scores[p["alice"].id] == 6.0 and scores[p["me"].id] == 3.5
     for item in page.items:
         assert item.explanation is not None
         assert math.fsum(item.explanation.contributions()) == item.score
+    carol = next(i.explanation for i in page.items if i.item.id == p["carol"].id)
+    assert carol is not None
+    state = load_trust(store, f["me"].author)
+    expected = state.score(f["carol"].author.hex()) / state.score(f["alice"].author.hex())
+    assert 0 < expected < 1
+    assert [t.value for t in carol.terms if t.name == "trust"] == [expected]
+
+
+def test_recipe_files_are_checked(world: World) -> None:
+    store, f, _, recipes = world
+    (recipes / "for-you.toml").write_text(BUZZ.replace("buzz", "for-you"), encoding="utf-8")
+    with pytest.raises(RecipeError, match=re.escape("'for-you' is a built-in")):
+        feeds(recipes)
+    (recipes / "for-you.toml").unlink()
+    with pytest.raises(RecipeError, match=re.escape("no feed '../buzz'")):
+        ranked_timeline(store, f["me"].author, "../buzz", recipes_dir=recipes)
+    (recipes / "big.toml").write_bytes(b"#" * (MAX_RECIPE_BYTES + 1))
+    with pytest.raises(RecipeError, match=re.escape("big.toml: recipe: file is larger than")):
+        ranked_timeline(store, f["me"].author, "big", recipes_dir=recipes)
+    (recipes / "big.toml").unlink()
+    assert [x.recipe.name for x in feeds(None)] == ["following", "for-you"]
+    assert feeds(recipes)[2].to_json()["source"] == str(recipes / "buzz.toml")
+    with pytest.raises(UserError, match=re.escape("1..500 posts")):
+        ranked_timeline(store, f["me"].author, "buzz", 501, recipes_dir=recipes)
+
+
+def test_before_bounds_the_candidates(world: World) -> None:
+    store, f, p, recipes = world
+    me = f["me"].author
+    cursor = Cursor(p["alice"].ts, p["alice"].id)  # only posts older than alice's
+    page = ranked_timeline(store, me, "buzz", 10, cursor, recipes_dir=recipes, now_ms=NOW_MS)
+    assert [i.item.id for i in page.items] == [p["me"].id]
 
 
 def test_unknown_feed_lists_the_feeds(world: World) -> None:
