@@ -242,3 +242,22 @@ def test_deleted_posts_and_other_kinds_are_not_explained(world: World) -> None:
         why(store, me, p["carol"].id, "buzz", recipes_dir=recipes, now_ms=NOW_MS)
     page = ranked_timeline(store, me, "buzz", 10, recipes_dir=recipes, now_ms=NOW_MS)
     assert [i.item.id for i in page.items] == [p["alice"].id, p["me"].id]
+
+
+def test_a_recipe_without_engagement_reads_no_engagements(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, f, p, recipes = world
+    (recipes / "latest.toml").write_text(
+        'name = "latest"\nauthors = "any"\n[terms.time]\nweight = 1\n', encoding="utf-8"
+    )
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("engagements read for a recipe without an engagement term")
+
+    monkeypatch.setattr(store, "actions", refuse)
+    page = ranked_timeline(store, f["me"].author, "latest", 10, recipes_dir=recipes)
+    newest_first = sorted(p.values(), key=lambda m: (-m.ts, m.id))  # ties: the smaller id
+    assert [i.item.id for i in page.items] == [m.id for m in newest_first]
+    with pytest.raises(AssertionError, match="engagements read"):
+        ranked_timeline(store, f["me"].author, "buzz", 10, recipes_dir=recipes)

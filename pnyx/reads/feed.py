@@ -16,6 +16,9 @@ over inputs read from the store on every call:
 * **clusters**: ``pnyx.rank.clusters.find_clusters`` over every repost and reaction of the last
   ``CLUSTER_WINDOW_S``; a cluster's members are one voice per kind on a post.
 
+Engagements and clusters are read only for a recipe with an ``engagement`` term (no other term
+uses them).
+
 A ranked page has no next cursor: ``before`` only bounds the candidates. ``why`` ranks the same
 candidates plus the post asked about and returns its ``Explanation`` (contributions sum exactly
 to the score) with the post's source: in network, or the first shortest follow path to its author.
@@ -150,7 +153,9 @@ def _rank(
         posts.append(extra)
     items = {p.id.hex(): p for p in posts}
     since_ms = now_ms - CLUSTER_WINDOW_S * MS_PER_S
-    acts = store.actions([p.id for p in posts], since_ms=since_ms)
+    acts: list[Action] = []
+    if "engagement" in recipe.terms:  # only the engagement term reads engagements and clusters
+        acts = store.actions([p.id for p in posts], since_ms=since_ms)
     clusters = find_clusters(_engagement(a) for a in acts if a.ts >= since_ms)
     keys = state.graph.keys
     ctx = Context(
