@@ -137,3 +137,21 @@ def test_clusters_shows_co_acting_identities(cli: Cli, world: dict[str, Message]
             "members": [encode_public_key(k) for k in (first, second)],
         }
     ]
+
+
+def test_why_escapes_names_from_others(cli: Cli, world: dict[str, Message]) -> None:
+    """A name stored before the name rule (escape sequence, bidi override) is shown escaped."""
+    now = time.time_ns() // 1_000_000
+    erin = Feed(key(14), now - DAYS_AGO_MS)
+    erin.add_unchecked("profile", {"name": f"Erin{ESC}[2J\u202e"})
+    post = erin.post("hello from erin")
+    bob = Feed(key(2), now - DAYS_AGO_MS)  # bob (followed) follows erin: erin is trusted
+    with Store.open(cli.home / "pnyx.db") as store:
+        held = store.feed(bob.author, limit=10).items  # bob's chain so far, newest first
+        bob.messages, bob.clock = [item.message for item in reversed(held)], held[0].ts
+        store.ingest_verified(erin.messages, now_ms=now)  # stored before the name rule
+        assert not store.ingest([bob.follow(erin.author).raw], now).rejected
+    shown = cli.ok("why", post.id.hex(), "--feed", "for-you")
+    assert ESC not in shown.out and "\u202e" not in shown.out
+    assert "by Erin\\u001b[2J\\u202e (pnyx1" in shown.lines[0]
+    assert shown.lines[1].startswith("source: 2 hops via Bob (pnyx1")
