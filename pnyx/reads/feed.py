@@ -156,7 +156,8 @@ def _rank(
     acts: list[Action] = []
     if "engagement" in recipe.terms:  # only the engagement term reads engagements and clusters
         acts = store.actions([p.id for p in posts], since_ms=since_ms)
-    clusters = find_clusters(_engagement(a) for a in acts if a.ts >= since_ms)
+    converted = [_engagement(a) for a in acts]
+    clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
     keys = state.graph.keys
     ctx = Context(
         user=me.hex(),
@@ -175,7 +176,7 @@ def _rank(
         )
         for p in posts
     ]
-    engagements = [_engagement(a) for a in acts if a.post.hex() in items]
+    engagements = [e for e in converted if e.post in items]
     page = rank(recipe, models, engagements, ctx, limit)
     return _Inputs(state, items, page, clusters, following)
 
