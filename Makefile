@@ -34,8 +34,8 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pnyx tests bench
-	$(BIN)/ruff format --check pnyx tests bench
+	$(BIN)/ruff check pnyx tests bench tools
+	$(BIN)/ruff format --check pnyx tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -45,7 +45,7 @@ MB = 1_000_000
 #: real node (trio, libp2p, its tasks), on a new home and on a copy of the full store's home.
 NODE_COMMAND: list[str] | None = [
     sys.executable, "-m", "pnyx", "--home", "{home}", "run",
-    "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--no-dht",
+    "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--no-dht", "--ui", "127.0.0.1:0",
 ]  # fmt: skip
 #: The argv that exits 0 once the node answers on its control socket.
 NODE_READY: list[str] | None = [sys.executable, "-m", "pnyx", "--home", "{home}", "status"]

@@ -52,6 +52,11 @@ class ConfigError(UserError):
     """The configuration file or a flag holds an invalid value."""
 
 
+class NothingChangedError(UserError):
+    """The action asked for is already the state (follow someone already followed): nothing was
+    signed. Front ends may show it as a note rather than a failure."""
+
+
 class NodeNotRunningError(UserError):
     """A command needs the running node (``pnyx run``) and none answers on the control socket."""
 

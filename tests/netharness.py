@@ -67,10 +67,13 @@ class NodeProcess:
 
     @classmethod
     def spawn(cls, name: str, home: Path, logs: Path, *extra: str) -> NodeProcess:
-        """Start ``pnyx run`` (listening on ``LOCAL_LISTEN`` unless ``extra`` says otherwise)."""
+        """Start ``pnyx run`` (listening on ``LOCAL_LISTEN``, the web UI on a free loopback port,
+        unless ``extra`` says otherwise)."""
         listen = [] if "--listen" in extra else ["--listen", LOCAL_LISTEN]
         if "--mdns" not in extra:  # discovery: tests never bind UDP 5353 unless asked to
             listen.append("--no-mdns")
+        if "--ui" not in extra and "--no-ui" not in extra:  # web UI: never the fixed port 4718
+            listen += ["--ui", "127.0.0.1:0"]
         argv = [sys.executable, "-m", "pnyx", "--home", str(home), "run", *listen, *extra]
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.out", "wb") as out, open(logs / f"{name}.err", "wb") as err:

@@ -68,10 +68,10 @@ def test_a_limit_the_cli_does_not_check_is_still_exit_2_not_4(
 ) -> None:
     """Without the CLI's own checks the envelope's InvalidMessage (a RemoteError) reaches the
     top: it is still the user's input, so exit 2, never 4 (bad data from peers)."""
-    from pnyx.cli import cmd_write
+    from pnyx.ops import write
 
     cli.ok("init")
-    monkeypatch.setattr(cmd_write, "user_text", lambda value, *args, **kwargs: value, raising=False)
+    monkeypatch.setattr(write, "user_text", lambda value, *args, **kwargs: value, raising=False)
     result = cli("profile", "--name", "n" * 500)
     assert result.code == 2, result
     assert result.err.startswith("pnyx: this profile would be an invalid message (oversized:")

@@ -57,7 +57,9 @@ def test_a_node_whose_clock_runs_ahead_is_refused_and_warns_its_user(cluster: Cl
     logs = cluster.base / "logs"
     with open(logs / "fast.out", "wb") as out, open(logs / "fast.err", "wb") as err:
         proc = subprocess.Popen(
-            shifted(cluster, "fast", "run", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"),
+            shifted(
+                cluster, "fast", "run", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--no-ui"
+            ),
             stdout=out,
             stderr=err,
             env=node_env(),

@@ -132,6 +132,11 @@ def test_names_posts_and_bios_that_stay_valid() -> None:
         "Alice \U0001f989",
         f"Alice ({fingerprint(ALICE)})",  # a copied fingerprint
         "Alice (pnyx1qqqq…zzzz)",
+        # issue 23, item 5: other scripts, through the full UTS #39 table
+        "\ua4ee\ua4e1\ua4f2\ua4da\ua4f0",  # Lisu A L I C E
+        "ali\u03f2e",  # Greek lunate sigma (NFKD would make it a plain sigma)
+        "\u13aalice",  # Cherokee A
+        "\u1d00lice",  # Latin small capital A
     ],
 )
 def test_skeleton_folds_look_alikes_together(lookalike: str) -> None:
@@ -166,3 +171,35 @@ def test_names_label_with_fingerprint_and_mark_look_alikes() -> None:
     assert names.lookalike(impostor, "Bob") is None
     assert names.lookalike(ALICE, "Alice") is None  # the same key is no look-alike
     assert names.label(impostor, "A\nB") == f"A\\u000aB ({fingerprint(impostor)})"
+
+
+IMPOSTORS = {
+    "\ua4ee\ua4e1\ua4f2\ua4da\ua4f0": "look-alike",  # Lisu, all one script
+    "ali\u03f2e": "look-alike",  # Greek lunate sigma
+    "\u13aalice": "look-alike",  # Cherokee
+    "\u1d00lice": "look-alike",  # Latin small capital
+    "\u2c81lice": "mixed scripts: Coptic, Latin",  # Coptic alfa: no Latin prototype in UTS #39
+    "\u0430lice": "look-alike",  # Cyrillic a
+}
+
+
+@pytest.mark.parametrize("impostor", sorted(IMPOSTORS))
+def test_every_impostor_of_a_followed_alice_is_marked(impostor: str) -> None:
+    names = Names({ALICE: "alice"})
+    label = names.label(bytes(32), impostor)
+    assert IMPOSTORS[impostor] in label, label
+    assert "[" in names.mark(bytes(32), impostor)
+
+
+def test_mixed_scripts_are_marked_single_scripts_and_cjk_mixes_are_not() -> None:
+    from pnyx.core.scripts import mixed_scripts
+
+    assert mixed_scripts("\u2c81lice") == ["Coptic", "Latin"]
+    assert mixed_scripts("\u0430lice") == ["Cyrillic", "Latin"]
+    greek, cyrillic = "\u0391\u03bb\u03af\u03ba\u03b7", "\u0410\u043b\u0438\u0441\u0430"
+    japanese = "\u30a2\u30ea\u30b9 alice"
+    for fine in ("alice", greek, cyrillic, japanese, "\u65e5\u672c", "a 4 \U0001f989"):
+        assert mixed_scripts(fine) is None, fine
+    names = Names({})
+    assert names.mark(bytes(32), "Alice") == ""
+    assert names.mark(bytes(32), "\u2c81lice") == " [mixed scripts: Coptic, Latin]"

@@ -25,6 +25,13 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
                       nodes that must not touch UDP port 5353 set false).
 ``dht``               Kademlia DHT: announce held feeds, find who holds followed ones (default
                       true).
+``dht_mode``          ``server`` (default: answer other peers' DHT queries and keep their provider
+                      records, within bounds, docs/security.md) or ``client`` (only ask: for a
+                      node others cannot reach, or a user who wants to keep nothing for others).
+
+The ``[ui]`` table sets the local web UI (docs/web.md): ``listen`` (``HOST:PORT``, default
+``127.0.0.1:4718``; a non-loopback host is refused unless ``public = true``), ``enabled``
+(default true). Flags: ``--ui ADDR``, ``--no-ui``, ``--ui-public``.
 
 Flags replace the matching file value (``--listen`` / ``--bootstrap`` replace the whole list).
 Invalid values raise ``ConfigError`` naming the file and the key. This module imports no libp2p;
@@ -43,11 +50,14 @@ from typing import Any
 from pnyx.errors import ConfigError
 from pnyx.home import Home
 from pnyx.ingest.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
+from pnyx.web.serve import DEFAULT_UI_LISTEN, parse_listen  # web UI
 
 #: Default listen address: every IPv4 interface, TCP port 4717.
 DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4717",)
 #: Accepted values of ``node_key``.
 NODE_KEY_CHOICES = ("identity", "separate")
+#: Accepted values of ``dht_mode``.
+DHT_MODES = ("server", "client")
 #: Accepted values of ``log_level``.
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: Largest publish batch window, in milliseconds.
@@ -94,6 +104,7 @@ EXAMPLE_CONFIG = """\
 # target_connections = 8
 # mdns = true
 # dht = true
+# dht_mode = "server"   # or "client": ask the DHT, answer nobody (a node others cannot reach)
 
 # Rate limits (messages per second, bucket sizes in messages) applied before signatures are checked.
 # [node.rate_limits]
@@ -101,6 +112,12 @@ EXAMPLE_CONFIG = """\
 # author_burst = 600
 # peer_per_s = 200.0
 # peer_burst = 4096
+
+# The local web UI (`pnyx ui` prints a login link). Loopback only unless public = true.
+# [ui]
+# listen = "127.0.0.1:4718"
+# enabled = true
+# public = false
 """
 
 
@@ -119,6 +136,10 @@ class NodeConfig:
     target_connections: int = DEFAULT_TARGET_CONNECTIONS  # discovery
     mdns: bool = True  # discovery
     dht: bool = True  # discovery
+    dht_mode: str = "server"  # discovery: "server" or "client"
+    ui: bool = True  # web UI: serve it at all
+    ui_listen: str = DEFAULT_UI_LISTEN  # web UI: HOST:PORT
+    ui_public: bool = False  # web UI: allow a non-loopback address
 
 
 def _addresses(value: object, where: str) -> tuple[str, ...]:
@@ -161,10 +182,17 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
             changes[key] = _batch_ms(value, name)
         elif key == "rate_limits":  # robustness: rate limits
             changes[key] = parse_rate_limits(value, name, config.rate_limits)
-        elif key in ("mdns", "dht"):  # discovery
+        elif key == "ui_listen":  # web UI
+            if not isinstance(value, str):
+                raise ConfigError(f"{name} must be a HOST:PORT string; got {value!r}")
+            parse_listen(value)
+            changes[key] = value
+        elif key in ("mdns", "dht", "ui", "ui_public"):  # discovery, web UI
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} must be true or false; got {value!r}")
             changes[key] = value
+        elif key == "dht_mode":  # discovery
+            changes[key] = _choice(value, DHT_MODES, name)
         elif key == "target_connections":  # discovery
             if type(value) is not int or not 0 <= value <= MAX_TARGET_CONNECTIONS:
                 raise ConfigError(
@@ -186,8 +214,9 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
 
 
 def read_file(path: Path) -> dict[str, Any]:
-    """The ``[node]`` table of a TOML file; {} if the file does not exist. Other tables are left
-    to their own modules. Raises ``ConfigError`` for unreadable or invalid TOML."""
+    """The ``[node]`` table of a TOML file, with the ``[ui]`` table's keys as ``ui``,
+    ``ui_listen``, ``ui_public``; {} if the file does not exist. Other tables are left to their
+    own modules. Raises ``ConfigError`` for unreadable or invalid TOML."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
@@ -201,9 +230,18 @@ def read_file(path: Path) -> dict[str, Any]:
         document = tomllib.loads(data.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    table = document.get("node", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [node] must be a table")
+    tables: dict[str, dict[str, Any]] = {}
+    for name in ("node", "ui"):
+        value = document.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        tables[name] = value
+    table = dict(tables["node"])
+    names = {"listen": "ui_listen", "enabled": "ui", "public": "ui_public"}  # web UI: [ui]
+    for key, value in tables["ui"].items():
+        if key not in names:
+            raise ConfigError(f"{path} [ui]: unknown setting {key!r}")
+        table[names[key]] = value
     return table
 
 

@@ -19,7 +19,7 @@ import trio
 
 from pnyx.app.config import NodeConfig, write_example_config
 from pnyx.app.lock import node_lock
-from pnyx.app.service import libp2p_factory, open_node
+from pnyx.app.service import WebOptions, libp2p_factory, open_node
 from pnyx.discovery.peerbook import PEERBOOK_FILE
 from pnyx.errors import unwrap_group
 from pnyx.home import Home
@@ -27,6 +27,8 @@ from pnyx.node.output import SafeFormatter
 from pnyx.node.republish import ONLINE_MARK_FILE
 
 if TYPE_CHECKING:
+    import nacl.signing
+
     from pnyx.node.node import Node
     from pnyx.store import Store
 
@@ -61,23 +63,35 @@ def configure_logging(level: str, out: TextIO) -> None:
 
 
 def run_node(
-    *, home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store, out: TextIO
+    *,
+    home: Home,
+    config: NodeConfig,
+    me: bytes,
+    seed: bytes,
+    store: Store,
+    out: TextIO,
+    key: nacl.signing.SigningKey | None = None,
 ) -> int:
     """Run the node until SIGINT / SIGTERM; returns the exit status (0 after a clean stop).
+    ``key``: the identity key the web UI signs with (None: a read-only UI).
 
-    Raises ``UserError`` if another node runs on this home or the network cannot start.
+    Raises ``UserError`` if another node runs on this home, the network or the web UI cannot
+    start, ``ConfigError`` for a UI address that is not loopback without ``ui_public``.
     """
     with node_lock(home):
         configure_logging(config.log_level, out)
         if write_example_config(home):
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
+        web = _web_options(home, config, key)
         try:
-            return trio.run(_serve, home, config, me, seed, store)
+            return trio.run(_serve, home, config, me, seed, store, web)
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None
 
 
-async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store) -> int:
+async def _serve(
+    home: Home, config: NodeConfig, me: bytes, seed: bytes, store: Store, web: WebOptions | None
+) -> int:
     watchdog: threading.Timer | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_node(
@@ -89,12 +103,16 @@ async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: 
                 config.listen,
                 dht=config.dht,
                 mdns=config.mdns,  # discovery
+                dht_mode=config.dht_mode,
             ),
             control_path=home.control_socket_path,
             peerbook_path=home.path / PEERBOOK_FILE,  # discovery
             online_mark_path=home.path / ONLINE_MARK_FILE,  # offline posts gossiped at start
+            web=web,
         ) as node:
             _announce(home, config, node)
+            if web is not None:  # web UI
+                log.info("web UI:    %s (log in with `pnyx ui`)", web.url)
             async for signum in signals:
                 log.info("stopping (%s)", signal.Signals(signum).name)
                 watchdog = threading.Timer(SHUTDOWN_LIMIT_S, _force_exit)
@@ -105,6 +123,18 @@ async def _serve(home: Home, config: NodeConfig, me: bytes, seed: bytes, store: 
         watchdog.cancel()
     log.info("stopped")
     return 0
+
+
+def _web_options(
+    home: Home, config: NodeConfig, key: nacl.signing.SigningKey | None
+) -> WebOptions | None:
+    if not config.ui:
+        return None
+    from pnyx.web.auth import TOKEN_FILE
+    from pnyx.web.serve import check_listen
+
+    host, port = check_listen(config.ui_listen, public=config.ui_public)  # warns if public
+    return WebOptions(host, port, key, home.path / TOKEN_FILE)
 
 
 def _force_exit() -> None:
@@ -129,7 +159,7 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
     log.info(  # discovery
         "discovery: keeping %d connections; DHT %s; LAN (mDNS) %s",
         config.target_connections,
-        "on" if config.dht else "off",
+        f"on ({config.dht_mode} mode)" if config.dht else "off",
         "on" if config.mdns else "off",
     )
     log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,10 @@ from pnyx.app.config import NodeConfig
 from pnyx.catchup.scheduler import SyncScheduler
 from pnyx.clock import wall_clock_ms
 from pnyx.control.server import serve_control
+from pnyx.core import kinds
 from pnyx.discovery.service import Discovery
 from pnyx.errors import UserError
+from pnyx.events import Stored
 from pnyx.net.contracts import Network, ReportsFaults, Validator
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
@@ -33,7 +36,10 @@ from pnyx.node.republish import OnlineMark
 from pnyx.runtime import Offload, in_thread
 
 if TYPE_CHECKING:
+    import nacl.signing
+
     from pnyx.store import Store
+    from pnyx.web.context import WebContext
 
 #: Most authors named in one control-socket ``sync`` request, a count.
 MAX_REQUEST_AUTHORS = 10_000
@@ -42,17 +48,34 @@ MAX_REQUEST_AUTHORS = 10_000
 NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 
 
+@dataclass
+class WebOptions:
+    """The web UI of a node (docs/web.md): where it listens, the key its writes are signed with
+    (None: read-only), the token file. ``open_node`` sets ``url`` once it listens."""
+
+    host: str
+    port: int
+    key: nacl.signing.SigningKey | None
+    tokens_path: Path
+    url: str | None = None
+
+
 def libp2p_factory(
-    seed: bytes, listen: Sequence[str], *, dht: bool = False, mdns: bool = False
+    seed: bytes,
+    listen: Sequence[str],
+    *,
+    dht: bool = False,
+    mdns: bool = False,
+    dht_mode: str = "server",
 ) -> NetworkFactory:
     """A factory for the real network: py-libp2p listening on ``listen`` with key ``seed``
-    (``dht`` / ``mdns``: discovery, docs/architecture.md "Discovery")."""
+    (``dht`` / ``mdns`` / ``dht_mode``: discovery, docs/architecture.md "Discovery")."""
 
     def factory(validator: Validator) -> AbstractAsyncContextManager[Network]:
         from pnyx.gossip.adapter import open_libp2p_network
 
         return open_libp2p_network(
-            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns
+            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns, dht_mode=dht_mode
         )
 
     return factory
@@ -79,13 +102,15 @@ async def open_node(
     offload: Offload = in_thread,
     peerbook_path: Path | None = None,
     online_mark_path: Path | None = None,
+    web: WebOptions | None = None,
 ) -> AsyncIterator[Node]:
     """Start a node (network, loops, control socket if ``control_path``); stop it on exit.
     ``peerbook_path``: the peer book file (``pnyx.discovery.peerbook``; None keeps it in memory).
     ``online_mark_path``: where the node records until when it had peers, so own messages written
     while it was stopped are gossiped on the next connection (``pnyx.node.republish``).
+    ``web``: serve the web UI too (``pnyx.web``), in the same nursery; ``web.url`` is set.
 
-    Raises ``UserError`` if the network cannot start (bad or busy listen address).
+    Raises ``UserError`` if the network or the web UI cannot start (bad or busy address).
     """
     node = Node(
         store=store,
@@ -115,15 +140,54 @@ async def open_node(
         await nursery.start(node.run, network)
         await nursery.start(syncer.run)  # sync
         await nursery.start(discovery.run)  # discovery
+        api = ControlApi(node, syncer, discovery)
+        arrived: Callable[[Stored], None] | None = None
+        if web is not None:  # web UI: beside the control socket, in the node's nursery
+            api.web, arrived = await _start_web(nursery, node, api, web)
+            api.web_url = web.url
         try:
             if control_path is None:
                 yield node
             else:
-                api = ControlApi(node, syncer, discovery)
                 async with serve_control(control_path, api):
                     yield node
         finally:
+            if arrived is not None:
+                node.events.stored.unsubscribe(arrived)
             nursery.cancel_scope.cancel()
+
+
+async def _start_web(
+    nursery: trio.Nursery, node: Node, api: ControlApi, web: WebOptions
+) -> tuple[WebContext, Callable[[Stored], None]]:
+    """Start the web server in ``nursery``; its context and the node-event subscriber feeding
+    its live updates (the caller unsubscribes it)."""
+    from pnyx.web.auth import TokenBook
+    from pnyx.web.context import WebContext
+    from pnyx.web.serve import serve_web
+
+    async def status() -> dict[str, Any]:
+        result: dict[str, Any] = await api({"op": "status"})
+        return result
+
+    ctx = WebContext(
+        store=node.store,
+        me=node.me,
+        key=web.key,
+        tokens=TokenBook(web.tokens_path),
+        offload=node.offload,
+        status=status,
+        nudge=node.nudge,
+    )
+
+    def arrived(event: Stored) -> None:
+        posts = sum(1 for m in event.messages if m.kind == kinds.POST and m.author != node.me)
+        if posts:
+            ctx.arrivals.publish(posts)
+
+    node.events.stored.subscribe(arrived)
+    web.url = await nursery.start(serve_web, ctx, web.host, web.port)
+    return ctx, arrived
 
 
 class ControlApi:
@@ -138,6 +202,8 @@ class ControlApi:
         self._node = node
         self._syncer = syncer  # sync
         self._discovery = discovery  # discovery
+        self.web: WebContext | None = None  # web UI: login codes for `pnyx ui`
+        self.web_url: str | None = None
 
     async def __call__(self, request: dict[str, Any]) -> Any:
         op = request["op"]
@@ -157,6 +223,10 @@ class ControlApi:
             return self._discovery.dialer.peer_rows(everyone=bool(request.get("all")))
         if op == "peers":
             return self._node.peer_list()
+        if op == "ui_login":  # web UI: a one-time login code for `pnyx ui`
+            if self.web is None or self.web_url is None:
+                raise UserError("this node runs without the web UI (started with --no-ui)")
+            return {"url": f"{self.web_url}/login?code={self.web.codes.issue()}"}
         if op == "notify":
             self._node.nudge()
             return None

@@ -71,6 +71,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action=argparse.BooleanOptionalAction,
         help="DHT: announce your feeds, find who holds those you follow (default on)",
     )
+    p.add_argument(  # discovery
+        "--dht-mode",
+        choices=("server", "client"),
+        help="server: also answer others' DHT queries (default); client: only ask",
+    )
+    p.add_argument(  # web UI
+        "--ui", metavar="HOST:PORT", help="web UI address (default 127.0.0.1:4718; port 0: any)"
+    )
+    p.add_argument("--no-ui", action="store_true", help="do not serve the web UI")  # web UI
+    p.add_argument(  # web UI
+        "--ui-public",
+        action="store_true",
+        help="allow a web UI address beyond loopback (anyone reaching it can try to log in)",
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("status", help="what the running node is doing")
@@ -106,6 +120,10 @@ def cmd_run(ctx: Context) -> int:
             "target_connections": args.target_connections,  # discovery
             "mdns": args.mdns,  # discovery
             "dht": args.dht,  # discovery
+            "dht_mode": args.dht_mode,  # discovery
+            "ui_listen": args.ui,  # web UI
+            "ui": False if args.no_ui else None,
+            "ui_public": True if args.ui_public else None,
         },
     )
     me = ctx.public_key()
@@ -114,7 +132,15 @@ def cmd_run(ctx: Context) -> int:
     else:
         ctx.home.ensure()
         seed = load_or_create_node_seed(ctx.home.node_key_path)
-    return run_node(home=ctx.home, config=config, me=me, seed=seed, store=ctx.store(), out=ctx.out)
+    key = None
+    if config.ui:  # web UI: writes are signed with the identity key, if it needs no passphrase
+        from pnyx.crypto.keyfile import is_encrypted
+
+        if config.node_key == "identity" or not is_encrypted(ctx.home.key_path):
+            key = ctx.key()  # with node_key "identity" it is loaded already
+    return run_node(
+        home=ctx.home, config=config, me=me, seed=seed, store=ctx.store(), out=ctx.out, key=key
+    )
 
 
 def _ask(ctx: Context, op: str, **params: Any) -> Any:

@@ -4,7 +4,8 @@ Each works with no network: the message is signed, stored durably, and its id pr
 ``--json``: the new message as one JSON line, as ``timeline --json`` prints it). If a node is
 running on the same home it is nudged to publish at once (it would also notice within a second).
 
-Every user input is checked here before anything is signed, so a mistake (text over its limit, not
+Every rule lives in ``pnyx.ops`` (shared with the web app); this module parses and prints. Every
+user input is checked there before anything is signed, so a mistake (text over its limit, not
 UTF-8, a second like or delete of the same post) is a ``UserError`` (exit 2) naming the limit and
 its unit, and nothing is stored.
 """
@@ -12,22 +13,22 @@ its unit, and nothing is stored.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pnyx.cli import render
+from pnyx import ops
 from pnyx.cli.context import Context
 from pnyx.cli.names import known_names
-from pnyx.clock import wall_clock_ms
-from pnyx.core import display, kinds
-from pnyx.core.limits import MAX_BIO_BYTES, MAX_NAME_BYTES, MAX_REACTION_BYTES, MAX_TEXT_BYTES
-from pnyx.errors import NotFoundError, UserError
+from pnyx.core import display
+from pnyx.core.limits import MAX_BIO_BYTES, MAX_NAME_BYTES, MAX_REACTION_BYTES
+from pnyx.errors import NothingChangedError, UserError
+from pnyx.ops import LIKE
 
 if TYPE_CHECKING:
-    from pnyx.core.envelope import Message
+    import nacl.signing
 
-#: The reaction ``pnyx like`` signs (the Nostr convention for "like").
-LIKE = "+"
+    from pnyx.views import MessageView
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,19 +82,6 @@ def _json(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def user_text(value: str, what: str, limit: int, *, allow_empty: bool = False) -> str:
-    """``value`` if it is valid UTF-8 of at most ``limit`` bytes, else ``UserError``."""
-    try:
-        size = len(value.encode())
-    except UnicodeEncodeError:  # undecodable bytes in argv arrive as lone surrogates
-        raise UserError(f"the {what} is not valid UTF-8; nothing was stored") from None
-    if size > limit:
-        raise UserError(f"the {what} is {size} bytes; the limit is {limit} bytes of UTF-8")
-    if not allow_empty and not value.strip():
-        raise UserError(f"the {what} is empty")
-    return value
-
-
 def _read_stdin() -> str:
     data = sys.stdin.buffer.read()
     try:
@@ -106,42 +94,31 @@ def _read_stdin() -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-def _append(ctx: Context, kind: str, body: dict[str, Any]) -> int:
-    from pnyx.core.reasons import InvalidMessage
+class _Signer:
+    """The user's key for ``pnyx.ops``: the public key from the key file; the signing key (and
+    so the passphrase) only once every rule has passed."""
 
-    key = ctx.key()
-    store = ctx.store()
-    try:
-        message = store.append_own(key, kind, body, wall_clock_ms())
-    except InvalidMessage as exc:  # a limit not checked above: still the user's input, not a peer's
-        raise UserError(
-            f"this {kind} would be an invalid message ({exc}); nothing was stored"
-        ) from None
-    _nudge_node(ctx)
-    _print_new(ctx, message)
-    return 0
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
 
+    @property
+    def public_key(self) -> bytes:
+        return self._ctx.public_key()
 
-def _print_new(ctx: Context, message: Message) -> None:
-    if ctx.args.json:
-        ctx.print(render.message_json(message, ctx.store().profile(message.author)))
-    else:
-        ctx.print(message.id.hex())
+    def signing_key(self) -> nacl.signing.SigningKey:
+        return self._ctx.key()
 
 
-def _nudge_node(ctx: Context) -> None:
-    """Tell a running node (if any) that there is something new to publish. Best effort."""
+def _done(ctx: Context, view: MessageView) -> int:
+    """Nudge a running node (best effort) and print the new message's id or JSON."""
     from pnyx.control.client import notify_new_messages
 
     notify_new_messages(ctx.home)
-
-
-def _post_of(ctx: Context, id_text: str) -> Message:
-    store = ctx.store()
-    found = store.get(store.resolve_id(id_text))
-    if found is None or found.message.kind != kinds.POST:
-        raise NotFoundError(f"no post {id_text} in this store")
-    return found.message
+    if ctx.args.json:
+        ctx.print(json.dumps(view.to_json(), ensure_ascii=False))
+    else:
+        ctx.print(view.id.hex())
+    return 0
 
 
 def cmd_post(ctx: Context) -> int:
@@ -150,76 +127,41 @@ def cmd_post(ctx: Context) -> int:
         text = _read_stdin()
     if not text.strip():
         raise UserError("a post needs some text")
-    user_text(text, "post", MAX_TEXT_BYTES)
-    body: dict[str, Any] = {"text": text}
-    if ctx.args.reply_to:
-        parent = _post_of(ctx, ctx.args.reply_to)
-        root = parent.body.get("root", parent.id)
-        body.update(root=root, parent=parent.id)
-    return _append(ctx, kinds.POST, body)
+    signer = _Signer(ctx)
+    return _done(ctx, ops.post(ctx.store(), signer, text, reply_to=ctx.args.reply_to or None))
 
 
 def cmd_delete(ctx: Context) -> int:
-    store = ctx.store()
-    target = store.resolve_id(ctx.args.id)
-    return _append(ctx, kinds.DELETE, {"id": target})
+    return _done(ctx, ops.delete(ctx.store(), _Signer(ctx), ctx.args.id))
 
 
 def cmd_edge(ctx: Context) -> int:
-    from pnyx.crypto.keytext import encode_public_key, parse_public_key
-
-    target = parse_public_key(ctx.args.key)
-    kind: str = ctx.args.kind
-    if target == ctx.public_key():
-        raise UserError(f"you cannot {kind} yourself")
-    following = target in ctx.store().following(ctx.public_key())
-    if (kind == kinds.FOLLOW) == following:
-        state = "already follow" if following else "do not follow"
-        ctx.warn(f"you {state} {encode_public_key(target)}; nothing changed")
+    action = ops.follow if ctx.args.kind == "follow" else ops.unfollow
+    try:
+        view = action(ctx.store(), _Signer(ctx), ctx.args.key)
+    except NothingChangedError as exc:
+        ctx.warn(str(exc))
         return 0
-    return _append(ctx, kind, {"key": target})
+    return _done(ctx, view)
 
 
 def cmd_like(ctx: Context) -> int:
-    reaction = user_text(ctx.args.reaction, "reaction", MAX_REACTION_BYTES)
-    post = _post_of(ctx, ctx.args.id)
-    for earlier in ctx.store().references(ctx.public_key(), kinds.REACTION, post.id):
-        if earlier.message.body.get("reaction") == reaction:
-            what = "liked" if reaction == LIKE else f"reacted {reaction} to"
-            raise UserError(f"you already {what} post {post.id.hex()[:12]}; nothing changed")
-    return _append(
-        ctx, kinds.REACTION, {"id": post.id, "author": post.author, "reaction": reaction}
-    )
+    signer = _Signer(ctx)
+    return _done(ctx, ops.like(ctx.store(), signer, ctx.args.id, reaction=ctx.args.reaction))
 
 
 def cmd_repost(ctx: Context) -> int:
-    post = _post_of(ctx, ctx.args.id)
-    if ctx.store().references(ctx.public_key(), kinds.REPOST, post.id):
-        raise UserError(f"you already reposted post {post.id.hex()[:12]}; nothing changed")
-    return _append(ctx, kinds.REPOST, {"id": post.id, "author": post.author})
+    return _done(ctx, ops.repost(ctx.store(), _Signer(ctx), ctx.args.id))
 
 
 def cmd_profile(ctx: Context) -> int:
-    import json
-
     from pnyx.crypto.keytext import encode_public_key, parse_public_key
 
     args = ctx.args
     if args.name is not None or args.bio is not None:
         if args.key is not None:
             raise UserError("you can only set your own profile")
-        body: dict[str, Any] = {}
-        if args.name is not None:
-            new_name = user_text(args.name, "name", MAX_NAME_BYTES, allow_empty=True)
-            problem = display.name_problem(new_name)
-            if problem is not None:
-                raise UserError(
-                    f"a name cannot hold control, bidi or invisible characters ({problem})"
-                )
-            body["name"] = new_name
-        if args.bio is not None:
-            body["bio"] = user_text(args.bio, "bio", MAX_BIO_BYTES, allow_empty=True)
-        return _append(ctx, kinds.PROFILE, body)
+        return _done(ctx, ops.profile(ctx.store(), _Signer(ctx), name=args.name, bio=args.bio))
     author = parse_public_key(args.key) if args.key else ctx.public_key()
     profile = ctx.store(write=False).profile(author)
     name = profile.name if profile and profile.name else None

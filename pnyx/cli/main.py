@@ -31,6 +31,7 @@ from pnyx.cli import (
     cmd_read,
     cmd_square,
     cmd_sync,
+    cmd_web,
     cmd_write,
     completion,
 )
@@ -39,7 +40,17 @@ from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
 
-_COMMANDS = (cmd_identity, cmd_write, cmd_read, cmd_square, cmd_rank, cmd_files, cmd_node, cmd_sync)
+_COMMANDS = (
+    cmd_identity,
+    cmd_write,
+    cmd_read,
+    cmd_square,
+    cmd_rank,
+    cmd_files,
+    cmd_node,
+    cmd_sync,
+    cmd_web,
+)
 
 #: Exit status of an interrupted command (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130

@@ -29,7 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from pnyx.core.confusables import CONFUSABLES, SEQUENCES
+from pnyx.core import confusables
+from pnyx.core.confusables import SEQUENCES
 
 #: Code points never shown raw and refused in profile names, as inclusive ranges. This is the
 #: exact set of docs/protocol.md ("Text in names"): general categories Cc and Cf of Unicode 15.1,
@@ -180,9 +181,12 @@ def skeleton(name: str) -> str:
     "a1ice" and "aIice". The skeleton is for comparing, never shown. The table is
     :mod:`pnyx.core.confusables`.
     """
-    text = unicodedata.normalize("NFKD", name[:MAX_SKELETON_CHARS])
+    table = confusables.table()
+    # The table first: NFKD would turn some confusables (lunate sigma, small capitals) into
+    # letters of their own script that the table does not map.
+    text = unicodedata.normalize("NFKD", name[:MAX_SKELETON_CHARS].translate(table))
     text = "".join(c for c in text if not is_unsafe(c) and _category(c) not in _DROPPED)
-    text = text.translate(CONFUSABLES).casefold().translate(CONFUSABLES)
+    text = text.translate(table).casefold().translate(table)
     text = _sequence().sub(lambda m: SEQUENCES[m.group()], _KEY_TEXT.sub(" ", text))
     return _SPACES.sub(" ", text).strip()
 
@@ -239,11 +243,17 @@ class Names:
 
     def mark(self, key: bytes, name: str | None) -> str:
         """`` [look-alike of Aspasia (pnyx1qv9x…8x7k)]`` when :meth:`lookalike` finds one, else
-        the empty string; escaped."""
+        `` [mixed scripts: Coptic, Latin]`` when the name mixes scripts
+        (:func:`pnyx.core.scripts.mixed_scripts`: letters no confusables table maps), else the
+        empty string; escaped."""
+        from pnyx.core.scripts import mixed_scripts
+
         other = self.lookalike(key, name)
-        if other is None:
-            return ""
-        return f" [look-alike of {line(other.name)} ({fingerprint(other.key)})]"
+        if other is not None:
+            return f" [look-alike of {line(other.name)} ({fingerprint(other.key)})]"
+        if name and (mixed := mixed_scripts(name)):
+            return f" [mixed scripts: {', '.join(mixed)}]"
+        return ""
 
     def label(self, key: bytes, name: str | None) -> str:
         """``Aspasia (pnyx1qv9x…8x7k)`` and its :meth:`mark`, or the fingerprint alone without a

@@ -332,6 +332,7 @@ async def open_libp2p_network(
     topic: str = POSTS_TOPIC,
     dht: bool = False,
     mdns: bool = False,
+    dht_mode: str = "server",
 ) -> AsyncIterator[Libp2pNetwork]:
     """Start a libp2p host on ``listen`` with the identity of the Ed25519 ``seed``, joined to the
     gossip topic with ``validator``; stop it (network first) when the block exits.
@@ -374,6 +375,7 @@ async def open_libp2p_network(
                 announce=network.listen_addrs(),
                 dht=dht,
                 mdns=mdns,
+                dht_mode=dht_mode,
             )
         )
         async with trio.open_nursery() as nursery:

@@ -47,6 +47,11 @@ from libp2p.peer.peerstore import PeerStoreError
 from libp2p.tools.anyio_service import background_trio_service
 
 from pnyx.gossip.addresses import local_ipv4
+from pnyx.gossip.dht_bounds import (
+    bounded_provider_store,
+    refuse_large_messages,
+    refusing_validator,
+)
 from pnyx.net.contracts import FoundBy, FoundPeer
 
 log = logging.getLogger(__name__)
@@ -259,9 +264,19 @@ class FeedDht:
 
 
 @asynccontextmanager
-async def open_feed_dht(host: IHost) -> AsyncIterator[FeedDht]:
+async def open_feed_dht(host: IHost, *, client: bool = False) -> AsyncIterator[FeedDht]:
     """Run py-libp2p's KadDHT in server mode on ``host`` (which must be running) while the block
-    runs. Its own random walk is off: ``sample_peers`` does the walking."""
-    kad = KadDHT(host, DHTMode.SERVER, enable_random_walk=False)
+    runs. Its own random walk is off: ``sample_peers`` does the walking. What it keeps for others
+    is bounded (``pnyx.gossip.dht_bounds``): messages, provider records, no values. ``client``:
+    DHT client mode (it asks, and answers nobody: nothing is kept for others)."""
+    refuse_large_messages()
+    kad = KadDHT(
+        host,
+        DHTMode.CLIENT if client else DHTMode.SERVER,
+        enable_random_walk=False,
+        validator=refusing_validator(),
+        strict_validation=True,
+    )
+    bounded_provider_store(kad)
     async with background_trio_service(kad):
         yield FeedDht(host, kad)

@@ -124,6 +124,7 @@ async def start_finding(
     announce: Sequence[str],
     dht: bool,
     mdns: bool,
+    dht_mode: str = "server",
 ) -> AsyncIterator[None]:
     """Run the DHT and mDNS (as configured) and report PX peers while the block runs; the host
     must be listening. If mDNS cannot start (UDP port 5353 unusable) the node runs without it."""
@@ -132,7 +133,9 @@ async def start_finding(
     await _stop_auto_connector(host)
     async with AsyncExitStack() as stack:
         if dht:
-            network._dht = await stack.enter_async_context(open_feed_dht(host))
+            network._dht = await stack.enter_async_context(
+                open_feed_dht(host, client=dht_mode == "client")
+            )
         if mdns:
             try:
                 network._mdns = await stack.enter_async_context(

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pnyx.core import kinds
+from pnyx.core import kinds, scripts
 from pnyx.core.kinds import unknown
 from pnyx.crypto.keytext import encode_public_key
 
@@ -39,6 +39,8 @@ class MessageView:
     forked: bool = False
     lookalike: tuple[bytes, str] | None = None
     """(key, name) of a known identity whose name the author's looks like."""
+    mixed_scripts: tuple[str, ...] = ()
+    """The scripts of the author's name when they mix (``pnyx.core.scripts``), else empty."""
 
     @classmethod
     def of(
@@ -52,6 +54,7 @@ class MessageView:
         """The view of ``message``; ``profile``: its author's, if held (for ``name``)."""
         spec = kinds.spec_of(message.kind)
         json_fields = unknown.json_fields if spec is None else spec.json_fields
+        name = profile.name if profile is not None and profile.name else None
         return cls(
             id=message.id,
             author=message.author,
@@ -59,10 +62,11 @@ class MessageView:
             ts=message.ts,
             kind=message.kind,
             text=message.text,
-            name=profile.name if profile is not None and profile.name else None,
+            name=name,
             fields=json_fields(message.body),
             forked=forked,
             lookalike=lookalike,
+            mixed_scripts=tuple(scripts.mixed_scripts(name) or ()) if name else (),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -80,5 +84,7 @@ class MessageView:
         if self.lookalike is not None:
             key, name = self.lookalike
             record["lookalike"] = {"key": encode_public_key(key), "name": name}
+        if self.mixed_scripts:
+            record["mixed_scripts"] = list(self.mixed_scripts)
         record.update(self.fields)
         return record

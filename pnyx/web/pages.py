@@ -1,0 +1,224 @@
+"""The server-rendered pages: login, timeline (with live arrivals), thread, follow, and the form
+posts behind their buttons (post, reply, like, repost, delete, follow).
+
+Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
+shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
+byte counter and the "N new posts" bar), and every page works without it. A page needs a browser
+session (``/login?code=`` from ``pnyx ui``); every form post carries the session's CSRF token and
+answers with a 303 redirect (post/redirect/get), or the same page with an inline error (400).
+
+Failure modes: no session is 401, a wrong CSRF token 403, a form that is not urlencoded 415 (all
+``HTTPException``); a refused operation (``UserError`` from ``pnyx.ops``) is 400 and an unknown
+id 404 (``NotFoundError``), rendered as a small error page by ``pnyx.web.app``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import jinja2
+import trio
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from pnyx import ops
+from pnyx.core.limits import MAX_TEXT_BYTES
+from pnyx.errors import UserError
+from pnyx.web import read
+from pnyx.web.auth import SESSION_TTL_S, Session
+from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
+
+if TYPE_CHECKING:
+    from nacl.signing import SigningKey
+
+    from pnyx.store import Store
+
+#: Seconds between keep-alive comments on the live-update stream.
+SSE_HEARTBEAT_S = 15.0
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _when(ts_ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(ts_ms / 1000, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_ENV.filters["when"] = _when
+
+
+def render(template: str, **values: Any) -> str:
+    return _ENV.get_template(template).render(max_text_bytes=MAX_TEXT_BYTES, **values)
+
+
+def render_error(status: int, text: str) -> str:
+    return render("error.html", status=status, text=text, session=None)
+
+
+def _session(request: Request) -> Session:
+    session = web_context(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise HTTPException(401, "not logged in: run `pnyx ui` and open the address it prints")
+    return session
+
+
+async def _form(request: Request, session: Session) -> dict[str, str]:
+    """The urlencoded form of a POST, after its CSRF token is checked (403 if wrong)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "forms are application/x-www-form-urlencoded")
+    try:
+        fields = parse_qs((await request.body()).decode(), strict_parsing=False)
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the form is not UTF-8") from None
+    form = {name: values[0] for name, values in fields.items()}
+    if form.get(CSRF_FIELD) != session.csrf:
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+    return form
+
+
+def _back(form: dict[str, str]) -> RedirectResponse:
+    """303 to the form's ``next`` if it is a path on this server, else to the timeline."""
+    target = form.get("next", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/timeline"
+    return RedirectResponse(target, status_code=303)
+
+
+async def login(request: Request) -> Response:
+    ctx = web_context(request)
+    if not ctx.codes.consume(request.query_params.get("code", "")):
+        raise HTTPException(403, "this login code is unknown, used or expired: run `pnyx ui` again")
+    sid, _ = ctx.sessions.create()
+    response = RedirectResponse("/timeline", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=int(SESSION_TTL_S),
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/timeline", status_code=303)
+
+
+async def timeline(request: Request) -> Response:
+    session = _session(request)
+    ctx = web_context(request)
+    views, cursor = await ctx.offload(
+        read.timeline, ctx.store, ctx.me, read.DEFAULT_PAGE, request.query_params.get("before")
+    )
+    html = render("timeline.html", session=session, views=views, cursor=cursor, me=_me(ctx))
+    return HTMLResponse(html)
+
+
+async def thread(request: Request) -> Response:
+    session = _session(request)
+    ctx = web_context(request)
+    rows = await ctx.offload(read.thread, ctx.store, request.path_params["id"])
+    reply_to = request.query_params.get("reply", "")
+    if not all(c in "0123456789abcdef" for c in reply_to):
+        reply_to = ""
+    html = render("thread.html", session=session, rows=rows, me=_me(ctx), reply_to=reply_to)
+    return HTMLResponse(html)
+
+
+async def follow_page(request: Request) -> Response:
+    session = _session(request)
+    return HTMLResponse(render("follow.html", session=session, error=None, key=""))
+
+
+def _me(ctx: WebContext) -> str:
+    from pnyx.crypto.keytext import encode_public_key
+
+    return encode_public_key(ctx.me)
+
+
+def _post(store: Store, key: SigningKey, form: dict[str, str]) -> object:
+    text = form.get("text", "").replace("\r\n", "\n")  # browsers send CRLF line ends
+    return ops.post(store, key, text, reply_to=form.get("reply_to") or None)
+
+
+#: The forms behind the buttons: each runs one operation (in a worker thread) on its fields.
+_FORM_ACTIONS: dict[str, Callable[[Store, SigningKey, dict[str, str]], object]] = {
+    "post": _post,
+    "like": lambda store, key, form: ops.like(store, key, form.get("id", "")),
+    "repost": lambda store, key, form: ops.repost(store, key, form.get("id", "")),
+    "delete": lambda store, key, form: ops.delete(store, key, form.get("id", "")),
+}
+
+
+def _form_action(name: str) -> Callable[[Request], Awaitable[Response]]:
+    action = _FORM_ACTIONS[name]
+
+    async def handler(request: Request) -> Response:
+        session = _session(request)
+        ctx = web_context(request)
+        form = await _form(request, session)
+        await ctx.offload(action, ctx.store, ctx.signing_key(), form)
+        ctx.nudge()
+        return _back(form)
+
+    return handler
+
+
+async def follow_form(request: Request) -> Response:
+    """Follow the pasted key; a refusal (a bad key, yourself, already followed) is shown inline
+    beside the key as typed (400)."""
+    session = _session(request)
+    ctx = web_context(request)
+    form = await _form(request, session)
+    typed = form.get("key", "")
+    try:
+        await ctx.offload(ops.follow, ctx.store, ctx.signing_key(), typed)
+    except UserError as exc:
+        html = render("follow.html", session=session, error=str(exc), key=typed)
+        return HTMLResponse(html, status_code=400)
+    ctx.nudge()
+    return _back(form)
+
+
+async def events(request: Request) -> Response:
+    """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive."""
+    _session(request)
+    ctx = web_context(request)
+    if ctx.arrivals.full():
+        raise HTTPException(429, "too many live-update listeners; close another tab")
+
+    async def stream() -> AsyncIterator[str]:
+        with ctx.arrivals.listen() as arrivals:
+            yield ": live\n\n"
+            while True:
+                count = None
+                with trio.move_on_after(SSE_HEARTBEAT_S):  # never yield inside a cancel scope
+                    count = await arrivals.receive()
+                yield ": keep-alive\n\n" if count is None else f"event: arrived\ndata: {count}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home),
+        Route("/login", login),
+        Route("/timeline", timeline),
+        Route("/thread/{id}", thread),
+        Route("/follow", follow_page),
+        Route("/events", events),
+        Route("/follow", follow_form, methods=["POST"]),
+        *(Route(f"/{name}", _form_action(name), methods=["POST"]) for name in _FORM_ACTIONS),
+    ]

@@ -1,0 +1,63 @@
+"""The reads the web app shows, as ``MessageView`` lists (blocking: run them through ``offload``).
+
+These are thin: the coming ``pnyx.reads`` (policy, recipes) will replace them. ``UserError`` for a
+bad cursor or page size, ``NotFoundError`` for an unknown id, ``StoreError`` if SQLite fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pnyx.views import MessageView
+from pnyx.views.thread import tree_order
+
+if TYPE_CHECKING:
+    from pnyx.store import Profile, Store, StoredMessage
+
+#: Default page of the timeline, in messages.
+DEFAULT_PAGE = 20
+#: Largest page the API serves, in messages.
+MAX_PAGE = 200
+#: Deepest indentation of a reply on the thread page, in levels (deeper replies stay there).
+MAX_INDENT_DEPTH = 8
+
+
+def _views(store: Store, items: Sequence[StoredMessage]) -> list[MessageView]:
+    forked = store.forked_among({item.message.author for item in items})
+    profiles: dict[bytes, Profile | None] = {}
+    views = []
+    for item in items:
+        author = item.message.author
+        if author not in profiles:
+            profiles[author] = store.profile(author)
+        views.append(MessageView.of(item.message, profiles[author], forked=author in forked))
+    return views
+
+
+def timeline(
+    store: Store, me: bytes, limit: int = DEFAULT_PAGE, before: str | None = None
+) -> tuple[list[MessageView], str | None]:
+    """The ``following`` timeline, newest first, and the cursor of the next page (or None)."""
+    from pnyx.errors import UserError
+    from pnyx.store import Cursor
+
+    if not 1 <= limit <= MAX_PAGE:
+        raise UserError(f"limit must be 1..{MAX_PAGE} messages")
+    page = store.timeline(me, limit=limit, before=Cursor.from_text(before) if before else None)
+    return _views(store, page.items), page.next.to_text() if page.next else None
+
+
+def thread(store: Store, id_text: str) -> list[tuple[MessageView, int]]:
+    """The thread holding ``id_text`` (an id or unique prefix) in reading order, with depths
+    (capped at ``MAX_INDENT_DEPTH``)."""
+    from pnyx.errors import NotFoundError
+
+    ordered = tree_order(store.thread(store.resolve_id(id_text)))
+    if not ordered:
+        raise NotFoundError(f"no thread holds {id_text} in this store")
+    views = _views(store, [item for item, _ in ordered])
+    return [
+        (view, min(depth, MAX_INDENT_DEPTH))
+        for view, (_, depth) in zip(views, ordered, strict=True)
+    ]

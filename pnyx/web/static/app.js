@@ -1,0 +1,45 @@
+// pnyx web UI: the byte counter of the compose boxes and the "N new posts" bar.
+// Pages work without this script; it only adds these two helpers.
+"use strict";
+
+(function () {
+  const encoder = new TextEncoder();
+
+  function watchCounter(form) {
+    const box = form.querySelector("textarea[data-max-bytes]");
+    const counter = form.querySelector(".counter");
+    const button = form.querySelector("button[type=submit]");
+    if (!box || !counter || !button) return;
+    const max = Number(box.dataset.maxBytes);
+    const update = function () {
+      const used = encoder.encode(box.value).length;
+      counter.textContent = used + " / " + max + " bytes";
+      const over = used > max;
+      counter.classList.toggle("over", over);
+      button.disabled = over || box.value.trim() === "";
+    };
+    box.addEventListener("input", update);
+    update();
+  }
+
+  function watchArrivals(section) {
+    const bar = document.getElementById("new-posts");
+    if (!bar || !window.EventSource) return;
+    const link = bar.querySelector("a");
+    let waiting = 0;
+    const source = new EventSource(section.dataset.live);
+    source.addEventListener("arrived", function (event) {
+      waiting += Number(event.data) || 0;
+      if (waiting > 0) {
+        link.textContent = waiting + (waiting === 1 ? " new post" : " new posts");
+        bar.hidden = false; // the bar shows; the list does not move until the user asks
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.compose").forEach(watchCounter);
+    const live = document.querySelector("[data-live]");
+    if (live) watchArrivals(live);
+  });
+})();

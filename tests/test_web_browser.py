@@ -1,0 +1,121 @@
+"""The web UI in a real browser (Playwright driving the system's Chromium) against real nodes:
+log in with `pnyx ui`'s link, the byte counter, posting, the "N new posts" bar when a followed
+author posts, and no Content-Security-Policy violation or script error on the way.
+
+Skipped where Playwright or Chromium is not installed (``apt-get install chromium``, ``pip
+install playwright``; Playwright's own browser download is not needed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pnyx.core.limits import MAX_TEXT_BYTES
+from tests.netharness import Cluster
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+#: Longest wait for something to show on the page, in milliseconds.
+PAGE_TIMEOUT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.network,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine"),
+]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with Cluster(tmp_path) as cluster:
+        yield cluster
+
+
+def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster) -> None:
+    cluster.cli("a", "follow", cluster.key("b"))
+    a, b = cluster.start_many("a", "b")
+    a.connect(b)
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.goto(login_url)
+            assert page.url.endswith("/timeline")
+
+            box = page.locator("form.compose textarea")
+            counter = page.locator("form.compose .counter")
+            button = page.locator("form.compose button[type=submit]")
+            box.fill("héllo")
+            sync_api.expect(counter).to_have_text(f"6 / {MAX_TEXT_BYTES} bytes")
+            box.fill("é" * (MAX_TEXT_BYTES // 2 + 1))
+            sync_api.expect(button).to_be_disabled()
+            box.fill("posted from <b>a browser</b>")
+            sync_api.expect(button).to_be_enabled()
+            with page.expect_navigation():
+                button.click()
+            assert page.url.endswith("/timeline")
+            sync_api.expect(page.locator("article .text").first).to_have_text(
+                "posted from <b>a browser</b>"
+            )
+
+            page.wait_for_function("() => window.EventSource !== undefined")
+            cluster.cli("b", "post", "news from b")
+            bar = page.locator("#new-posts")
+            sync_api.expect(bar).to_be_visible()
+            sync_api.expect(bar).to_have_text("1 new post")
+            assert "news from b" not in page.content()  # the list did not move by itself
+            bar.locator("a").click()
+            sync_api.expect(page.locator("article .text").first).to_have_text("news from b")
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster) -> None:
+    a = cluster.start("a")
+    cluster.cli("a", "post", "the root")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.goto(login_url)
+            with page.expect_navigation():
+                page.get_by_role("link", name="Reply").first.click()
+            page.locator("form.compose textarea").fill("a reply")
+            with page.expect_navigation():
+                page.locator("form.compose button[type=submit]").click()
+            sync_api.expect(page.locator("article.depth-1 .text")).to_have_text("a reply")
+            with page.expect_navigation():
+                page.locator("article.depth-0 button.like").click()
+            with page.expect_navigation():
+                page.locator("article.depth-0 button.like").click()  # a second like: refused
+            sync_api.expect(page.locator("p.error")).to_contain_text("already liked")
+            page.go_back()
+            with page.expect_navigation():
+                page.locator("article.depth-1 button.delete").click()
+            sync_api.expect(page.locator("article .text")).to_have_count(1)  # the reply is gone
+
+            page.goto(login_url.rsplit("/", 1)[0] + "/follow")
+            page.locator("input[name=key]").fill("pnyx1notakey")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Follow").click()
+            sync_api.expect(page.locator("#key-error")).to_be_visible()
+            sync_api.expect(page.locator("input[name=key]")).to_have_value("pnyx1notakey")
+        finally:
+            browser.close()
+    assert [p for p in problems if "status of 400" not in p] == []  # the refused like, the key
+    assert "Traceback" not in a.stderr()
