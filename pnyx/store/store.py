@@ -26,7 +26,7 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import queries, replication, search
+from pnyx.store import queries, rankq, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import (
@@ -261,6 +261,23 @@ class Store:
     ) -> list[search.ProfileMatch]:
         """Profiles whose name or bio matches the words of ``query``, best bm25 first."""
         return self._read(search.profiles, query, limit, author)
+
+    def candidate_posts(
+        self, authors: Iterable[bytes] | None, *, limit: int, before: Cursor | None = None
+    ) -> list[StoredMessage]:
+        """The newest visible posts below ``before`` by ``authors`` (all if None): the
+        candidates of a ranked feed. ``UserError`` if ``limit`` is outside 1..MAX_PAGE_ITEMS."""
+        chosen = None if authors is None else list(authors)
+        return self._read(rankq.candidate_posts, chosen, limit, before)
+
+    def visible_post(self, post_id: bytes) -> bool:
+        """Whether ``post_id`` is a post held and not deleted by its author."""
+        return self._read(rankq.visible_post, post_id)
+
+    def actions(self, posts: Iterable[bytes], *, since_ms: int) -> list[rankq.Action]:
+        """Replies, reposts and reactions naming ``posts``, and all reposts and reactions from
+        ``since_ms`` on (one scan of the messages; ``pnyx.store.rankq``)."""
+        return self._read(rankq.actions, list(posts), since_ms)
 
     # --- replication ---------------------------------------------------------------------------
 
