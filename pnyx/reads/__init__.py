@@ -6,12 +6,15 @@ the author's trust. Each takes a ``Store`` and the user's public key; the CLI (a
 app) only parses arguments and prints. Layer 3: imports the store, trust and rank cores, views.
 """
 
+from pnyx.reads.network import SyncProgress, sync_progress
 from pnyx.reads.notify import Notification, notifications
 from pnyx.reads.profile import ProfileView, profile
 from pnyx.reads.search import SearchHit, SearchResults, search
 from pnyx.reads.trust import Suggestion, TrustView, suggest, trust_report
 
 __all__ = [
+    "SyncProgress",
+    "sync_progress",
     "Notification",
     "ProfileView",
     "notifications",
