@@ -138,13 +138,16 @@ def test_a_browser_follows_and_unfollows_from_a_profile_and_searches(
     login_url = cluster.cli("a", "ui", "--no-browser").strip()
     base = login_url.rsplit("/", 1)[0]
     problems: list[str] = []
-    page = open_page(browser, problems)
+    page = open_page(browser, problems, permissions=["clipboard-read", "clipboard-write"])
     page.goto(login_url)
     sync_api.expect(page.locator(".onboarding")).to_be_visible()  # following nobody yet
 
     page.goto(f"{base}/u/{b_key}")
     sync_api.expect(page.locator("#profile-key")).to_have_text(b_key)
-    sync_api.expect(page.locator("button.copy")).to_be_visible()  # shown by app.js
+    copy = page.locator("button.copy")  # hidden without app.js, shown by it
+    copy.click()
+    sync_api.expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == b_key
     with page.expect_navigation():
         page.get_by_role("button", name="Follow", exact=True).click()
     sync_api.expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
