@@ -119,6 +119,8 @@ def test_profile_trust_and_writes_through_the_api(ctx: WebContext, client: TestC
     ]
     assert "followed by 1 you trust" in trust["summary"]
     assert client.get("/api/v1/trust/pnyx1bad", headers=reader).status_code == 400
+    missing = client.get("/api/v1/profiles/", headers=reader)
+    assert missing.status_code == 404 and "error" in missing.json()
     assert client.get(f"/api/v1/trust/{text_of(CAROL)}", headers=writer).status_code == 403
     assert client.get(f"/api/v1/profiles/{text_of(CAROL)}").status_code == 401
     put = client.put("/api/v1/profile", json={"name": "me", "bio": "hi"}, headers=headers)
@@ -147,6 +149,7 @@ def test_search_and_suggestions(ctx: WebContext, client: TestClient) -> None:
     only = client.get(f"/api/v1/search?q=zebras&author={text_of(BOB)}", headers=reader).json()
     assert [p["text"] for p in only["posts"]] == ["zebras are fine"]
     assert client.get("/api/v1/search?q=", headers=reader).status_code == 400
+    assert client.get("/api/v1/search?q=x&author=pnyx1no", headers=reader).status_code == 400
     assert client.get("/api/v1/search?q=x&limit=abc", headers=reader).status_code == 400
     suggested = client.get("/api/v1/suggest", headers=reader).json()["items"]
     assert [s["key"] for s in suggested] == [text_of(CAROL)]

@@ -3,9 +3,11 @@ posts behind their buttons (post, reply, like, repost, delete, follow).
 
 Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
 shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
-byte counter and the "N new posts" bar), and every page works without it. A page needs a browser
-session (``/login?code=`` from ``pnyx ui``); every form post carries the session's CSRF token and
-answers with a 303 redirect (post/redirect/get), or the same page with an inline error (400).
+byte counter, the "N new posts" bar, the copy buttons), and every page works without it. The
+pages over ``pnyx.reads`` (profile, search, notifications, network) are in ``pnyx.web.people``.
+A page needs a browser session (``/login?code=`` from ``pnyx ui``); every form post carries the
+session's CSRF token and answers with a 303 redirect (post/redirect/get), or the same page with
+an inline error (400).
 
 Failure modes: no session is 401, a wrong CSRF token 403, a form that is not urlencoded 415 (all
 ``HTTPException``); a refused operation (``UserError`` from ``pnyx.ops``) is 400 and an unknown
