@@ -6,9 +6,9 @@ Three sorts, merged by time (ts, then id):
 * ``reply``: a post by someone else whose parent is one of the user's posts;
 * ``mention``: a post by someone else whose text holds the user's key text (``pnyx1...``, exact)
   or the user's fingerprint (``pnyx1qv9x…8x7k``, the form the UI and CLI show, with its ``…``).
-  A post that is also a reply to the user counts once, as a reply. A fingerprint keeps 4 key
-  characters and the 4-character checksum of each end, so another key sharing them (a deliberate
-  look-alike) would notify too: the notice shows the post's author, never claims it is for you;
+  A post that is also a reply to the user counts once, as a reply. A fingerprint keeps only the
+  first 4 data characters and the last 4 checksum characters, so another key sharing them (a
+  deliberate look-alike) would notify too (the notice shows who wrote the post);
 * ``follow``: someone who follows the user now (their latest follow of the user; an unfollow
   removes it).
 
