@@ -18,6 +18,9 @@ from pnyx.reads.feed import (
     ranked_timeline,
     why,
 )
+from pnyx.reads.network import SyncProgress, sync_progress
+from pnyx.reads.notify import Notification, notifications
+from pnyx.reads.profile import ProfileView, profile
 from pnyx.reads.recipes import Feed, feeds
 from pnyx.reads.search import SearchHit, SearchResults, search
 from pnyx.reads.trust import Suggestion, TrustView, suggest, trust_report
@@ -27,6 +30,12 @@ __all__ = [
     "Feed",
     "RankedItem",
     "RankedPage",
+    "SyncProgress",
+    "sync_progress",
+    "Notification",
+    "ProfileView",
+    "notifications",
+    "profile",
     "SearchHit",
     "SearchResults",
     "Source",

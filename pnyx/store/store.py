@@ -26,7 +26,7 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import queries, rankq, replication, search
+from pnyx.store import notify, queries, rankq, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import (
@@ -279,6 +279,13 @@ class Store:
         ``since_ms`` on (one scan of the messages; ``pnyx.store.rankq``)."""
         return self._read(rankq.actions, list(posts), since_ms)
 
+    def notifications(
+        self, me: bytes, needles: list[str], *, limit: int = 50
+    ) -> tuple[list[StoredMessage], list[StoredMessage], list[StoredMessage]]:
+        """(replies to ``me``'s posts, others' posts holding any of ``needles``, the follow
+        messages of ``me``'s followers), each newest first, at most ``limit`` of each."""
+        return self._read(_notifications, me, needles, limit)
+
     # --- replication ---------------------------------------------------------------------------
 
     def heads(self, authors: Iterable[bytes] | None = None) -> dict[bytes, tuple[int, int]]:
@@ -327,3 +334,13 @@ class Store:
         """{"messages", "authors", "forks" (authors flagged forked), "fork_evidence" (rows kept),
         "forks_dropped" (conflicting messages counted beyond the cap, not kept)}."""
         return self._read(replication.counts)
+
+
+def _notifications(
+    conn: sqlite3.Connection, me: bytes, needles: list[str], limit: int
+) -> tuple[list[StoredMessage], list[StoredMessage], list[StoredMessage]]:
+    return (
+        notify.replies(conn, me, limit),
+        notify.mentions(conn, me, needles, limit),
+        notify.followers(conn, me, limit),
+    )
