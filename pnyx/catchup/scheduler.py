@@ -47,6 +47,7 @@ from pnyx.catchup.session import (
     fetch_from_peer,
     violation,
 )
+from pnyx.catchup.standing import PeerStanding
 from pnyx.errors import StoreError
 from pnyx.events import InterestChanged, Source, Stored
 from pnyx.net.contracts import PeerEvent
@@ -110,6 +111,7 @@ class _Want:
 class SyncHost(Protocol):
     """What the scheduler uses of the node it runs beside (``pnyx.node.node.Node`` is one)."""
 
+    me: bytes
     store: Store
     offload: Offload
     limiter: RateLimiter
@@ -157,7 +159,9 @@ class SyncScheduler:
             idle_timeout=idle_timeout,
             session_timeout=session_timeout,
             on_violation=node.penalise,  # robustness: a peer breaking the protocol loses standing
+            standing=(standing := PeerStanding(node)),  # robustness: slots kept for who matters
         )
+        self._standing = standing
         self._limiter = trio.CapacityLimiter(max_sessions)
         self._running = 0
         self._pending: dict[str, _Want] = {}
@@ -182,6 +186,7 @@ class SyncScheduler:
             nursery.start_soon(self._dispatch, nursery)
             nursery.start_soon(self._gap_loop)
             nursery.start_soon(self._periodic)
+            nursery.start_soon(self._standing.run)
             if self.on_connect:  # peers that connected before the hooks could see them
                 for peer in self._connected():
                     self._enqueue(peer, _Want(everything=True))

@@ -221,6 +221,10 @@ class Store:
         """Keys ``me`` follows (its highest-seq follow/unfollow per key decides), sorted."""
         return self._read(queries.following, me)
 
+    def followers(self, me: bytes) -> list[bytes]:
+        """Keys whose follow of ``me`` this store holds (their feeds are held), sorted."""
+        return self._read(queries.followers, me)
+
     def wanted_authors(self, me: bytes) -> set[bytes]:
         """``me`` and every key ``me`` follows: the feeds this node replicates."""
         return {me, *self.following(me)}
