@@ -1,5 +1,6 @@
-"""The server-rendered pages: login, timeline (with live arrivals), thread, follow, and the form
-posts behind their buttons (post, reply, like, repost, delete, follow).
+"""The server-rendered pages: login, timeline (``following`` with live arrivals, or a ranked feed
+with scores and "why" links), thread, follow, and the form posts behind their buttons (post,
+reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``.
 
 Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
 shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
