@@ -230,3 +230,19 @@ def test_scopes(world: tuple[WebContext, Any], client: TestClient) -> None:
         assert client.get(path, headers=bearer(ctx, "read")).status_code in (200, 400), path
     for page in ("/timeline?feed=for-you", f"/why/{carol}?feed=for-you", "/clusters", "/feeds"):
         assert client.get(page).status_code == 401, page
+
+
+def test_a_bad_recipe_file_does_not_break_the_timeline(
+    world: tuple[WebContext, Any], client: TestClient
+) -> None:
+    ctx, _ = world
+    assert ctx.recipes_dir is not None
+    (ctx.recipes_dir / "broken.toml").write_text(QUIET, encoding="utf-8")  # named quiet
+    login(ctx, client)
+    page = client.get("/timeline")
+    assert page.status_code == 200 and "differs from the file name" in page.text
+    assert 'href="/timeline?feed=for-you"' in page.text
+    assert client.get("/timeline?feed=for-you").status_code == 200
+    assert client.get("/feeds").status_code == 400
+    answer = client.get("/api/v1/feeds", headers=bearer(ctx, "read"))
+    assert answer.status_code == 400 and "broken.toml" in answer.json()["error"]
