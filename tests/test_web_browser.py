@@ -1,6 +1,7 @@
 """The web UI in a real browser (Playwright driving the system's Chromium) against real nodes:
 log in with `pnyx ui`'s link, the byte counter, posting, the "N new posts" bar when a followed
-author posts, follow and unfollow from a profile, search, the offline notice, and no
+author posts, follow and unfollow from a profile, search, the for-you feed and a post's "why",
+the offline notice, and no
 Content-Security-Policy violation or script error on the way. One browser serves the module;
 each test opens its own context (cookies) and page.
 
@@ -128,7 +129,7 @@ def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster, browser: 
     assert "Traceback" not in a.stderr()
 
 
-def test_a_browser_follows_and_unfollows_from_a_profile_and_searches(
+def test_a_browser_follows_and_unfollows_from_a_profile_searches_and_asks_why(
     cluster: Cluster, browser: Any
 ) -> None:
     a = cluster.start("a")
@@ -163,6 +164,18 @@ def test_a_browser_follows_and_unfollows_from_a_profile_and_searches(
     results = page.locator(".results article .text")
     sync_api.expect(results).to_have_count(1)
     sync_api.expect(results).to_have_text("zebras cross the savanna")
+
+    page.goto(f"{base}/timeline")
+    with page.expect_navigation():
+        page.locator("nav.feeds").get_by_role("link", name="for-you").click()
+    assert page.url.endswith("/timeline?feed=for-you")
+    sync_api.expect(page.locator(".ranked-note")).to_contain_text("refresh to re-rank")
+    sync_api.expect(page.locator("article .score")).to_have_count(2)
+    with page.expect_navigation():
+        page.get_by_role("link", name="why am I seeing this?").first.click()
+    sync_api.expect(page.locator("p.source")).to_contain_text("in-network")
+    sync_api.expect(page.locator("table.terms tbody tr")).not_to_have_count(0)
+    sync_api.expect(page.locator("table.terms td.score")).to_be_visible()
     assert problems == []
     assert "Traceback" not in a.stderr()
 

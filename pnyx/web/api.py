@@ -19,8 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pnyx import ops
+from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_reads, read
+from pnyx.web import api_rank, api_reads, read
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 
@@ -67,8 +68,13 @@ async def _write(
 
 
 async def get_timeline(request: Request) -> Response:
+    """``following`` (no ``feed``, or ``feed=following``): newest first with a cursor; any other
+    feed: ``pnyx.web.api_rank.get_ranked_timeline`` (items carry ``score``)."""
     ctx = web_context(request)
     await ctx.authorize(request, "read")
+    feed = api_rank.feed_of(request)
+    if feed != DEFAULT:
+        return await api_rank.get_ranked_timeline(request, ctx, feed)
     limit_text = request.query_params.get("limit", str(read.DEFAULT_PAGE))
     if not limit_text.isdigit():
         raise HTTPException(400, f"limit must be 1..{read.MAX_PAGE} messages")
@@ -163,7 +169,7 @@ async def get_openapi(request: Request) -> Response:
 
 #: (method, path, handler, summary) of every API route.
 ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
-    ("GET", "/timeline", get_timeline, "your posts and those you follow, newest first"),
+    ("GET", "/timeline", get_timeline, "a feed: following (newest first) or feed=NAME (scored)"),
     ("GET", "/thread/{id}", get_thread, "a post's thread in reading order, with depths"),
     ("GET", "/status", get_status, "the running node's status (pnyx status --json)"),
     ("POST", "/posts", post_posts, "post: {text, reply_to?}"),
@@ -174,6 +180,7 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("DELETE", "/follows/{key}", delete_follow, "unfollow a key"),
     ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
     *api_reads.ROUTES,
+    *api_rank.ROUTES,
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 
