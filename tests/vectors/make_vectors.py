@@ -171,6 +171,8 @@ def add_valid(b: Builder) -> None:
 def add_invalid(b: Builder) -> None:
     first, pack, packb = b.by_name["first-post"], canonical.pack, msgpack.packb
     good = pack(b.fields())
+    empty_body = pack(b.fields(body={}))  # ends with the body: 0x80, an empty map
+    long_key = b"\x81\xd9\x21" + b"k" * 33  # a map of one pair whose key is 33 bytes
     seq_at = 1 + 1 + 2 + 32  # array header, version, bin8 header, author
     blob = bytes(MAX_ENVELOPE_BYTES - len(b.sealed(kind="blob", body={"b": b""})))
     flipped = bytes([first.raw[0] ^ 1]) + first.raw[1:]
@@ -200,6 +202,24 @@ def add_invalid(b: Builder) -> None:
             "seq 1 as uint8, then 0x00: canonical form is checked before trailing bytes",
         ),
         ("c1-after-payload", b.seal(good + b"\xc1"), "trailing-bytes", "what follows: unparsed"),
+        (
+            "long-key-then-1100-levels",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 1100 + b"\x01"),
+            "malformed",
+            "a 33-byte body key, its value nested 1,100 levels: depth is grammar, checked first",
+        ),
+        (
+            "long-key-then-level-9",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 8 + b"\x01"),
+            "malformed",
+            "a 33-byte body key, its value a list at level 9 (the body map is level 1)",
+        ),
+        (
+            "long-key-then-level-8",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 7 + b"\x01"),
+            "oversized",
+            "a 33-byte body key, its value nested to level 8: not too deep, the key is too long",
+        ),
         (
             "unsorted-keys",
             b.seal(packb(b.fields(body={"text": "x", "lang": "en"}))),
