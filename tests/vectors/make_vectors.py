@@ -166,6 +166,9 @@ def add_valid(b: Builder) -> None:
     b.add("stray-second-post", "A", 2, b"\x11" * 32, 62, "post", stray, "prev is not seq 1")
     again = {"text": "hello again"}
     b.add("other-first-post", "A", 1, None, 1, "post", again, "a second seq 1")
+    far = {"text": "far ahead"}
+    note = "seq 100002: seq-too-far while A's contiguous head is 1, placed once it is 2"
+    b.add("far-post", "A", 100_002, b"\x22" * 32, 63, "post", far, note)
 
 
 def add_invalid(b: Builder) -> None:
@@ -322,6 +325,17 @@ def add_invalid(b: Builder) -> None:
     b.reject("future", future, "future-timestamp", "1 ms past the allowed skew", now_ms=T0)
 
 
+#: Import vectors: (name, records in file order, placement order, accepted names). An import
+#: places records in (author, seq, id) order, whatever their order in the file.
+IMPORTS = [
+    (
+        "far-seq-before-its-predecessor",
+        ["first-post", "far-post", "second-post"],
+        ["first-post", "second-post", "far-post"],
+        ["first-post", "second-post", "far-post"],
+    ),
+]
+
 CHAIN = [
     ("next-in-order", ["first-post"], "second-post", "append", None),
     ("out-of-order", ["second-post"], "first-post", "append", None),
@@ -391,6 +405,10 @@ def build() -> dict[str, Any]:
         "chain": [
             {"name": name, "stored": stored, "new": new, "placement": placement, "reason": reason}
             for name, stored, new, placement, reason in CHAIN
+        ],
+        "imports": [
+            {"name": name, "file_order": file, "placed": placed, "accepted": accepted}
+            for name, file, placed, accepted in IMPORTS
         ],
     }
 
