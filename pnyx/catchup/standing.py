@@ -26,7 +26,7 @@ from pnyx.errors import StoreError
 from pnyx.net.contracts import Direction
 
 if TYPE_CHECKING:
-    from pnyx.catchup.scheduler import SyncHost
+    from pnyx.catchup.host import SyncHost
 
 log = logging.getLogger(__name__)
 

@@ -335,7 +335,9 @@ class Node:
                 report = await self.offload(self.store.ingest_verified, batch)
             except StoreError as exc:
                 log.error("could not store %d received messages: %s", len(batch), exc)
+                self.events.store_write(False)  # robustness: catch-up resumes when it works again
                 continue
+            self.events.store_write(True)
             self.stats.messages_stored += len(report.accepted)
             self.stats.messages_duplicate += report.duplicates
             self.stats.messages_refused_by_store += len(report.rejected)
