@@ -86,6 +86,14 @@ class Topic(Generic[T]):
                 log.exception("a subscriber of %s events failed: %r", self.name, subscriber)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """The store's writes failed (``working`` False: a full disk, an I/O error) or work again
+    after failing (True). Published on the change only."""
+
+    working: bool
+
+
 @dataclass
 class NodeEvents:
     """The node's topics (see the module docstring)."""
@@ -95,7 +103,21 @@ class NodeEvents:
     interest: Topic[InterestChanged] = field(
         default_factory=lambda: Topic[InterestChanged]("interest")
     )
+    store: Topic[StoreHealth] = field(default_factory=lambda: Topic[StoreHealth]("store"))
+    store_works: bool = True
+    """Whether the last store write (gossip or sync) worked."""
 
     def failures(self) -> int:
         """Subscriber failures on every topic since start, a count."""
-        return self.stored.failures + self.peers.failures + self.interest.failures
+        return (
+            self.stored.failures
+            + self.peers.failures
+            + self.interest.failures
+            + self.store.failures
+        )
+
+    def store_write(self, working: bool) -> None:
+        """A store write worked or failed: publish a ``StoreHealth`` when that changes."""
+        if working != self.store_works:
+            self.store_works = working
+            self.store.publish(StoreHealth(working))

@@ -103,6 +103,11 @@ class Home:
         return self.path / "config.toml"
 
     @property
+    def recipes_path(self) -> Path:
+        """The user's feed recipes, one ``NAME.toml`` each (``docs/ranking.md``, "Recipes")."""
+        return self.path / "recipes"
+
+    @property
     def control_socket_path(self) -> Path:
         return self.path / "control.sock"
 

@@ -108,3 +108,25 @@ def make_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[C
     monkeypatch.delenv("PNYX_PASSPHRASE", raising=False)
     monkeypatch.delenv("PNYX_HOME", raising=False)
     yield Cli
+
+
+#: Test modules that drive a real browser; the summary says so when all their tests were skipped.
+BROWSER_TEST_MODULES = ("tests/test_web_browser.py",)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One clear line when the browser tests were skipped for want of Chromium or Playwright
+    (a skip is easy to miss among dots; CI installs Chromium so that they run)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if str(getattr(report, "nodeid", "")).startswith(BROWSER_TEST_MODULES)
+        or any(module in str(getattr(report, "longrepr", "")) for module in BROWSER_TEST_MODULES)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"BROWSER TESTS SKIPPED ({len(skipped)}): no Chromium or Playwright found "
+            "(apt-get install chromium; pip install playwright)",
+            yellow=True,
+            bold=True,
+        )

@@ -103,3 +103,26 @@ def test_not_an_export_file_changes_nothing(pair: tuple[Cli, Cli, str], tmp_path
     assert missing.code == 2 and missing.err.count("\n") == 1
     with sqlite3.connect(bob.home / "pnyx.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_an_import_places_records_by_author_and_seq_not_file_order(
+    make_cli: type[Cli], tmp_path: Path
+) -> None:
+    """issue 24: seqs 1, 100002, 2 in that file order were "1 rejected (seq-too-far)" (placed
+    in file order, 100002 came while the head was 1); sorted, all three are stored."""
+    from pnyx.core.bundle import BundleWriter
+    from pnyx.core.envelope import sign
+    from tests.hostile import key, now_ms
+
+    author = key(77)
+    first = sign(author, seq=1, prev=None, ts=now_ms(), kind="post", body={"text": "1"})
+    second = sign(author, seq=2, prev=first.id, ts=now_ms(), kind="post", body={"text": "2"})
+    far = sign(author, seq=100_002, prev=b"\x22" * 32, ts=now_ms(), kind="post", body={"text": "f"})
+    writer = BundleWriter()
+    data = writer.header() + b"".join(writer.record(m.raw) for m in (first, far, second))
+    bundle = tmp_path / "unsorted.pnyx"
+    bundle.write_bytes(data + writer.trailer())
+    cli = make_cli(tmp_path / "home")
+    cli.ok("init")
+    out = cli.ok("import", str(bundle)).out
+    assert "accepted 3" in out and "rejected 0" in out, out

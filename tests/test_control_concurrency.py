@@ -14,7 +14,7 @@ from typing import Any
 
 import trio
 
-from pnyx.control.server import IDLE_TIMEOUT_S, MAX_CLIENTS, serve_control
+from pnyx.control.server import IDLE_TIMEOUT_S, MAX_CLIENTS, SEND_TIMEOUT_S, serve_control
 
 #: Virtual-time cap of each test, in seconds.
 CAP_S = 50 * IDLE_TIMEOUT_S
@@ -98,3 +98,30 @@ async def test_when_every_client_is_being_answered_a_new_one_is_told_busy(
                 assert answer is not None and answer["ok"] is False
                 assert answer["kind"] == "busy" and elapsed < 1
     assert answers == [{"ok": True, "result": {"echo": "slow"}}] * MAX_CLIENTS
+
+
+async def test_slow_readers_do_not_keep_the_user_out(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """``MAX_CLIENTS`` clients pipeline requests and never read the answers (issue 23, item 6):
+    a new client is answered at once, well within the send timeout, and a slow reader is closed
+    after ``SEND_TIMEOUT_S``."""
+    path = tmp_path / "c.sock"
+    burst = (json.dumps({"op": "big"}).encode() + b"\n") * 200
+
+    async def big_handler(request: dict[str, Any]) -> Any:
+        return {"pad": "x" * 64 * 1024}  # answers fill the socket buffers quickly
+
+    async with serve_control(path, big_handler):
+        with trio.fail_after(CAP_S):
+            async with trio.open_nursery() as nursery:
+                slow = [await trio.open_unix_socket(str(path)) for _ in range(MAX_CLIENTS)]
+                for stream in slow:
+                    nursery.start_soon(stream.send_all, burst)
+                await trio.sleep(0.5)  # every slow reader now holds a slot, sending
+                answer, elapsed = await ask(path, "status")
+                assert answer is not None and "pad" in answer["result"]
+                assert elapsed < SEND_TIMEOUT_S
+                nursery.cancel_scope.cancel()
+            for stream in slow:
+                await stream.aclose()

@@ -145,6 +145,23 @@ def test_chain_vectors(vector: dict[str, Any]) -> None:
     assert verdict.reason == (None if expected is None else Reason(expected))
 
 
+@pytest.mark.parametrize("vector", VECTORS["imports"], ids=ids(VECTORS["imports"]))
+def test_import_vectors(vector: dict[str, Any], tmp_path: Path) -> None:
+    """An import places records in (author, seq, id) order, not file order (protocol.md)."""
+    from pnyx.store import Store
+    from pnyx.store.importorder import in_placement_order
+
+    raws = {name: message_of(name).raw for name in vector["file_order"]}
+    order = list(in_placement_order(raws[name] for name in vector["file_order"]))
+    names = [vector["file_order"][position] for position, _ in order]
+    assert names == vector["placed"]
+    with Store.open(tmp_path / "s.db") as store:
+        report = store.ingest([raw for _, raw in order], max(v["now_ms"] for v in VALID))
+    accepted = {m.id for m in report.accepted}
+    assert accepted == {message_of(name).id for name in vector["accepted"]}
+    assert report.rejected == []
+
+
 @pytest.mark.parametrize("vector", VECTORS["keytext"], ids=lambda v: v["key_hex"][:8])
 def test_keytext_vectors(vector: dict[str, str]) -> None:
     key = bytes.fromhex(vector["key_hex"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -112,3 +113,33 @@ def test_damage_offset_is_the_first_byte_of_the_damaged_unit() -> None:
         records[0],
         Damage(second_record_at, "file ends inside record 2"),
     ]
+
+
+def _with_trailer_of(size: int, chunk: int) -> list[bytes]:
+    """A one-message export file whose trailer map (an extra key padding it) is ``size`` bytes,
+    in chunks of ``chunk`` bytes."""
+    from pnyx.core import canonical
+    from pnyx.core.bundle import MAGIC, BundleWriter
+
+    writer = BundleWriter()
+    body = MAGIC + writer.record(b"\x01" * 100)
+    digest = writer._digest.digest()
+    pad = 0
+    while len(trailer := canonical.pack({"count": 1, "digest": digest, "x": b"p" * pad})) < size:
+        pad += 1
+    assert len(trailer) == size
+    data = body + b"\x00" + trailer
+    return [data[i : i + chunk] for i in range(0, len(data), chunk)]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20], ids=["byte-by-byte", "small", "one-chunk"])
+def test_a_trailer_of_128_bytes_is_read_and_one_of_129_is_damage(chunk: int) -> None:
+    """issue 24: a 129-byte (or 5,054-byte) trailer was accepted when the file came in one read."""
+    from pnyx.core.bundle import MAX_TRAILER_BYTES, Damage, read_bundle
+
+    assert MAX_TRAILER_BYTES == 128
+    ok = list(read_bundle(_with_trailer_of(128, chunk)))
+    assert ok == [b"\x01" * 100]
+    for size in (129, 5054):
+        read = list(read_bundle(_with_trailer_of(size, chunk)))
+        assert isinstance(read[-1], Damage) and "trailer too long" in read[-1].problem, size

@@ -5,7 +5,11 @@ catches the feed up from b.
 * a requester that keeps re-asking the whole feed from seq 0 is cut at its serve budget and
   refused ``busy``: it pulls at most the first pass plus SERVE_REPEAT_BYTES_PER_WINDOW;
 * four peer ids holding two sync slots each (stalled, or reading fast and re-asking) no longer lock
-  the honest requester out: it completes with every message.
+  the honest requester out: it completes with every message;
+* 48 fresh peer ids from one address re-asking the feed without pause (issue 23, item 2) cannot
+  take the slots of a peer that matters to b (here a friend b follows): its `pnyx sync` session
+  completes within twice the time it takes unattacked, measured in the same run (plus
+  ``CONTENTION_S`` for the attackers' CPU on the same two cores).
 
 Run with ``-s`` to see the measured figures (docs/security.md). The short variants use a
 2,000-message feed (the re-asker is cut by the re-ask count); the slow ones (``-m slow``) the
@@ -162,9 +166,9 @@ async def re_ask(
             await trio.sleep(0.01)
 
 
-async def honest_sync(served: Served) -> HonestRun:
-    """`pnyx sync --json --author A b` on a fresh home, in its own process."""
-    home = served.honest_home()
+async def honest_sync(served: Served, home: Path | None = None) -> HonestRun:
+    """`pnyx sync --json --author A b` on ``home`` (default: a fresh one), in its own process."""
+    home = home or served.honest_home()
     address = await trio.to_thread.run_sync(lambda: served.b.address)
     argv = [sys.executable, "-m", "pnyx", "--home", str(home), "sync", "--json"]
     argv += ["--author", encode_public_key(bytes(AUTHOR.verify_key)), address]
@@ -292,3 +296,69 @@ def test_re_asking_a_40000_message_feed(long: Served) -> None:
 def test_held_slots_with_a_40000_message_feed(long: Served) -> None:
     check_held_slots(long, stalled=True)
     check_held_slots(long, stalled=False)
+
+
+#: Fresh peer ids re-asking from one address (the issue's worst case).
+SYBIL_IDS = 48
+#: Allowance over twice the unattacked session time, in seconds: the 48 attackers run as libp2p
+#: hosts in this test's process, on the same 2 cores as b and the friend's `pnyx sync`, so CPU
+#: contention (not b's slot policy) adds a few hundred ms of scheduling delay.
+CONTENTION_S = 1.0
+
+
+def check_sybil_ids(served: Served, ids: int = SYBIL_IDS) -> tuple[float, float]:
+    """``ids`` fresh ids from 127.0.0.1 re-ask the feed while a friend of b syncs it; returns the
+    friend's unattacked and attacked session times (the sync itself, from the friend's first
+    frame to its last, not the start of its process), in seconds."""
+    friends = [served.honest_home() for _ in range(2)]
+    for home in friends:  # b follows them: peers that matter to b
+        key = served.cluster.cli(home.name, "id").strip()
+        served.cluster.cli("b", "follow", key)
+    wait_following(served.b, len(friends))
+    code, result, quiet = trio.run(honest_sync, served, friends[0])
+    assert code == 0 and result["fetched"] == served.feed, result
+    quiet_session = float(result["elapsed_s"])
+
+    async def main() -> HonestRun:
+        address = await trio.to_thread.run_sync(lambda: served.b.address)
+        async with AsyncExitStack() as stack:
+            hostiles = [
+                await stack.enter_async_context(HostilePeer.open(bytes([0xE0, n]) * 16))
+                for n in range(ids)
+            ]
+            targets = [await h.join(address) for h in hostiles]
+            async with trio.open_nursery() as nursery:
+                end = trio.current_time() + HONEST_SYNC_S
+                for hostile, target in zip(hostiles, targets, strict=True):
+                    nursery.start_soon(re_ask, hostile, target, Tally(), end)
+                await trio.sleep(2)
+                outcome = await honest_sync(served, friends[1])
+                nursery.cancel_scope.cancel()
+            return outcome
+
+    code, result, attacked = trio.run(main)
+    session = float(result["elapsed_s"])
+    print(
+        f"{ids} ids re-asking from one address: a friend's sync took {attacked:.1f} s, its"
+        f" session {session:.2f} s (unattacked {quiet:.1f} s, session {quiet_session:.2f} s),"
+        f" exit {code}, {result}"
+    )
+    assert code == 0 and result["fetched"] == served.feed, result
+    assert session <= 2 * quiet_session + CONTENTION_S, f"{session:.2f} s vs {quiet_session:.2f} s"
+    return quiet_session, session
+
+
+def wait_following(node: NodeProcess, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while node.status()["counts"]["following"] < count:
+        assert time.monotonic() < deadline, "b never took up its new follows"
+        time.sleep(0.1)
+
+
+def test_sybil_ids_from_one_address_cannot_take_the_slots_of_a_friend(short: Served) -> None:
+    check_sybil_ids(short)
+
+
+@pytest.mark.slow
+def test_sybil_ids_and_a_friend_with_a_40000_message_feed(long: Served) -> None:
+    check_sybil_ids(long)

@@ -225,3 +225,20 @@ def test_a_valued_peer_takes_a_strangers_slot_at_once_even_a_busy_one() -> None:
     assert outcome.decision is Decision.PREEMPT and outcome.victim is stranger.slot
     # with only valued sessions left, a stranger waits and cannot preempt one
     assert slots.request("sybil2", 5.0, valued=False, groups=SYBIL_HOME).decision is Decision.WAIT
+
+
+def test_a_stranger_takes_a_stalled_or_doubled_slot_of_its_own_address_group() -> None:
+    slots = ServeSlots()
+    for _ in range(2):
+        assert slots.request("hog", 0.0, valued=False, groups=SYBIL_HOME).decision is (
+            Decision.ADMIT
+        )
+    outcome = slots.request("newcomer", 0.0, valued=False, groups=SYBIL_HOME)
+    assert outcome.decision is Decision.PREEMPT and outcome.victim is not None
+    assert outcome.victim.peer == "hog"  # it held two: one gives way (fair shares)
+    # one each now: a third id from the address is refused until one of them stalls
+    assert slots.request("third", 1.0, valued=False, groups=SYBIL_HOME).decision is (
+        Decision.REFUSE
+    )
+    stalled = slots.request("third", STALL_TIMEOUT_S, valued=False, groups=SYBIL_HOME)
+    assert stalled.decision is Decision.PREEMPT

@@ -1,6 +1,9 @@
 """The web UI in a real browser (Playwright driving the system's Chromium) against real nodes:
 log in with `pnyx ui`'s link, the byte counter, posting, the "N new posts" bar when a followed
-author posts, and no Content-Security-Policy violation or script error on the way.
+author posts, follow and unfollow from a profile, search, the for-you feed and a post's "why",
+the offline notice, and no
+Content-Security-Policy violation or script error on the way. One browser serves the module;
+each test opens its own context (cookies) and page.
 
 Skipped where Playwright or Chromium is not installed (``apt-get install chromium``, ``pip
 install playwright``; Playwright's own browser download is not needed).
@@ -11,6 +14,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,87 +39,161 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         yield cluster
 
 
-def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster) -> None:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module (starting one takes about a second)."""
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_page(browser: Any, problems: list[str], **options: Any) -> Any:
+    """A page in a fresh context (no cookies) that records console errors in ``problems``."""
+    page = browser.new_context(**options).new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return page
+
+
+def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster, browser: Any) -> None:
     cluster.cli("a", "follow", cluster.key("b"))
     a, b = cluster.start_many("a", "b")
     a.connect(b)
     login_url = cluster.cli("a", "ui", "--no-browser").strip()
     problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.goto(login_url)
-            assert page.url.endswith("/timeline")
+    page = open_page(browser, problems, viewport={"width": 390, "height": 844})  # a phone
+    page.goto(login_url)
+    assert page.url.endswith("/timeline")
 
-            box = page.locator("form.compose textarea")
-            counter = page.locator("form.compose .counter")
-            button = page.locator("form.compose button[type=submit]")
-            box.fill("héllo")
-            sync_api.expect(counter).to_have_text(f"6 / {MAX_TEXT_BYTES} bytes")
-            box.fill("é" * (MAX_TEXT_BYTES // 2 + 1))
-            sync_api.expect(button).to_be_disabled()
-            box.fill("posted from <b>a browser</b>")
-            sync_api.expect(button).to_be_enabled()
-            with page.expect_navigation():
-                button.click()
-            assert page.url.endswith("/timeline")
-            sync_api.expect(page.locator("article .text").first).to_have_text(
-                "posted from <b>a browser</b>"
-            )
+    box = page.locator("form.compose textarea")
+    counter = page.locator("form.compose .counter")
+    button = page.locator("form.compose button[type=submit]")
+    box.fill("héllo")
+    sync_api.expect(counter).to_have_text(f"6 / {MAX_TEXT_BYTES} bytes")
+    box.fill("é" * (MAX_TEXT_BYTES // 2 + 1))
+    sync_api.expect(button).to_be_disabled()
+    box.fill("posted from <b>a browser</b>")
+    sync_api.expect(button).to_be_enabled()
+    with page.expect_navigation():
+        button.click()
+    assert page.url.endswith("/timeline")
+    sync_api.expect(page.locator("article .text").first).to_have_text(
+        "posted from <b>a browser</b>"
+    )
 
-            page.wait_for_function("() => window.EventSource !== undefined")
-            cluster.cli("b", "post", "news from b")
-            bar = page.locator("#new-posts")
-            sync_api.expect(bar).to_be_visible()
-            sync_api.expect(bar).to_have_text("1 new post")
-            assert "news from b" not in page.content()  # the list did not move by itself
-            bar.locator("a").click()
-            sync_api.expect(page.locator("article .text").first).to_have_text("news from b")
-        finally:
-            browser.close()
+    page.wait_for_function("() => window.EventSource !== undefined")
+    cluster.cli("b", "post", "news from b")
+    bar = page.locator("#new-posts")
+    sync_api.expect(bar).to_be_visible()
+    sync_api.expect(bar).to_have_text("1 new post")
+    assert "news from b" not in page.content()  # the list did not move by itself
+    bar.locator("a").click()
+    sync_api.expect(page.locator("article .text").first).to_have_text("news from b")
     assert problems == []
 
 
-def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster) -> None:
+def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster, browser: Any) -> None:
     a = cluster.start("a")
     cluster.cli("a", "post", "the root")
     login_url = cluster.cli("a", "ui", "--no-browser").strip()
     problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.goto(login_url)
-            with page.expect_navigation():
-                page.get_by_role("link", name="Reply").first.click()
-            page.locator("form.compose textarea").fill("a reply")
-            with page.expect_navigation():
-                page.locator("form.compose button[type=submit]").click()
-            sync_api.expect(page.locator("article.depth-1 .text")).to_have_text("a reply")
-            with page.expect_navigation():
-                page.locator("article.depth-0 button.like").click()
-            with page.expect_navigation():
-                page.locator("article.depth-0 button.like").click()  # a second like: refused
-            sync_api.expect(page.locator("p.error")).to_contain_text("already liked")
-            page.go_back()
-            with page.expect_navigation():
-                page.locator("article.depth-1 button.delete").click()
-            sync_api.expect(page.locator("article .text")).to_have_count(1)  # the reply is gone
+    page = open_page(browser, problems)
+    page.goto(login_url)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Reply").first.click()
+    page.locator("form.compose textarea").fill("a reply")
+    with page.expect_navigation():
+        page.locator("form.compose button[type=submit]").click()
+    sync_api.expect(page.locator("article.depth-1 .text")).to_have_text("a reply")
+    with page.expect_navigation():
+        page.locator("article.depth-0 button.like").click()
+    with page.expect_navigation():
+        page.locator("article.depth-0 button.like").click()  # a second like: refused
+    sync_api.expect(page.locator("p.error")).to_contain_text("already liked")
+    page.go_back()
+    with page.expect_navigation():
+        page.locator("article.depth-1 button.delete").click()
+    sync_api.expect(page.locator("article .text")).to_have_count(1)  # the reply is gone
 
-            page.goto(login_url.rsplit("/", 1)[0] + "/follow")
-            page.locator("input[name=key]").fill("pnyx1notakey")
-            with page.expect_navigation():
-                page.get_by_role("button", name="Follow").click()
-            sync_api.expect(page.locator("#key-error")).to_be_visible()
-            sync_api.expect(page.locator("input[name=key]")).to_have_value("pnyx1notakey")
-        finally:
-            browser.close()
+    page.goto(login_url.rsplit("/", 1)[0] + "/follow")
+    page.locator("input[name=key]").fill("pnyx1notakey")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Follow").click()
+    sync_api.expect(page.locator("#key-error")).to_be_visible()
+    sync_api.expect(page.locator("input[name=key]")).to_have_value("pnyx1notakey")
     assert [p for p in problems if "status of 400" not in p] == []  # the refused like, the key
+    assert "Traceback" not in a.stderr()
+
+
+def test_a_browser_follows_and_unfollows_from_a_profile_searches_and_asks_why(
+    cluster: Cluster, browser: Any
+) -> None:
+    a = cluster.start("a")
+    cluster.cli("a", "post", "zebras cross the savanna")
+    cluster.cli("a", "post", "nothing to see")
+    b_key = cluster.key("b")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    base = login_url.rsplit("/", 1)[0]
+    problems: list[str] = []
+    page = open_page(browser, problems, permissions=["clipboard-read", "clipboard-write"])
+    page.goto(login_url)
+    sync_api.expect(page.locator(".onboarding")).to_be_visible()  # following nobody yet
+
+    page.goto(f"{base}/u/{b_key}")
+    sync_api.expect(page.locator("#profile-key")).to_have_text(b_key)
+    copy = page.locator("button.copy")  # hidden without app.js, shown by it
+    copy.click()
+    sync_api.expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == b_key
+    with page.expect_navigation():
+        page.get_by_role("button", name="Follow", exact=True).click()
+    sync_api.expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    assert cluster.cli("a", "following").strip().endswith(b_key)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Unfollow").click()
+    sync_api.expect(page.get_by_role("button", name="Follow", exact=True)).to_be_visible()
+
+    page.goto(f"{base}/search")
+    page.locator("#q").fill("zebras")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    results = page.locator(".results article .text")
+    sync_api.expect(results).to_have_count(1)
+    sync_api.expect(results).to_have_text("zebras cross the savanna")
+
+    page.goto(f"{base}/timeline")
+    with page.expect_navigation():
+        page.locator("nav.feeds").get_by_role("link", name="for-you").click()
+    assert page.url.endswith("/timeline?feed=for-you")
+    sync_api.expect(page.locator(".ranked-note")).to_contain_text("refresh to re-rank")
+    sync_api.expect(page.locator("article .score")).to_have_count(2)
+    with page.expect_navigation():
+        page.get_by_role("link", name="why am I seeing this?").first.click()
+    sync_api.expect(page.locator("p.source")).to_contain_text("in-network")
+    sync_api.expect(page.locator("table.terms tbody tr")).not_to_have_count(0)
+    sync_api.expect(page.locator("table.terms td.score")).to_be_visible()
+    assert problems == []
+    assert "Traceback" not in a.stderr()
+
+
+def test_a_post_written_without_peers_says_it_will_be_sent(cluster: Cluster, browser: Any) -> None:
+    a = cluster.start("a")  # alone: no peer, no discovery
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    page = open_page(browser, problems, viewport={"width": 390, "height": 844})
+    page.goto(login_url)
+    page.locator("form.compose textarea").fill("written offline")
+    with page.expect_navigation():
+        page.locator("form.compose button[type=submit]").click()
+    first = page.locator("article").first
+    sync_api.expect(first.locator(".text")).to_have_text("written offline")
+    sync_api.expect(first.locator(".queued")).to_have_text("will be sent when connected")
+    page.goto(login_url.rsplit("/", 1)[0] + "/network")
+    sync_api.expect(page.locator(".offline")).to_be_visible()
+    sync_api.expect(page.locator("#sync-progress")).to_be_visible()
+    assert problems == []
     assert "Traceback" not in a.stderr()

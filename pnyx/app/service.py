@@ -52,13 +52,15 @@ NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 @dataclass
 class WebOptions:
     """The web UI of a node (docs/web.md): where it listens, the key its writes are signed with
-    (None: read-only), the token file. ``open_node`` sets ``url`` once it listens."""
+    (None: read-only), the token file, the recipes directory (the feeds). ``open_node`` sets
+    ``url`` once it listens."""
 
     host: str
     port: int
     key: nacl.signing.SigningKey | None
     tokens_path: Path
     url: str | None = None
+    recipes_path: Path | None = None
 
 
 def libp2p_factory(
@@ -182,6 +184,7 @@ async def _start_web(
         offload=node.offload,
         status=status,
         nudge=node.nudge,
+        recipes_dir=web.recipes_path,
     )
 
     def arrived(event: Stored) -> None:

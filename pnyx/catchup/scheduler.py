@@ -33,12 +33,13 @@ import functools
 import logging
 import math
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from pnyx.catchup.gaps import GAP_CHECK_S, GapWatch
+from pnyx.catchup.host import SyncHost, SyncStats, _Want
 from pnyx.catchup.session import (
     MAX_SERVED_SESSIONS,
     FetchOptions,
@@ -47,21 +48,14 @@ from pnyx.catchup.session import (
     fetch_from_peer,
     violation,
 )
+from pnyx.catchup.standing import PeerStanding
 from pnyx.errors import StoreError
-from pnyx.events import InterestChanged, Source, Stored
+from pnyx.events import InterestChanged, Source, Stored, StoreHealth
 from pnyx.net.contracts import PeerEvent
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from pnyx.core.envelope import Message
-    from pnyx.errors import RemoteError
-    from pnyx.events import NodeEvents
-    from pnyx.ingest.ratelimit import RateLimiter
-    from pnyx.net.contracts import Network
-    from pnyx.runtime import Offload
-    from pnyx.store import IngestReport, Store
+    from pnyx.store import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -75,58 +69,6 @@ RETRY_BASE_S = 2.0
 RETRY_MAX_S = 60.0
 #: Failed sessions in a row after which a peer is left until the next trigger, a count.
 MAX_RETRIES = 5
-
-
-@dataclass
-class SyncStats:
-    """Counters since the node started (all counts), shown by ``pnyx status --json``."""
-
-    sessions: int = 0
-    sessions_failed: int = 0
-    sessions_peak: int = 0
-    """Most requester sessions that ran at the same time."""
-    messages_fetched: int = 0
-    messages_duplicate: int = 0
-    messages_rejected: int = 0
-    triggers_connect: int = 0
-    triggers_periodic: int = 0
-    triggers_gap: int = 0
-    triggers_follow: int = 0
-    triggers_request: int = 0
-
-
-@dataclass
-class _Want:
-    """What a peer will be asked next: everything the node wants, or these authors."""
-
-    everything: bool = False
-    authors: set[bytes] = field(default_factory=set)
-
-    def merge(self, other: _Want) -> None:
-        self.everything = self.everything or other.everything
-        self.authors |= other.authors
-
-
-class SyncHost(Protocol):
-    """What the scheduler uses of the node it runs beside (``pnyx.node.node.Node`` is one)."""
-
-    store: Store
-    offload: Offload
-    limiter: RateLimiter
-    events: NodeEvents
-
-    @property
-    def network(self) -> Network: ...
-
-    def wanted_authors(self) -> frozenset[bytes]: ...
-
-    async def connect(self, address: str) -> str: ...
-
-    def penalise(self, peer: str, exc: RemoteError) -> None: ...
-
-    async def after_stored(
-        self, messages: Sequence[Message], source: Source, peer: str | None = None
-    ) -> None: ...
 
 
 class SyncScheduler:
@@ -157,7 +99,9 @@ class SyncScheduler:
             idle_timeout=idle_timeout,
             session_timeout=session_timeout,
             on_violation=node.penalise,  # robustness: a peer breaking the protocol loses standing
+            standing=(standing := PeerStanding(node)),  # robustness: slots kept for who matters
         )
+        self._standing = standing
         self._limiter = trio.CapacityLimiter(max_sessions)
         self._running = 0
         self._pending: dict[str, _Want] = {}
@@ -172,6 +116,7 @@ class SyncScheduler:
         node.events.peers.subscribe(self._peer_event)
         node.events.stored.subscribe(self._stored)
         node.events.interest.subscribe(self._interest_changed)
+        node.events.store.subscribe(self._store_health)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -182,6 +127,7 @@ class SyncScheduler:
             nursery.start_soon(self._dispatch, nursery)
             nursery.start_soon(self._gap_loop)
             nursery.start_soon(self._periodic)
+            nursery.start_soon(self._standing.run)
             if self.on_connect:  # peers that connected before the hooks could see them
                 for peer in self._connected():
                     self._enqueue(peer, _Want(everything=True))
@@ -228,6 +174,20 @@ class SyncScheduler:
             wanted = self.node.wanted_authors()  # reach: strangers' replies leave gaps, unfetched
             self._gaps.stored(m.author for m in event.messages if m.author in wanted)
             self._gap_wake.set()
+
+    def _store_health(self, event: StoreHealth) -> None:
+        """Writes work again after failing (a full disk freed): every retry back-off and gap
+        give-up is forgotten and every connected peer is asked for everything at once (issue 23:
+        catch-up waited up to a periodic interval, 60 s, for authors no new gossip named)."""
+        if not event.working:
+            return
+        self._failures.clear()
+        self._retry_at.clear()
+        self._gaps = GapWatch()
+        peers = self._connected()
+        log.info("the store works again: catching up with %d peer(s)", len(peers))
+        for peer in peers:
+            self._enqueue(peer, _Want(everything=True))
 
     def _interest_changed(self, event: InterestChanged) -> None:
         wanted = event.wanted
@@ -320,6 +280,10 @@ class SyncScheduler:
             except StoreError as exc:
                 log.error("sync with %s stopped: the store failed: %s", peer, exc)
                 result = SessionResult(peer, error=f"store error: {exc}")
+                self.node.events.store_write(False)
+            else:
+                if result.fetched:
+                    self.node.events.store_write(True)
             finally:
                 self._running -= 1
         if result.failed:

@@ -4,8 +4,10 @@
 
 1. is refused with ERROR ``busy`` (``retry after S s``) if its peer is over its serve budget
    (``pnyx.sync.budget``: what was already sent to that peer in the window, asked again);
-2. asks ``pnyx.sync.slots.ServeSlots`` for a slot: admitted, or it preempts a stalled or
-   over-represented session (that one ends with ERROR ``busy``, ``preempted``), or waits at most
+2. asks ``pnyx.sync.slots.ServeSlots`` for a slot, as a valued peer or as a stranger with its
+   address groups (``standing``: who matters to this node): admitted, or it preempts a stranger's,
+   a stalled or an over-represented session (that one ends with ERROR ``busy``, ``preempted``), or
+   waits at most
    ``SLOT_WAIT_S`` for one (woken when a session ends or one becomes stalled), or is refused
    ``busy`` (its peer already holds ``MAX_SERVED_PER_PEER``, or too many wait);
 3. runs ``run_responder`` with a meter of its peer's budget (over budget mid-round: what was
@@ -42,6 +44,7 @@ from pnyx.sync.slots import (
     Decision,
     ServeSlots,
     Slot,
+    address_groups,
 )
 from pnyx.sync.transport import FrameConnection
 
@@ -73,6 +76,9 @@ VIOLATIONS = frozenset(
 
 #: Called with the peer and its violation (the node counts it and bans at the threshold).
 OnViolation = Callable[[str, SyncProtocolError], None]
+#: Called with a peer: whether it matters to this node (``pnyx.sync.slots``: valued sessions),
+#: and the multiaddr of its connection if known (a stranger's address groups).
+Standing = Callable[[str], tuple[bool, str | None]]
 
 
 def violation(failure: SyncFailure | None) -> SyncProtocolError | None:
@@ -113,6 +119,7 @@ class Server:
         budget: ServeBudget | None = None,
         slots: ServeSlots | None = None,
         slot_wait_s: float = SLOT_WAIT_S,
+        standing: Standing | None = None,
     ) -> None:
         self.store = store
         self.offload = offload
@@ -120,6 +127,8 @@ class Server:
         self.slots = slots or ServeSlots(max_sessions=max_sessions, max_per_peer=max_per_peer)
         self.budget = budget or ServeBudget()
         self.slot_wait_s = slot_wait_s
+        self.standing = standing
+        """Who matters (None: every peer does, as for the one-shot ``pnyx sync``)."""
         self.idle_timeout = idle_timeout
         self.session_timeout = session_timeout
         self.stats = ServeStats()
@@ -184,9 +193,12 @@ class Server:
 
     async def _acquire(self, peer: str) -> Slot | None:
         """A slot for ``peer``, preempting or waiting as ``ServeSlots`` decides; None: refused."""
-        outcome = self.slots.request(peer, trio.current_time())
+        valued, address = (True, None) if self.standing is None else self.standing(peer)
+        groups = () if valued else address_groups(address)
+        outcome = self.slots.request(peer, trio.current_time(), valued=valued, groups=groups)
         if outcome.decision is Decision.WAIT:
             self.slots.waiting += 1
+            self.slots.strangers_waiting += 0 if valued else 1
             try:
                 with trio.move_on_after(self.slot_wait_s):
                     while outcome.decision is Decision.WAIT:
@@ -194,9 +206,12 @@ class Server:
                         wake = self.slots.wake_at()
                         with trio.move_on_at(wake if wake is not None else math.inf):
                             await changed.wait()
-                        outcome = self.slots.request(peer, trio.current_time(), waiting=True)
+                        outcome = self.slots.request(
+                            peer, trio.current_time(), waiting=True, valued=valued, groups=groups
+                        )
             finally:
                 self.slots.waiting -= 1
+                self.slots.strangers_waiting -= 0 if valued else 1
         if outcome.victim is not None:
             self.stats.sessions_preempted += 1
             log.debug("sync session of %s preempted for %s", outcome.victim.peer, peer)

@@ -18,6 +18,7 @@ from pnyx.clock import wall_clock_ms
 from pnyx.core import display
 from pnyx.core.bundle import BundleWriter, Damage, read_bundle
 from pnyx.errors import UserError
+from pnyx.store.importorder import in_placement_order
 
 #: Messages stored per import transaction.
 IMPORT_BATCH = 500
@@ -96,10 +97,10 @@ def cmd_import(ctx: Context) -> int:
     details: list[str] = []
     damage: Damage | None = None
     batch: list[bytes] = []
-    position = 0
+    positions: list[int] = []
 
     def flush() -> None:
-        nonlocal accepted, known, position
+        nonlocal accepted, known
         report = store.ingest(batch, wall_clock_ms())
         accepted += len(report.accepted)
         known += report.duplicates
@@ -107,19 +108,27 @@ def cmd_import(ctx: Context) -> int:
             reasons[reason.value] += 1
             if len(details) < MAX_DETAIL_LINES:
                 shown = display.line(detail)  # may quote the file's data
-                details.append(f"  message {position + index + 1}: {reason.value}: {shown}")
-        position += len(batch)
+                details.append(f"  message {positions[index] + 1}: {reason.value}: {shown}")
         batch.clear()
+        positions.clear()
 
-    for item in read_bundle(_chunks(ctx.args.file)):
-        if isinstance(item, Damage):
-            damage = item
-            break
-        batch.append(item)
+    def intact() -> Iterator[bytes]:
+        nonlocal damage
+        for item in read_bundle(_chunks(ctx.args.file)):
+            if isinstance(item, Damage):
+                damage = item
+                return
+            yield item
+
+    # placed in (author, seq, id) order, not file order (docs/protocol.md, "Export files")
+    for position, raw in in_placement_order(intact()):
+        batch.append(raw)
+        positions.append(position)
         if len(batch) >= IMPORT_BATCH:
             flush()
     if batch:
         flush()
+    details.sort(key=lambda text: int(text.split()[1].rstrip(":")))
     rejected = sum(reasons.values())
     ctx.print(f"accepted {accepted}, already known {known}, rejected {rejected}")
     for line in details:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from pnyx.cli import render
+from pnyx.cli import cmd_rank, render
 from pnyx.cli.context import Context
 from pnyx.cli.names import known_names
 from pnyx.core import display
+from pnyx.rank.builtins import DEFAULT
 from pnyx.views.thread import tree_order
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ MAX_INDENT_DEPTH = 8
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("timeline", help="your posts and those of everyone you follow, newest first")
     _paging(p)
+    cmd_rank.add_feed_option(p)
     p.set_defaults(handler=cmd_timeline)
     p = sub.add_parser("feed", help="one author's messages, newest first")
     p.add_argument("key", metavar="KEY", help="public key: pnyx1... or 64 hex characters")
@@ -67,13 +69,18 @@ def _paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--before", metavar="CURSOR", help="continue from a previous page's cursor")
 
 
-def _cursor(ctx: Context) -> Cursor | None:
+def cursor(ctx: Context) -> Cursor | None:
+    """The ``--before`` cursor, if given (``UserError`` for text that is not one)."""
     from pnyx.store import Cursor
 
     return Cursor.from_text(ctx.args.before) if ctx.args.before else None
 
 
-def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
+def show(
+    ctx: Context, items: Iterable[StoredMessage], scores: Mapping[bytes, float] | None = None
+) -> None:
+    """Print ``items`` as message blocks, or with ``--json`` one object per line (with ``score``
+    from ``scores`` when given: a ranked feed's page). Warns once per forked author."""
     store = ctx.store(write=False)
     names = known_names(ctx)
     items = list(items)
@@ -89,7 +96,12 @@ def _show(ctx: Context, items: Iterable[StoredMessage]) -> None:
         profile = profiles[message.author]
         is_forked = message.author in forked
         if ctx.args.json:
-            ctx.print(render.message_json(message, profile, names, forked=is_forked))
+            line = render.message_json(message, profile, names, forked=is_forked)
+            if scores is not None and message.id in scores:
+                line = json.dumps(
+                    {**json.loads(line), "score": scores[message.id]}, ensure_ascii=False
+                )
+            ctx.print(line)
             continue
         if not first:
             ctx.print()
@@ -116,7 +128,7 @@ def _show_page(ctx: Context, page: Page, empty: str) -> int:
     if not page.items and not ctx.args.json:
         ctx.warn(empty)
         return 0
-    _show(ctx, page.items)
+    show(ctx, page.items)
     if page.next is not None:
         if ctx.args.json:  # the last line: how a script asks for the next page (--before)
             ctx.print(json.dumps({"next_cursor": page.next.to_text()}))
@@ -126,8 +138,10 @@ def _show_page(ctx: Context, page: Page, empty: str) -> int:
 
 
 def cmd_timeline(ctx: Context) -> int:
+    if ctx.args.feed != DEFAULT:  # a ranked feed; `following` stays the time-ordered timeline
+        return cmd_rank.show_feed(ctx)
     page = ctx.store(write=False).timeline(
-        ctx.public_key(), limit=ctx.args.limit, before=_cursor(ctx)
+        ctx.public_key(), limit=ctx.args.limit, before=cursor(ctx)
     )
     return _show_page(ctx, page, "the timeline is empty: post something, or follow someone")
 
@@ -137,8 +151,8 @@ def cmd_feed(ctx: Context) -> int:
 
     author = parse_public_key(ctx.args.key)
     store = ctx.store(write=False)
-    page = store.feed(author, limit=ctx.args.limit, before=_cursor(ctx))
-    if store.is_forked(author) and not page.items:  # otherwise _show warns
+    page = store.feed(author, limit=ctx.args.limit, before=cursor(ctx))
+    if store.is_forked(author) and not page.items:  # otherwise show warns
         _warn_forked(ctx, store, author)
     return _show_page(ctx, page, "no messages from this author here yet")
 
@@ -147,7 +161,7 @@ def cmd_thread(ctx: Context) -> int:
     store = ctx.store(write=False)
     items = store.thread(store.resolve_id(ctx.args.id))
     if ctx.args.json:
-        _show(ctx, items)
+        show(ctx, items)
         return 0
     authors = {item.message.id: item.message.author for item in items}
     forked = store.forked_among(set(authors.values()))

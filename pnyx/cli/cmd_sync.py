@@ -36,6 +36,13 @@ DELEGATE_TIMEOUT_S = 660.0
 PROGRESS_INTERVAL_S = 0.1
 #: Width of the progress bar, in characters.
 BAR_WIDTH = 30
+#: Longest the one-shot sync keeps asking a peer that answers ``busy``, in seconds from its start.
+BUSY_DEADLINE_S = 120.0
+#: Wait before the first retry after ``busy`` when the peer names none, in seconds; each further
+#: retry waits twice as long as the one before (at least what the peer asked), up to the deadline.
+BUSY_FIRST_WAIT_S = 1.0
+#: Longest single wait between two retries, in seconds.
+BUSY_MAX_WAIT_S = 30.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,7 +133,7 @@ async def _session(
     import trio
 
     from pnyx.app.service import libp2p_factory, quiet_network_logging
-    from pnyx.catchup.session import FetchOptions, Server, fetch_from_address
+    from pnyx.catchup.session import FetchOptions, Server, fetch_from_address, fetch_from_peer
     from pnyx.runtime import in_thread
     from pnyx.sync.limits import PROTOCOL_ID
 
@@ -135,11 +142,40 @@ async def _session(
         server = Server(store, in_thread)
         network.set_stream_handler(PROTOCOL_ID, server.serve)
         options = FetchOptions(offload=in_thread, on_progress=progress.update)
+        deadline = trio.current_time() + BUSY_DEADLINE_S
         result = await fetch_from_address(network, address, store, authors=authors, options=options)
+        wait = BUSY_FIRST_WAIT_S
+        while (asked := busy_retry_after(result)) is not None:
+            wait = min(max(wait, asked), BUSY_MAX_WAIT_S)
+            if trio.current_time() + wait > deadline:
+                break
+            progress.note(f"the peer is busy: asking again in {wait:g} s (it said: {asked:g} s)")
+            await trio.sleep(wait)
+            wait *= 2
+            result = await fetch_from_peer(
+                network, result.peer, store, authors=authors, options=options
+            )
         with trio.move_on_after(SERVE_GRACE_S):  # let the peer finish fetching from us
             while server.active:
                 await trio.sleep(PROGRESS_INTERVAL_S)
     return result
+
+
+def busy_retry_after(result: SessionResult) -> float | None:
+    """The wait a peer asked for when it answered ``busy`` (``retry after S s``; 0 when it named
+    none), or None when the session did not end ``busy``."""
+    from pnyx.sync.errors import SyncReason
+
+    failure = result.summary.failure if result.summary is not None else None
+    if failure is None:
+        return None
+    told = failure.reason is SyncReason.PEER_ERROR and failure.detail.startswith("busy")
+    if failure.reason is not SyncReason.BUSY and not told:
+        return None
+    import re
+
+    asked = re.search(r"retry after (\d+) s", failure.detail)
+    return float(asked.group(1)) if asked else 0.0
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -180,6 +216,12 @@ class ProgressLine:
             return
         self._last = now
         self._draw(render_progress(received, expected, now - self.started))
+
+    def note(self, text: str) -> None:
+        """A line of its own (on a terminal or not): what the sync is doing, e.g. retrying."""
+        self.finish()
+        self.stream.write(f"pnyx sync: {text}\n")
+        self.stream.flush()
 
     def _draw(self, text: str) -> None:
         padding = " " * max(0, self._width - len(text))

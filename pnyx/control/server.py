@@ -9,10 +9,13 @@ refused (``UnsafeHomeError``) and left alone.
 Clients are served concurrently, at most ``MAX_CLIENTS`` connections at once. Only the wait for a
 request is timed (``IDLE_TIMEOUT_S`` from connecting, or from the previous answer, to the end of
 the request line); answering takes as long as the operation needs (``pnyx sync`` through the node
-can take minutes; its client waits up to 660 s). When all connections are taken, a new one
-closes the one that has waited longest for its request, so idle clients never lock the user out;
-when every connection is being answered, the new one gets ``{"ok": false, "kind": "busy"}`` at
-once. An answer the client does not read within ``IDLE_TIMEOUT_S`` ends the connection.
+can take minutes; its client waits up to 660 s). An answer the client does not read within
+``SEND_TIMEOUT_S`` ends the connection. When all connections are taken, a new one closes the one
+that has waited longest for its request, else the one that has been slowest to read an answer
+(issue 23: 16 clients reading their answers slowly made 31 of 32 ``pnyx status`` calls answer
+busy for 40 s), so neither idle nor slow-reading clients lock the user out; only when every
+connection is being computed an answer does the new one get ``{"ok": false, "kind": "busy"}`` at
+once.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 #: Longest wait for a request line (from connecting, or from the previous answer), in seconds.
 #: Answering is not timed.
 IDLE_TIMEOUT_S = 30.0
+#: Longest a client may take to read one answer, in seconds (a real client reads at once).
+SEND_TIMEOUT_S = 5.0
 #: Control connections open at once, a count (the listen backlog holds as many more).
 MAX_CLIENTS = 16
 #: Bytes read from a control connection at once.
@@ -65,14 +70,22 @@ class _Clients:
         self._limit = limit
         self._open: set[object] = set()
         self._waiting: OrderedDict[object, trio.CancelScope] = OrderedDict()
+        self._sending: OrderedDict[object, trio.CancelScope] = OrderedDict()
+        self.evicted_slow = 0
+        """Connections closed because a new client needed the slot of a slow reader."""
 
     def admit(self, token: object) -> bool:
-        """Take a slot for ``token``, closing the longest-waiting idle connection if all are
-        taken; False when every connection is being answered."""
+        """Take a slot for ``token``, closing the longest-waiting idle connection, else the one
+        sending an answer for longest (a slow reader), if all are taken; False when every
+        connection is being computed an answer."""
         if len(self._open) >= self._limit:
-            if not self._waiting:
+            if self._waiting:
+                evicted, scope = self._waiting.popitem(last=False)
+            elif self._sending:
+                evicted, scope = self._sending.popitem(last=False)
+                self.evicted_slow += 1
+            else:
                 return False
-            evicted, scope = self._waiting.popitem(last=False)
             self._open.discard(evicted)
             scope.cancel()
         self._open.add(token)
@@ -82,11 +95,17 @@ class _Clients:
         if token in self._open:
             self._waiting[token] = scope
 
+    def sending(self, token: object, scope: trio.CancelScope) -> None:
+        if token in self._open:
+            self._sending[token] = scope
+
     def answering(self, token: object) -> None:
         self._waiting.pop(token, None)
+        self._sending.pop(token, None)
 
     def leave(self, token: object) -> None:
         self._waiting.pop(token, None)
+        self._sending.pop(token, None)
         self._open.discard(token)
 
 
@@ -181,10 +200,12 @@ async def _converse(
         line, _, rest = bytes(buffer).partition(b"\n")
         buffer = bytearray(rest)
         answer = await answer_request(line, handler)  # as long as the operation needs
-        with trio.move_on_after(IDLE_TIMEOUT_S) as sending:
+        with trio.move_on_after(SEND_TIMEOUT_S) as sending:
+            clients.sending(token, sending)  # cancelled if a new client needs the slot
             await _send(stream, answer)
+        clients.answering(token)
         if sending.cancelled_caught:
-            return  # the client does not read its answers
+            return  # the client does not read its answers, or was closed for a newer client
 
 
 async def _send(stream: trio.SocketStream, answer: dict[str, Any]) -> None:

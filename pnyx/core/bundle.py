@@ -129,10 +129,12 @@ def _read_varint(buffer: bytearray, fill: _Fill) -> tuple[int, int] | None:
 def _check_trailer(
     buffer: bytearray, start: int, offset: int, fill: _Fill, count: int, digest: bytes
 ) -> Iterator[Damage]:
-    while fill(len(buffer) + 1):
+    while True:  # the size is checked whether the trailer came in one chunk or byte by byte
         if len(buffer) - start > MAX_TRAILER_BYTES:
             yield Damage(offset, "trailer too long or data after the trailer")
             return
+        if not fill(len(buffer) + 1):
+            break
     try:
         trailer = canonical.unpack_exact(bytes(buffer[start:]))
     except InvalidMessage as exc:

@@ -76,7 +76,14 @@ def unpack_exact(data: bytes) -> Value:
         # msgpack raises ValueError subclasses (FormatError, StackError, UnicodeDecodeError,
         # "Unpack failed: incomplete input") and TypeError for unhashable map keys.
         raise InvalidMessage(Reason.MALFORMED, f"not msgpack: {exc.__class__.__name__}") from None
-    _check_model(value, 0)
+    try:
+        _check_model(value, 0)
+    except InvalidMessage as exc:
+        # Depth belongs to the grammar (step 3.1): nesting deeper than MAX_BODY_DEPTH anywhere in
+        # the value is malformed, whatever value-model fault comes before it in wire order.
+        if exc.reason is not Reason.MALFORMED and _too_deep(value):
+            raise InvalidMessage(Reason.MALFORMED, "nested too deeply") from None
+        raise
     if _packer.pack(value) != data:
         raise InvalidMessage(Reason.NON_CANONICAL, "payload is not in canonical msgpack form")
     if trailing:
@@ -94,6 +101,19 @@ class _ExtensionType(Exception):
 
 def _reject_ext(code: int, data: bytes) -> None:
     raise _ExtensionType
+
+
+def _too_deep(value: Value) -> bool:
+    """Whether a container of ``value`` (level 0) is at a level above ``MAX_BODY_DEPTH``."""
+    stack: list[tuple[Value, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            if depth > MAX_BODY_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _check_model(value: Value, depth: int) -> None:

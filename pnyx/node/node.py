@@ -156,8 +156,7 @@ class Node:
         self.events = NodeEvents()
         #: Own messages written while the node had no peer, gossiped at the next connection.
         self.republisher = OwnRepublisher(self, online_mark)
-        #: The horizon beyond follows and the storage budget (``pnyx.node.reach``).
-        self.reach = Reach(self, admission if admission is not None else AdmissionConfig())
+        self.reach = Reach(self, admission or AdmissionConfig())  # horizon, budget (reach.py)
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -338,7 +337,9 @@ class Node:
                 report = await self.offload(self.store.ingest_verified, batch)
             except StoreError as exc:
                 log.error("could not store %d received messages: %s", len(batch), exc)
+                self.events.store_write(False)  # robustness: catch-up resumes when it works again
                 continue
+            self.events.store_write(True)
             self.stats.messages_stored += len(report.accepted)
             self.stats.messages_duplicate += report.duplicates
             self.stats.messages_refused_by_store += len(report.rejected)

@@ -46,7 +46,8 @@ def load_trust(store: Store, me: bytes) -> TrustState:
     return TrustState(graph, me.hex())
 
 
-def _names(store: Store, keys: set[bytes]) -> dict[bytes, str | None]:
+def names_of(store: Store, keys: set[bytes]) -> dict[bytes, str | None]:
+    """The profile name held for each of ``keys`` (None: no profile or no name)."""
     names: dict[bytes, str | None] = {}
     for key in sorted(keys):
         profile = store.profile(key)
@@ -89,7 +90,7 @@ def trust_report(store: Store, me: bytes, key: bytes) -> TrustView:
     report = state.report(key.hex())
     paths = tuple(tuple(bytes.fromhex(k) for k in path) for path in report.paths)
     signals = SignalIndex().signals(key.hex(), me.hex(), state.trusted(), state.graph)
-    names = _names(store, {key, *(k for path in paths for k in path)})
+    names = names_of(store, {key, *(k for path in paths for k in path)})
     return TrustView(key, report, paths, signals, names)
 
 
@@ -165,7 +166,7 @@ def suggest(store: Store, me: bytes, limit: int = 20) -> list[Suggestion]:
         if len(picked) == limit:
             break
     keys = {bytes.fromhex(graph.keys[k]) for i, via in picked for k in (i, *via[:REASON_NAMES])}
-    names = _names(store, keys)
+    names = names_of(store, keys)
     trusted, user = state.trusted(), state.user
     out = []
     for index, via in picked:

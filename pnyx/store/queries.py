@@ -114,6 +114,17 @@ def following(conn: sqlite3.Connection, me: bytes) -> list[bytes]:
     return [row[0] for row in rows]
 
 
+def followers(conn: sqlite3.Connection, me: bytes) -> list[bytes]:
+    rows = conn.execute(
+        """SELECT a.author FROM authors AS b
+        JOIN follows AS f ON f.followee = b.aid AND f.state = 1
+        JOIN authors AS a ON a.aid = f.follower
+        WHERE b.author = ? ORDER BY a.author""",
+        (me,),
+    )
+    return [row[0] for row in rows]
+
+
 def _below(before: Cursor | None) -> tuple[int, bytes]:
     """The (ts, id) every returned item must sort below (a sentinel above everything if None)."""
     if before is None:

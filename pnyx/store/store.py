@@ -26,7 +26,7 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import budget, queries, replication, search
+from pnyx.store import budget, notify, queries, rankq, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import (
@@ -230,6 +230,10 @@ class Store:
         """Keys ``me`` follows (its highest-seq follow/unfollow per key decides), sorted."""
         return self._read(queries.following, me)
 
+    def followers(self, me: bytes) -> list[bytes]:
+        """Keys whose follow of ``me`` this store holds (their feeds are held), sorted."""
+        return self._read(queries.followers, me)
+
     def wanted_authors(self, me: bytes) -> set[bytes]:
         """``me`` and every key ``me`` follows: the feeds this node replicates."""
         return {me, *self.following(me)}
@@ -279,6 +283,30 @@ class Store:
         """Profiles whose name or bio matches the words of ``query``, best bm25 first."""
         return self._read(search.profiles, query, limit, author)
 
+    def candidate_posts(
+        self, authors: Iterable[bytes] | None, *, limit: int, before: Cursor | None = None
+    ) -> list[StoredMessage]:
+        """The newest visible posts below ``before`` by ``authors`` (all if None): the
+        candidates of a ranked feed. ``UserError`` if ``limit`` is outside 1..MAX_PAGE_ITEMS."""
+        chosen = None if authors is None else list(authors)
+        return self._read(rankq.candidate_posts, chosen, limit, before)
+
+    def visible_post(self, post_id: bytes) -> bool:
+        """Whether ``post_id`` is a post held and not deleted by its author."""
+        return self._read(rankq.visible_post, post_id)
+
+    def actions(self, posts: Iterable[bytes], *, since_ms: int) -> list[rankq.Action]:
+        """Replies, reposts and reactions naming ``posts``, and all reposts and reactions from
+        ``since_ms`` on (one scan of the messages; ``pnyx.store.rankq``)."""
+        return self._read(rankq.actions, list(posts), since_ms)
+
+    def notifications(
+        self, me: bytes, needles: list[str], *, limit: int = 50
+    ) -> tuple[list[StoredMessage], list[StoredMessage], list[StoredMessage]]:
+        """(replies to ``me``'s posts, others' posts holding any of ``needles``, the follow
+        messages of ``me``'s followers), each newest first, at most ``limit`` of each."""
+        return self._read(_notifications, me, needles, limit)
+
     # --- replication ---------------------------------------------------------------------------
 
     def heads(self, authors: Iterable[bytes] | None = None) -> dict[bytes, tuple[int, int]]:
@@ -327,3 +355,13 @@ class Store:
         """{"messages", "authors", "forks" (authors flagged forked), "fork_evidence" (rows kept),
         "forks_dropped" (conflicting messages counted beyond the cap, not kept)}."""
         return self._read(replication.counts)
+
+
+def _notifications(
+    conn: sqlite3.Connection, me: bytes, needles: list[str], limit: int
+) -> tuple[list[StoredMessage], list[StoredMessage], list[StoredMessage]]:
+    return (
+        notify.replies(conn, me, limit),
+        notify.mentions(conn, me, needles, limit),
+        notify.followers(conn, me, limit),
+    )

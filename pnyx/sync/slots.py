@@ -25,10 +25,11 @@ this node (the caller decides: one it follows or is followed by, one it dialled,
 it wants) and a *stranger's* otherwise; a stranger's session also names its address groups (its IP
 address and its /24, or /48 for IPv6). Before the steps above:
 
-* a stranger is refused when strangers already hold ``MAX_STRANGER_SESSIONS`` slots and none of
-  theirs can be preempted by steps 3a/3b among strangers only, or when its IP address holds
-  ``MAX_STRANGER_PER_ADDRESS`` slots, or its network ``MAX_STRANGER_PER_NETWORK``; it may wait
-  only while fewer than ``MAX_STRANGER_WAITERS`` strangers wait;
+* when its IP address already holds ``MAX_STRANGER_PER_ADDRESS`` strangers' slots, or its
+  network ``MAX_STRANGER_PER_NETWORK``, a stranger may only preempt one of those (steps 3a/3b
+  among them), else it is refused; when strangers hold ``MAX_STRANGER_SESSIONS`` slots, it may
+  only preempt a stranger's (3a/3b among strangers) or wait, and only while fewer than
+  ``MAX_STRANGER_WAITERS`` strangers wait;
 * a valued session that finds every slot taken preempts a stranger's session (the one with the
   oldest progress) before anything else, so strangers only ever use what valued peers leave.
 
@@ -155,9 +156,13 @@ class ServeSlots:
         strangers = [slot for slot in self.slots if not slot.valued]
         caps = (MAX_STRANGER_PER_ADDRESS, MAX_STRANGER_PER_NETWORK)
         for group, cap in zip(groups, caps, strict=False):
-            if sum(1 for slot in strangers if group in slot.groups) >= cap:
-                self.strangers_refused += 1
-                return Outcome(Decision.REFUSE)
+            members = [slot for slot in strangers if group in slot.groups]
+            if len(members) >= cap:  # the group is full: only one of its own can give way
+                victim = self._victim(members, mine, now)
+                if victim is None:
+                    self.strangers_refused += 1
+                    return Outcome(Decision.REFUSE)
+                return self._preempt(victim, peer, now, valued=False, groups=groups)
         if len(strangers) < MAX_STRANGER_SESSIONS and len(self.slots) < self.max_sessions:
             return Outcome(Decision.ADMIT, self._take(peer, now, valued=False, groups=groups))
         victim = self._victim(strangers, mine, now) if strangers else None

@@ -19,12 +19,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pnyx import ops
+from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import read
+from pnyx.web import api_rank, api_reads, read
+from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 
-#: The API's path prefix.
-PREFIX = "/api/v1"
+__all__ = ["PREFIX", "ROUTES", "openapi", "routes"]
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -59,12 +60,21 @@ async def _write(
     values = await args()
     view: MessageView = await ctx.offload(action, ctx.store, key, *values)
     ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    record = view.to_json()
+    if view.kind == "post" and await ctx.offline():
+        ctx.queued.add(view.id)
+        record["queued"] = True  # no peer now: it is sent when the node connects
+    return JSONResponse(record, status_code=201)
 
 
 async def get_timeline(request: Request) -> Response:
+    """``following`` (no ``feed``, or ``feed=following``): newest first with a cursor; any other
+    feed: ``pnyx.web.api_rank.get_ranked_timeline`` (items carry ``score``)."""
     ctx = web_context(request)
     await ctx.authorize(request, "read")
+    feed = api_rank.feed_of(request)
+    if feed != DEFAULT:
+        return await api_rank.get_ranked_timeline(request, ctx, feed)
     limit_text = request.query_params.get("limit", str(read.DEFAULT_PAGE))
     if not limit_text.isdigit():
         raise HTTPException(400, f"limit must be 1..{read.MAX_PAGE} messages")
@@ -127,6 +137,25 @@ async def post_follows(request: Request) -> Response:
     return await _write(request, ops.follow, _field(request, "key"))
 
 
+async def delete_follow(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["key"],)
+
+    return await _write(request, ops.unfollow, args)
+
+
+def _profile(store: Any, key: Any, name: str | None, bio: str | None) -> MessageView:
+    return ops.profile(store, key, name=name, bio=bio)
+
+
+async def put_profile(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        body = await _body(request)
+        return _string(body, "name", required=False), _string(body, "bio", required=False)
+
+    return await _write(request, _profile, args)
+
+
 async def delete_post(request: Request) -> Response:
     async def args() -> tuple[Any, ...]:
         return (request.path_params["id"],)
@@ -140,7 +169,7 @@ async def get_openapi(request: Request) -> Response:
 
 #: (method, path, handler, summary) of every API route.
 ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
-    ("GET", "/timeline", get_timeline, "your posts and those you follow, newest first"),
+    ("GET", "/timeline", get_timeline, "a feed: following (newest first) or feed=NAME (scored)"),
     ("GET", "/thread/{id}", get_thread, "a post's thread in reading order, with depths"),
     ("GET", "/status", get_status, "the running node's status (pnyx status --json)"),
     ("POST", "/posts", post_posts, "post: {text, reply_to?}"),
@@ -148,6 +177,10 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("POST", "/reposts", post_reposts, "repost a post: {id}"),
     ("POST", "/follows", post_follows, "follow a key: {key}"),
     ("DELETE", "/posts/{id}", delete_post, "delete one of your posts"),
+    ("DELETE", "/follows/{key}", delete_follow, "unfollow a key"),
+    ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
+    *api_reads.ROUTES,
+    *api_rank.ROUTES,
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -96,6 +97,23 @@ class WebContext:
     """The bound port (set once the server listens); the Host allowlist follows it."""
     public_host: str | None = None
     """With ``--ui-public``: the non-loopback host also allowed in Host and Origin."""
+    recipes_dir: Path | None = None
+    """The user's recipe files (``Home.recipes_path``): the feeds beyond the built-ins; None:
+    the built-ins only."""
+    queued: set[bytes] = field(default_factory=set)
+    """Ids of posts written here while the node had no peers (shown "will be sent when
+    connected"); emptied once the node has a peer again (it republishes them then)."""
+
+    async def offline(self) -> bool:
+        """Whether the node reports no connected peer (False when no status is known: a test
+        app, or a node that answers none). Forgets ``queued`` once a peer is connected."""
+        status = await self.status()
+        if not status:
+            return False
+        alone = not status.get("peers")
+        if not alone:
+            self.queued.clear()
+        return alone
 
     def allowed_hosts(self) -> frozenset[str]:
         hosts = loopback_hosts(self.port)

@@ -1,11 +1,14 @@
-"""The server-rendered pages: login, timeline (with live arrivals), thread, follow, and the form
-posts behind their buttons (post, reply, like, repost, delete, follow).
+"""The server-rendered pages: login, timeline (``following`` with live arrivals, or a ranked feed
+with scores and "why" links), thread, follow, and the form posts behind their buttons (post,
+reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``.
 
 Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
 shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
-byte counter and the "N new posts" bar), and every page works without it. A page needs a browser
-session (``/login?code=`` from ``pnyx ui``); every form post carries the session's CSRF token and
-answers with a 303 redirect (post/redirect/get), or the same page with an inline error (400).
+byte counter, the "N new posts" bar, the copy buttons), and every page works without it. The
+pages over ``pnyx.reads`` (profile, search, notifications, network) are in ``pnyx.web.people``.
+A page needs a browser session (``/login?code=`` from ``pnyx ui``); every form post carries the
+session's CSRF token and answers with a 303 redirect (post/redirect/get), or the same page with
+an inline error (400).
 
 Failure modes: no session is 401, a wrong CSRF token 403, a form that is not urlencoded 415 (all
 ``HTTPException``); a refused operation (``UserError`` from ``pnyx.ops``) is 400 and an unknown
@@ -18,7 +21,7 @@ import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import jinja2
 import trio
@@ -30,6 +33,8 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.core.limits import MAX_TEXT_BYTES
 from pnyx.errors import UserError
+from pnyx.rank.builtins import DEFAULT
+from pnyx.views import MessageView
 from pnyx.web import read
 from pnyx.web.auth import SESSION_TTL_S, Session
 from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
@@ -58,6 +63,9 @@ _ENV.filters["when"] = _when
 
 
 def render(template: str, **values: Any) -> str:
+    """``template`` with ``values``; ``queued`` (hex ids of posts waiting for a peer) defaults
+    to none."""
+    values.setdefault("queued", frozenset())
     return _ENV.get_template(template).render(max_text_bytes=MAX_TEXT_BYTES, **values)
 
 
@@ -117,12 +125,34 @@ async def home(request: Request) -> Response:
 
 
 async def timeline(request: Request) -> Response:
+    """``/timeline[?feed=NAME&before=CURSOR]``: ``following`` (the default) newest first with
+    the live arrival bar; any other feed in its recipe's order with each post's score and a
+    "why" link (``read.ranked``). An unknown feed is 400 naming the feeds (``RecipeError``)."""
     session = _session(request)
     ctx = web_context(request)
-    views, cursor = await ctx.offload(
-        read.timeline, ctx.store, ctx.me, read.DEFAULT_PAGE, request.query_params.get("before")
+    feed = request.query_params.get("feed", DEFAULT) or DEFAULT
+    before = request.query_params.get("before")
+    recipe, scored, cursor = await ctx.offload(
+        read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before
     )
-    html = render("timeline.html", session=session, views=views, cursor=cursor, me=_me(ctx))
+    choices, problem = await ctx.offload(read.feed_choices, ctx.recipes_dir)
+    following = await ctx.offload(ctx.store.following, ctx.me)
+    queued = frozenset(i.hex() for i in ctx.queued) if await ctx.offline() else frozenset()
+    here = "/timeline" if feed == DEFAULT else f"/timeline?feed={quote(feed)}"
+    html = render(
+        "timeline.html",
+        session=session,
+        scored=scored,
+        cursor=cursor,
+        me=_me(ctx),
+        onboarding=not following,
+        queued=queued,
+        recipe=recipe,
+        ranked=feed != DEFAULT,
+        feeds=[choice.recipe.name for choice in choices],
+        feed_problem=problem,
+        here=here,
+    )
     return HTMLResponse(html)
 
 
@@ -169,8 +199,10 @@ def _form_action(name: str) -> Callable[[Request], Awaitable[Response]]:
         session = _session(request)
         ctx = web_context(request)
         form = await _form(request, session)
-        await ctx.offload(action, ctx.store, ctx.signing_key(), form)
+        done = await ctx.offload(action, ctx.store, ctx.signing_key(), form)
         ctx.nudge()
+        if name == "post" and isinstance(done, MessageView) and await ctx.offline():
+            ctx.queued.add(done.id)  # shown "will be sent when connected"
         return _back(form)
 
     return handler

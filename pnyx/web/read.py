@@ -1,6 +1,7 @@
 """The reads the web app shows, as ``MessageView`` lists (blocking: run them through ``offload``).
 
-These are thin: the coming ``pnyx.reads`` (policy, recipes) will replace them. ``UserError`` for a
+These are thin: ``ranked`` and ``feed_choices`` wrap ``pnyx.reads`` (feeds, recipes); the
+``following`` timeline keeps ``timeline`` (the same store query). ``UserError`` for a
 bad cursor or page size, ``NotFoundError`` for an unknown id, ``StoreError`` if SQLite fails.
 """
 
@@ -13,6 +14,10 @@ from pnyx.views import MessageView
 from pnyx.views.thread import tree_order
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pnyx.rank.recipe import Recipe
+    from pnyx.reads.recipes import Feed
     from pnyx.store import Profile, Store, StoredMessage
 
 #: Default page of the timeline, in messages.
@@ -61,3 +66,42 @@ def thread(store: Store, id_text: str) -> list[tuple[MessageView, int]]:
         (view, min(depth, MAX_INDENT_DEPTH))
         for view, (_, depth) in zip(views, ordered, strict=True)
     ]
+
+
+def ranked(
+    store: Store,
+    me: bytes,
+    feed: str,
+    recipes_dir: Path | None,
+    limit: int = DEFAULT_PAGE,
+    before: str | None = None,
+) -> tuple[Recipe, list[tuple[MessageView, float | None]], str | None]:
+    """A page of feed ``feed`` (``pnyx.reads.ranked_timeline``): its recipe, each message with
+    its score (None on ``following``, in time order), and the next cursor (``following`` only).
+
+    ``RecipeError`` (a ``UserError``) for an unknown feed (naming the feeds) or a bad recipe
+    file; ``UserError`` for a bad cursor or a limit outside 1..``MAX_PAGE``.
+    """
+    from pnyx.errors import UserError
+    from pnyx.reads import ranked_timeline
+    from pnyx.store import Cursor
+
+    if not 1 <= limit <= MAX_PAGE:
+        raise UserError(f"limit must be 1..{MAX_PAGE} messages")
+    cursor = Cursor.from_text(before) if before else None
+    page = ranked_timeline(store, me, feed, limit, cursor, recipes_dir=recipes_dir)
+    views = _views(store, [item.item for item in page.items])
+    scored = [(view, item.score) for view, item in zip(views, page.items, strict=True)]
+    return page.recipe, scored, page.next.to_text() if page.next else None
+
+
+def feed_choices(recipes_dir: Path | None) -> tuple[list[Feed], str | None]:
+    """The feeds to choose from (``pnyx.reads.feeds``) and ``None``; if a recipe file is bad,
+    the built-ins and the one-line reason (the switcher must not break the timeline)."""
+    from pnyx.rank.recipe import RecipeError
+    from pnyx.reads import feeds
+
+    try:
+        return feeds(recipes_dir), None
+    except RecipeError as exc:
+        return feeds(None), str(exc)

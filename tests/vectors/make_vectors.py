@@ -166,11 +166,16 @@ def add_valid(b: Builder) -> None:
     b.add("stray-second-post", "A", 2, b"\x11" * 32, 62, "post", stray, "prev is not seq 1")
     again = {"text": "hello again"}
     b.add("other-first-post", "A", 1, None, 1, "post", again, "a second seq 1")
+    far = {"text": "far ahead"}
+    note = "seq 100002: seq-too-far while A's contiguous head is 1, placed once it is 2"
+    b.add("far-post", "A", 100_002, b"\x22" * 32, 63, "post", far, note)
 
 
 def add_invalid(b: Builder) -> None:
     first, pack, packb = b.by_name["first-post"], canonical.pack, msgpack.packb
     good = pack(b.fields())
+    empty_body = pack(b.fields(body={}))  # ends with the body: 0x80, an empty map
+    long_key = b"\x81\xd9\x21" + b"k" * 33  # a map of one pair whose key is 33 bytes
     seq_at = 1 + 1 + 2 + 32  # array header, version, bin8 header, author
     blob = bytes(MAX_ENVELOPE_BYTES - len(b.sealed(kind="blob", body={"b": b""})))
     flipped = bytes([first.raw[0] ^ 1]) + first.raw[1:]
@@ -200,6 +205,24 @@ def add_invalid(b: Builder) -> None:
             "seq 1 as uint8, then 0x00: canonical form is checked before trailing bytes",
         ),
         ("c1-after-payload", b.seal(good + b"\xc1"), "trailing-bytes", "what follows: unparsed"),
+        (
+            "long-key-then-1100-levels",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 1100 + b"\x01"),
+            "malformed",
+            "a 33-byte body key, its value nested 1,100 levels: depth is grammar, checked first",
+        ),
+        (
+            "long-key-then-level-9",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 8 + b"\x01"),
+            "malformed",
+            "a 33-byte body key, its value a list at level 9 (the body map is level 1)",
+        ),
+        (
+            "long-key-then-level-8",
+            b.seal(empty_body[:-1] + long_key + b"\x91" * 7 + b"\x01"),
+            "oversized",
+            "a 33-byte body key, its value nested to level 8: not too deep, the key is too long",
+        ),
         (
             "unsorted-keys",
             b.seal(packb(b.fields(body={"text": "x", "lang": "en"}))),
@@ -302,6 +325,17 @@ def add_invalid(b: Builder) -> None:
     b.reject("future", future, "future-timestamp", "1 ms past the allowed skew", now_ms=T0)
 
 
+#: Import vectors: (name, records in file order, placement order, accepted names). An import
+#: places records in (author, seq, id) order, whatever their order in the file.
+IMPORTS = [
+    (
+        "far-seq-before-its-predecessor",
+        ["first-post", "far-post", "second-post"],
+        ["first-post", "second-post", "far-post"],
+        ["first-post", "second-post", "far-post"],
+    ),
+]
+
 CHAIN = [
     ("next-in-order", ["first-post"], "second-post", "append", None),
     ("out-of-order", ["second-post"], "first-post", "append", None),
@@ -371,6 +405,10 @@ def build() -> dict[str, Any]:
         "chain": [
             {"name": name, "stored": stored, "new": new, "placement": placement, "reason": reason}
             for name, stored, new, placement, reason in CHAIN
+        ],
+        "imports": [
+            {"name": name, "file_order": file, "placed": placed, "accepted": accepted}
+            for name, file, placed, accepted in IMPORTS
         ],
     }
 

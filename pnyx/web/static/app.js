@@ -1,5 +1,5 @@
-// pnyx web UI: the byte counter of the compose boxes and the "N new posts" bar.
-// Pages work without this script; it only adds these two helpers.
+// pnyx web UI: the byte counter of the compose boxes, the "N new posts" bar and the copy buttons.
+// Pages work without this script; it only adds these helpers (copy buttons stay hidden without it).
 "use strict";
 
 (function () {
@@ -37,7 +37,31 @@
     });
   }
 
+  function watchCopy(button) {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      const text = source.textContent;
+      const done = function () { button.textContent = "Copied"; };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+      } else {
+        selectText(source);
+      }
+    });
+  }
+
+  function selectText(element) {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-copy]").forEach(watchCopy);
     document.querySelectorAll("form.compose").forEach(watchCounter);
     const live = document.querySelector("[data-live]");
     if (live) watchArrivals(live);

@@ -1,0 +1,68 @@
+"""Who matters to this node when it hands out sync slots (issue 23, item 2).
+
+``PeerStanding(peer)`` answers the sync server's question (``pnyx.catchup.server.Standing``):
+is ``peer`` *valued*, and what is the address of its connection? A peer is valued when
+
+* this node dialled it (an outbound connection: a peer it chose, from its peer book, bootstrap
+  list or the DHT holders of a wanted feed; a stranger cannot make it dial), or
+* its peer id is the node id of the user's own key or of a key the user follows (with
+  ``node_key = "identity"`` a user's node runs under the user's key), or
+* its peer id is the node id of a key known to follow the user (a follow held in the store: the
+  followers whose feeds this node holds; refreshed every ``FOLLOWERS_REFRESH_S``).
+
+Everyone else is a stranger: strangers share what valued peers leave, within per-address limits
+(``pnyx.sync.slots``). Identities cost nothing, so nothing here depends on a peer's own claims.
+Failure modes: none; a follower refresh that fails (the store) is logged and retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from pnyx.errors import StoreError
+from pnyx.net.contracts import Direction
+
+if TYPE_CHECKING:
+    from pnyx.catchup.host import SyncHost
+
+log = logging.getLogger(__name__)
+
+#: How often the user's followers are read from the store again, in seconds.
+FOLLOWERS_REFRESH_S = 30.0
+
+
+class PeerStanding:
+    """The valued/stranger decision for one node (see the module docstring)."""
+
+    def __init__(self, node: SyncHost) -> None:
+        self.node = node
+        self._followers: frozenset[bytes] = frozenset()
+        self._ids: dict[bytes, str | None] = {}
+
+    def _node_id(self, key: bytes) -> str | None:
+        if key not in self._ids:
+            self._ids[key] = self.node.network.author_peer_id(key)
+        return self._ids[key]
+
+    def __call__(self, peer: str) -> tuple[bool, str | None]:
+        info = next((p for p in self.node.network.peers() if p.peer_id == peer), None)
+        address = info.address if info is not None else None
+        if info is not None and info.direction is Direction.OUTBOUND:
+            return True, address
+        for key in (*self.node.wanted_authors(), *self._followers):
+            if self._node_id(key) == peer:
+                return True, address
+        return False, address
+
+    async def run(self) -> None:
+        """Keep the followers current until cancelled."""
+        while True:
+            try:
+                found = await self.node.offload(self.node.store.followers, self.node.me)
+                self._followers = frozenset(found)
+            except StoreError as exc:
+                log.warning("could not read your followers for sync slots: %s", exc)
+            await trio.sleep(FOLLOWERS_REFRESH_S)

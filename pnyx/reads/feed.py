@@ -1,0 +1,340 @@
+"""Ranked reads: ``ranked_timeline`` (``pnyx timeline --feed NAME``), ``why`` (``pnyx why ID``)
+and ``clusters`` (``pnyx clusters``). See ``docs/ranking.md``, "Wired in: feeds".
+
+A feed is a recipe (``pnyx.reads.recipes``). ``following`` is the store's time-ordered timeline,
+unchanged (same query, same pages and cursors). Any other recipe is run by ``pnyx.rank.score.rank``
+over inputs read from the store on every call:
+
+* **candidates**: the ``CANDIDATES`` newest visible posts below the cursor by the authors the
+  recipe admits: ``following`` the user and those the user follows; ``trusted`` those plus the
+  trusted set (``TrustState.trusted``); ``any`` every author the node holds posts of. What the
+  store holds is what can be ranked (admission by trust reach is a later slice);
+* **context**: the trust state built from the store's follows (``pnyx.reads.trust.load_trust``):
+  trust scores, trusted set, followed set;
+* **engagements**: replies, reposts and reactions naming a candidate (only those by the trusted
+  and the user count: ``pnyx.rank.score``);
+* **clusters**: ``pnyx.rank.clusters.find_clusters`` over every repost and reaction of the last
+  ``CLUSTER_WINDOW_S``; a cluster's members are one voice per kind on a post.
+
+Engagements and clusters are read only for a recipe with an ``engagement`` term (no other term
+uses them).
+
+A ranked page has no next cursor: ``before`` only bounds the candidates. ``why`` ranks the same
+candidates plus the post asked about and returns its ``Explanation`` (contributions sum exactly
+to the score) with the post's source: in network, or the first shortest follow path to its author.
+
+Keys in explanations and clusters are lower-case hex; views hand out bytes and ``pnyx1...`` text.
+Failure modes: ``RecipeError`` (a ``UserError``) for an unknown feed or a bad recipe file;
+``NotFoundError``/``UserError`` for an unknown id, a message that is not a post, or a post the
+feed does not admit; ``StoreError`` if the store fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pnyx.clock import wall_clock_ms
+from pnyx.crypto.keytext import encode_public_key
+from pnyx.errors import NotFoundError, UserError
+from pnyx.rank.builtins import DEFAULT
+from pnyx.rank.clusters import Clusters, find_clusters
+from pnyx.rank.explain import Collapsed, Explanation
+from pnyx.rank.model import Context, Engagement, EngagementKind, Post
+from pnyx.rank.recipe import Recipe
+from pnyx.rank.score import MAX_PAGE, rank
+from pnyx.reads.recipes import load
+from pnyx.reads.trust import load_trust, names_of
+from pnyx.store import Cursor, Store, StoredMessage
+from pnyx.store.rankq import Action
+from pnyx.trust.state import TrustState
+
+#: Reposts and reactions clusters are found over: those of the last 7 days, in seconds.
+CLUSTER_WINDOW_S = 7 * 24 * 3600
+#: Newest posts considered for one ranked page, a count (must stay below ``MAX_PAGE``).
+CANDIDATES = 500
+#: Milliseconds per second (store times are ms, ranking times seconds).
+MS_PER_S = 1000
+
+Label = Callable[[bytes, str | None], str]
+
+
+def _plain(key: bytes, name: str | None) -> str:
+    return name if name else encode_public_key(key)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a post comes from: in network (the user or a followed author), or ``hops`` away
+    along ``path`` (the user ... the author; the first shortest follow path), or not reached."""
+
+    in_network: bool
+    hops: int | None
+    path: tuple[bytes, ...]
+
+    def text(self, names: Mapping[bytes, str | None], label: Label | None = None) -> str:
+        """``in-network``, ``2 hops via Alice`` or ``3 hops via Alice → Carol``."""
+        if self.in_network:
+            return "in-network"
+        if self.hops is None or len(self.path) < 3:
+            return "not reached by any follow path"
+        show = label or _plain
+        via = " → ".join(show(k, names.get(k)) for k in self.path[1:-1])
+        return f"{self.hops} hops via {via}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "in_network": self.in_network,
+            "hops": self.hops,
+            "path": [encode_public_key(k) for k in self.path],
+            "text": self.text({}),
+        }
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    """A post on a feed's page with its ``why`` (``None`` on ``following``: time order)."""
+
+    item: StoredMessage
+    explanation: Explanation | None
+
+    @property
+    def score(self) -> float | None:
+        return None if self.explanation is None else self.explanation.score
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    """One page of a feed; ``next`` is a cursor on ``following`` only."""
+
+    recipe: Recipe
+    items: list[RankedItem]
+    next: Cursor | None
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    state: TrustState
+    items: dict[str, StoredMessage]
+    page: list[Explanation]
+    clusters: Clusters
+    following: frozenset[bytes]
+
+
+_KINDS: dict[str, EngagementKind] = {"reply": "reply", "repost": "repost", "reaction": "reaction"}
+
+
+def _engagement(action: Action) -> Engagement:
+    kind = _KINDS[action.kind]
+    return Engagement(action.actor.hex(), action.post.hex(), kind, action.ts / MS_PER_S)
+
+
+def _rank(
+    store: Store,
+    me: bytes,
+    recipe: Recipe,
+    limit: int,
+    before: Cursor | None,
+    now_ms: int,
+    extra: StoredMessage | None = None,
+) -> _Inputs:
+    """Read the inputs of ``recipe`` from the store and rank them (module docstring)."""
+    state = load_trust(store, me)
+    following = frozenset(store.following(me))
+    authors: set[bytes] | None = {me, *following}
+    if recipe.authors == "trusted":
+        authors = {me, *following, *(bytes.fromhex(k) for k in state.trusted())}
+    elif recipe.authors == "any":
+        authors = None
+    posts = store.candidate_posts(authors, limit=CANDIDATES, before=before)
+    if extra is not None and all(p.id != extra.id for p in posts):
+        posts.append(extra)
+    items = {p.id.hex(): p for p in posts}
+    since_ms = now_ms - CLUSTER_WINDOW_S * MS_PER_S
+    acts: list[Action] = []
+    if "engagement" in recipe.terms:  # only the engagement term reads engagements and clusters
+        acts = store.actions([p.id for p in posts], since_ms=since_ms)
+    converted = [_engagement(a) for a in acts]
+    clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
+    keys = state.graph.keys
+    ctx = Context(
+        user=me.hex(),
+        now=now_ms / MS_PER_S,
+        trust={keys[int(i)]: float(state.scores[i]) for i in state.ranking()},
+        trusted=state.trusted(),
+        following=frozenset(k.hex() for k in following),
+        cluster_of=clusters.cluster_of,
+    )
+    models = [
+        Post(
+            p.id.hex(),
+            p.author.hex(),
+            p.ts / MS_PER_S,
+            p.body["parent"].hex() if p.body.get("parent") is not None else None,
+        )
+        for p in posts
+    ]
+    engagements = [e for e in converted if e.post in items]
+    page = rank(recipe, models, engagements, ctx, limit)
+    return _Inputs(state, items, page, clusters, following)
+
+
+def ranked_timeline(
+    store: Store,
+    me: bytes,
+    feed_name: str = DEFAULT,
+    limit: int = 20,
+    before: Cursor | None = None,
+    *,
+    recipes_dir: Path | None = None,
+    now_ms: int | None = None,
+) -> RankedPage:
+    """A page of feed ``feed_name`` for ``me``: ``following`` is ``Store.timeline`` itself."""
+    recipe = load(recipes_dir, feed_name)
+    if feed_name == DEFAULT:
+        page = store.timeline(me, limit=limit, before=before)
+        return RankedPage(recipe, [RankedItem(i, None) for i in page.items], page.next)
+    if not 1 <= limit <= CANDIDATES:
+        raise UserError(f"a ranked page holds 1..{CANDIDATES} posts, not {limit}")
+    now = wall_clock_ms() if now_ms is None else now_ms
+    found = _rank(store, me, recipe, limit, before, now)
+    return RankedPage(recipe, [RankedItem(found.items[e.post], e) for e in found.page], None)
+
+
+def source_of(state: TrustState, me: bytes, author: bytes, following: frozenset[bytes]) -> Source:
+    """The post's source: in network, or the first shortest follow path to ``author``."""
+    if author == me or author in following:
+        return Source(True, 0 if author == me else 1, (me, author) if author != me else (me,))
+    report = state.report(author.hex())
+    path = tuple(bytes.fromhex(k) for k in report.paths[0]) if report.paths else ()
+    return Source(False, report.hops, path)
+
+
+@dataclass(frozen=True)
+class WhyView:
+    """Why a post is where it is on a feed: the explanation, its source and the names known."""
+
+    item: StoredMessage
+    explanation: Explanation
+    source: Source
+    names: Mapping[bytes, str | None]
+
+    def to_json(self) -> dict[str, object]:
+        """``Explanation.to_json`` with keys as ``pnyx1...`` text, plus ``source``."""
+        found = self.explanation.to_json()
+        found["author"] = encode_public_key(self.item.author)
+        found["collapsed"] = [
+            {
+                "cluster": encode_public_key(bytes.fromhex(c.cluster)),
+                "kind": c.kind,
+                "actors": [encode_public_key(bytes.fromhex(a)) for a in c.actors],
+            }
+            for c in self.explanation.collapsed
+        ]
+        found["source"] = self.source.to_json()
+        return found
+
+    def text(self, label: Label | None = None) -> str:
+        """The ``Explanation.text`` table with the post's short id, authors and clusters shown
+        by ``label(key, name)`` (the CLI's sanitises), and the source on the second line."""
+        show = label or _plain
+
+        def person(hex_key: str) -> str:
+            key = bytes.fromhex(hex_key)
+            return show(key, self.names.get(key))
+
+        shown = dataclasses.replace(
+            self.explanation,
+            post=self.explanation.post[:12],
+            author=person(self.explanation.author),
+            collapsed=tuple(
+                Collapsed(person(c.cluster), c.kind, c.actors) for c in self.explanation.collapsed
+            ),
+        )
+        first, rest = shown.text().split("\n", 1)
+        return f"{first}\nsource: {self.source.text(self.names, label)}\n{rest}"
+
+
+def why(
+    store: Store,
+    me: bytes,
+    post_id: bytes,
+    feed_name: str = DEFAULT,
+    *,
+    recipes_dir: Path | None = None,
+    now_ms: int | None = None,
+) -> WhyView:
+    """The ``why`` of post ``post_id`` on feed ``feed_name``, ranked among the feed's candidates."""
+    recipe = load(recipes_dir, feed_name)
+    item = store.get(post_id)
+    if item is None:
+        raise NotFoundError(f"no message {post_id.hex()} in this store")
+    if item.kind != "post":
+        raise UserError(f"message {post_id.hex()[:12]} is a {item.kind}, not a post")
+    if not store.visible_post(post_id):
+        raise NotFoundError(f"post {post_id.hex()[:12]} was deleted by its author")
+    now = wall_clock_ms() if now_ms is None else now_ms
+    found = _rank(store, me, recipe, MAX_PAGE, None, now, extra=item)
+    for explanation in found.page:
+        if explanation.post == post_id.hex():
+            source = source_of(found.state, me, item.author, found.following)
+            keys = {item.author, *source.path}
+            keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
+            return WhyView(item, explanation, source, names_of(store, keys))
+    raise UserError(
+        f"post {post_id.hex()[:12]} is not in the feed {recipe.name!r}: it admits the posts of "
+        f"{_ADMITS[recipe.authors]}"
+    )
+
+
+_ADMITS = {
+    "following": "you and those you follow",
+    "trusted": "you, those you follow and those you trust",
+    "any": "anyone",
+}
+
+
+@dataclass(frozen=True)
+class ClustersView:
+    """The clusters ranking applies now: found over ``actions`` reposts and reactions of the
+    last ``window_s`` seconds."""
+
+    clusters: Clusters
+    window_s: int
+    actions: int
+    names: Mapping[bytes, str | None]
+
+    def groups(self) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """(cluster id, members) in cluster id order; keys as bytes."""
+        return [
+            (bytes.fromhex(cid), tuple(bytes.fromhex(m) for m in members))
+            for cid, members in sorted(self.clusters.members.items())
+        ]
+
+    def to_json(self) -> dict[str, object]:
+        def text(hex_key: str) -> str:
+            return encode_public_key(bytes.fromhex(hex_key))
+
+        return {
+            "window_s": self.window_s,
+            "actions": self.actions,
+            "clusters": [
+                {"cluster": encode_public_key(cid), "members": [encode_public_key(m) for m in ms]}
+                for cid, ms in self.groups()
+            ],
+            "pairs": [[text(a), text(b), v] for a, b, v in self.clusters.pairs],
+        }
+
+
+def clusters(store: Store, me: bytes, *, now_ms: int | None = None) -> ClustersView:
+    """The clusters of co-acting identities over the last ``CLUSTER_WINDOW_S`` (``me`` is kept
+    for the web app's per-user view; the clusters do not depend on the user)."""
+    del me
+    now = wall_clock_ms() if now_ms is None else now_ms
+    since_ms = now - CLUSTER_WINDOW_S * MS_PER_S
+    acts = [a for a in store.actions([], since_ms=since_ms) if a.kind != "reply"]
+    found = find_clusters(_engagement(a) for a in acts)
+    keys = {bytes.fromhex(k) for k in found.cluster_of}
+    return ClustersView(found, CLUSTER_WINDOW_S, len(acts), names_of(store, keys))
