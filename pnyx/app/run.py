@@ -162,4 +162,4 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
         f"on ({config.dht_mode} mode)" if config.dht else "off",
         "on" if config.mdns else "off",
     )
-    log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)
+    log.info("following %d authors; press Ctrl-C to stop", len(node.followed_authors()) - 1)
