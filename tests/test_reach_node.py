@@ -141,3 +141,33 @@ async def test_a_running_node_keeps_its_store_within_the_budget(
             assert reach.stats.authors_evicted == 29
             assert len(a.texts(a)) == 20
             assert reach._usage == a.store.usage()  # the tally matches the store
+
+
+async def test_an_evicted_horizon_author_leaves_the_interest_set_until_restart(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    with trio.fail_after(CAP_S):
+        async with new_swarm(tmp_path) as swarm:
+            a = await swarm.add("a")
+            reach = a.node.reach
+            friend, far = Feed(key(2)), Feed(key(3))
+            friend.follow(far.author)
+            for i in range(40):
+                far.post(f"far {i} " + "z" * 900)
+            a.store.append_own(a.key, kinds.FOLLOW, {"key": friend.author}, now_ms())
+            await a.node.refresh_interest()
+            for feed in (friend, far):
+                stored = a.store.ingest_verified(feed.messages).accepted
+                await a.node.after_stored(stored, Source.GOSSIP)
+            await eventually(lambda: far.author in a.node.wanted_authors(), "far in the horizon")
+            # a budget too small for far's 40 KB: far goes, and stays out of the horizon
+            pinned = sum(b for k, b in a.store.usage().items() if k != far.author)
+            reach.config = AdmissionConfig(budget_bytes=pinned + 10_000)
+            await reach.recompute()
+            assert far.author not in a.store.usage()
+            assert far.author not in a.node.wanted_authors()
+            assert list(reach.evicted) == [far.author]
+            await reach.recompute()
+            assert far.author not in a.node.wanted_authors()
+            assert friend.author in a.node.wanted_authors()
+            assert len(a.store.feed(friend.author).items) == 1

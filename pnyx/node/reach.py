@@ -58,6 +58,9 @@ ENFORCE_INTERVAL_S = 300.0
 #: Authors dropped per store transaction, a count: the write lock is held a few ms per author
 #: (3 ms per 100-message feed measured), so ingest waits at most about this many of those.
 EVICT_CHUNK_AUTHORS = 16
+#: Evicted horizon authors remembered (kept out of the horizon until restart), a count; the
+#: oldest are forgotten first (they may then be fetched and dropped again).
+MAX_EVICTED_REMEMBERED = 50_000
 #: Kinds whose arrival can change the follow graph, hence the horizon.
 GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
 #: Body fields naming the post a stranger's message answers, by kind: replies and reactions.
@@ -137,7 +140,8 @@ class Reach:
         self.node = node
         self.config = config.check()
         self.plan: Horizon | None = None
-        self.evicted: set[bytes] = set()
+        self.evicted: dict[bytes, None] = {}  # insertion-ordered, at most MAX_EVICTED_REMEMBERED
+        self._enforcing = trio.Lock()  # one budget check at a time
         self.stats = ReachStats()
         self._dirty = trio.Event()
         self._urgent = trio.Event()  # the user's own follows: no spacing
@@ -214,6 +218,10 @@ class Reach:
 
     async def enforce(self) -> list[bytes]:
         """Check the budget now; the authors dropped (empty before the first plan)."""
+        async with self._enforcing:
+            return await self._enforce()
+
+    async def _enforce(self) -> list[bytes]:
         if self.plan is None:
             return []
         # follows made since the plan are pinned too
@@ -228,14 +236,17 @@ class Reach:
             for author in dropped:
                 usage.pop(author, None)
         except StoreError as exc:
+            self._usage = None  # a chunk may have gone: measure again next time
             self.stats.reach_failures += 1
             log.error("could not enforce the storage budget: %s", exc)
             return []
         if dropped:
             self.stats.authors_evicted += len(dropped)
             log.info("storage budget: dropped the feeds of %d author(s)", len(dropped))
-            gone = set(dropped) & plan.horizon
+            gone = [a for a in dropped if a in plan.horizon]
             if gone:
-                self.evicted |= gone
-                await self.node.set_horizon(plan.horizon - self.evicted)
+                self.evicted.update(dict.fromkeys(gone))
+                while len(self.evicted) > MAX_EVICTED_REMEMBERED:
+                    del self.evicted[next(iter(self.evicted))]
+                await self.node.set_horizon(plan.horizon - frozenset(self.evicted))
         return dropped
