@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pnyx.app.config import NodeConfig, apply
+from pnyx.errors import ConfigError
 from pnyx.trust.admission import (
     HORIZON_QUOTA_FLOOR_BYTES,
     STRANGER_QUOTA_BYTES,
@@ -90,3 +92,12 @@ def test_config_bounds() -> None:
         AdmissionConfig(hops=4).check()
     with pytest.raises(ValueError, match="budget"):
         AdmissionConfig(budget_bytes=0).check()
+
+
+def test_config_keys_hops_and_storage_budget_mb() -> None:
+    config = apply(NodeConfig(), {"hops": 3, "storage_budget_mb": 64}, "config.toml [node]")
+    assert (config.hops, config.storage_budget_mb) == (3, 64)
+    assert (NodeConfig().hops, NodeConfig().storage_budget_mb) == (2, 1024)
+    for bad in ({"hops": 0}, {"hops": 4}, {"hops": "2"}, {"storage_budget_mb": 8}):
+        with pytest.raises(ConfigError, match="must be an integer"):
+            apply(NodeConfig(), bad, "config.toml [node]")
