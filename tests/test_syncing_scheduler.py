@@ -370,3 +370,40 @@ async def test_a_peer_breaking_the_sync_protocol_loses_standing_and_is_banned(
                         f"violation {attempt} counted",
                     )
                 await eventually(lambda: "hostile" in a.network.banned(), "the peer is banned")
+
+
+async def test_periodic_syncs_ask_the_horizon_only_every_horizon_interval(
+    tmp_path: Path, autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b follows a, a follows h: h is in b's horizon. Periodic syncs ask a for b's own and
+    followed feeds every interval, and for the horizon (h) at most every
+    ``HORIZON_SYNC_INTERVAL_S``."""
+    from pnyx.catchup import scheduler as scheduler_module
+
+    asked: list[frozenset[bytes]] = []
+    real = scheduler_module.fetch_from_peer
+
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        asked.append(frozenset(kwargs["authors"]))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler_module, "fetch_from_peer", recording)
+    interval = 60.0
+    with trio.fail_after(CAP_S + 2 * scheduler_module.HORIZON_SYNC_INTERVAL_S):
+        async with new_swarm(tmp_path) as swarm:
+            with swarm.offline("a") as store:
+                write_follow(store, key_of("a"), "h")
+            with swarm.offline("b") as store:
+                write_follow(store, key_of("b"), "a")
+            a = await swarm.add("a")
+            b = await swarm.add("b", on_connect=False, interval_s=interval)
+            await b.connect(a)
+            h = bytes(key_of("h").verify_key)
+            await eventually(lambda: h in b.node.wanted_authors(), "h joins b's horizon", 600)
+            asked.clear()
+            await trio.sleep(scheduler_module.HORIZON_SYNC_INTERVAL_S + interval)
+            with_horizon = [authors for authors in asked if h in authors]
+            assert len(asked) >= scheduler_module.HORIZON_SYNC_INTERVAL_S / interval - 1
+            assert 1 <= len(with_horizon) <= 2, [len(authors) for authors in asked]
+            followed = b.node.followed_authors()
+            assert all(authors == followed for authors in asked if h not in authors)

@@ -69,6 +69,9 @@ RETRY_BASE_S = 2.0
 RETRY_MAX_S = 60.0
 #: Failed sessions in a row after which a peer is left until the next trigger, a count.
 MAX_RETRIES = 5
+#: Shortest time between two periodic syncs of the whole interest set (the trust horizon, not
+#: only own and followed feeds) with one peer, in seconds.
+HORIZON_SYNC_INTERVAL_S = 1800.0
 
 
 class SyncScheduler:
@@ -109,6 +112,7 @@ class SyncScheduler:
         self._retry_at: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._last_full: dict[str, float] = {}
+        self._last_horizon: dict[str, float] = {}
         self._wake = trio.Event()
         self._gaps = GapWatch()
         self._gap_wake = trio.Event()
@@ -162,6 +166,7 @@ class SyncScheduler:
             self._retry_at.pop(peer, None)
             self._failures.pop(peer, None)
             self._last_full.pop(peer, None)
+            self._last_horizon.pop(peer, None)
             return
         if self.on_connect:
             self.stats.triggers_connect += 1
@@ -313,7 +318,7 @@ class SyncScheduler:
         self._failures.pop(peer, None)
         self._retry_at.pop(peer, None)
         if want.everything:
-            self._last_full[peer] = trio.current_time()
+            self._last_full[peer] = self._last_horizon[peer] = trio.current_time()
         summary = result.summary
         if summary is not None and not summary.complete and summary.fetched:
             self._enqueue(peer, want)  # more than MAX_WANT_RANGES gaps: ask for the rest
@@ -327,13 +332,20 @@ class SyncScheduler:
         await self.node.after_stored(report.accepted, Source.SYNC, peer)
 
     async def _periodic(self) -> None:
+        """Every ``interval_s``: each connected peer is asked for the user's own and followed
+        feeds; for the whole interest set (the trust horizon too) at most every
+        ``HORIZON_SYNC_INTERVAL_S`` (a round over 5,000 horizon authors costs about 400 KB of
+        bookkeeping even when nothing is new: every minute with 8 peers, 55 KB/s)."""
         while True:
             await trio.sleep(self.interval_s)
             now = trio.current_time()
             for peer in self._connected():
                 if now - self._last_full.get(peer, -math.inf) >= self.interval_s / 2:
                     self.stats.triggers_periodic += 1
-                    self._enqueue(peer, _Want(everything=True))
+                    if now - self._last_horizon.get(peer, -math.inf) >= HORIZON_SYNC_INTERVAL_S:
+                        self._enqueue(peer, _Want(everything=True))
+                    else:
+                        self._enqueue(peer, _Want(authors=set(self.node.followed_authors())))
 
     async def _gap_loop(self) -> None:
         """Fetch the authors whose stored feed has holes (seen when gossip stores a message) that
