@@ -23,7 +23,7 @@ from pnyx.app.service import WebOptions, libp2p_factory, open_node
 from pnyx.discovery.peerbook import PEERBOOK_FILE
 from pnyx.errors import unwrap_group
 from pnyx.home import Home
-from pnyx.node.output import SafeFormatter
+from pnyx.node.output import SafeFormatter, plural
 from pnyx.node.republish import ONLINE_MARK_FILE
 
 if TYPE_CHECKING:
@@ -162,4 +162,5 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
         f"on ({config.dht_mode} mode)" if config.dht else "off",
         "on" if config.mdns else "off",
     )
-    log.info("following %d authors; press Ctrl-C to stop", len(node.wanted_authors()) - 1)
+    followed = len(node.wanted_authors()) - 1
+    log.info("following %d %s; press Ctrl-C to stop", followed, plural(followed, "author"))

@@ -54,6 +54,11 @@ class _Budget:
         return False, 0
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``word`` for a count of 1, else ``words`` (default: ``word`` + "s"): "1 author"."""
+    return word if count == 1 else (words or word + "s")
+
+
 def one_line(text: str) -> str:
     """``text`` from others on one line: whitespace runs become one space, unsafe characters are
     escaped (``pnyx.core.display.line``), at most ``MAX_SHOWN_TEXT_CHARS`` characters are kept."""
