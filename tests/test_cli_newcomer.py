@@ -64,3 +64,82 @@ def test_the_license_is_an_spdx_string() -> None:
     project = tomllib.loads((WORKTREE / "pyproject.toml").read_text())
     assert project["project"]["license"] == "MIT"
     assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+# --- pnyx on the PATH after make run -----------------------------------------------------------
+
+
+def _fake_venv(tmp_path: Path) -> Path:
+    """A venv as `make run` leaves it (stamp newer than pyproject.toml), whose pnyx echoes."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    pnyx = venv / "bin" / "pnyx"
+    pnyx.write_text('#!/bin/sh\necho "pnyx ran: $*"\n')
+    pnyx.chmod(0o755)
+    (venv / ".installed-run").touch()
+    return venv
+
+
+def _make_path(tmp_path: Path, venv: Path, *extra: str, path: str = "/usr/bin:/bin") -> Result:
+    import subprocess
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {"HOME": str(home), "PATH": path, "CI": "true"}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "path", f"VENV={venv}", *extra],
+        cwd=WORKTREE,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def test_make_run_says_how_to_put_pnyx_on_the_path_and_changes_nothing(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path)
+    told = _make_path(tmp_path, venv)
+    assert told.code == 0, told.err
+    assert f'export PATH="{venv}/bin:$PATH"' in told.out
+    assert "make path SHIM=yes" in told.out
+    assert not (tmp_path / "home" / ".local").exists()  # never without consent
+
+
+def test_make_path_shim_yes_links_pnyx_in_local_bin(tmp_path: Path) -> None:
+    import subprocess
+
+    venv = _fake_venv(tmp_path)
+    linked = _make_path(tmp_path, venv, "SHIM=yes")
+    shim = tmp_path / "home" / ".local" / "bin" / "pnyx"
+    assert linked.code == 0, linked.err
+    assert shim.is_symlink() and shim.resolve() == (venv / "bin" / "pnyx").resolve()
+    assert f"linked {shim}" in linked.out and "is not on your PATH; add it" in linked.out
+    # The README's commands, as written, in a shell whose PATH holds ~/.local/bin:
+    path = f"{shim.parent}:/usr/bin:/bin"
+    ran = subprocess.run(
+        ["sh", "-c", "pnyx id"], env={"PATH": path}, capture_output=True, text=True, check=True
+    )
+    assert ran.stdout == "pnyx ran: id\n"
+    assert _make_path(tmp_path, venv, path=path).out == ""  # on the PATH now: nothing to say
+
+
+def test_make_path_never_replaces_a_file_that_is_not_its_link(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path)
+    mine = tmp_path / "home" / ".local" / "bin" / "pnyx"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("someone else's\n")
+    kept = _make_path(tmp_path, venv, "SHIM=yes")
+    assert kept.code == 0 and "exists and is not a link; left alone" in kept.out
+    assert mine.read_text() == "someone else's\n"
+
+
+def test_make_run_runs_the_path_step_before_starting() -> None:
+    import subprocess
+
+    plan = subprocess.run(
+        ["make", "-n", "run"], cwd=WORKTREE, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert plan.index("tools/pnyx_on_path.sh") < plan.index("pnyx run")
