@@ -143,3 +143,54 @@ def test_make_run_runs_the_path_step_before_starting() -> None:
         ["make", "-n", "run"], cwd=WORKTREE, capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert plan.index("tools/pnyx_on_path.sh") < plan.index("pnyx run")
+
+
+# --- threads you cannot open -------------------------------------------------------------------
+
+UNKNOWN = "ab" * 32
+
+
+def test_thread_of_a_deleted_post_says_its_author_deleted_it(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "regretted").out.strip()
+    cli.ok("delete", post)
+    gone = cli("thread", post)
+    assert gone.code == 1 and gone.out == ""
+    assert gone.err == f"pnyx: post {post[:12]} was deleted by its author\n"
+    assert cli("thread", post, "--json").code == 1
+
+
+def test_thread_of_a_deleted_reply_still_shows_the_rest(cli: Cli) -> None:
+    cli.ok("init")
+    root = cli.ok("post", "question").out.strip()
+    reply = cli.ok("post", "--reply-to", root, "oops").out.strip()
+    cli.ok("delete", reply)
+    shown = cli("thread", reply)
+    assert shown.code == 1 and "question" in shown.out and "oops" not in shown.out
+    assert "was deleted by its author; the rest of its thread held here follows" in shown.err
+
+
+def test_thread_of_a_post_not_held_says_how_to_get_it(cli: Cli) -> None:
+    cli.ok("init")
+    missing = cli("thread", UNKNOWN)
+    assert missing.code == 1 and missing.out == ""
+    assert f"post {UNKNOWN} is not held here" in missing.err
+    assert "pnyx sync ADDRESS" in missing.err and len(missing.err.splitlines()) == 1
+
+
+def test_a_reply_to_a_post_known_only_by_its_full_id(cli: Cli) -> None:
+    cli.ok("init")
+    reply = rows(cli.ok("post", "--reply-to", UNKNOWN.upper(), "I heard", "--json"))[0]
+    assert reply["root"] == reply["parent"] == UNKNOWN  # protocol: a reply to a first post
+    thread = rows(cli.ok("thread", reply["id"], "--json"))
+    assert [r["text"] for r in thread] == ["I heard"]
+    prefix = cli("post", "--reply-to", UNKNOWN[:12], "x")
+    assert prefix.code == 2 and "give its full 64-character id" in prefix.err
+
+
+def test_a_reply_to_a_held_message_that_is_not_a_post_is_refused(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "p").out.strip()
+    like = cli.ok("like", post).out.strip()
+    refused = cli("post", "--reply-to", like, "x")
+    assert refused.code == 2 and f"no post {like}" in refused.err

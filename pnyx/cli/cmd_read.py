@@ -157,12 +157,34 @@ def cmd_feed(ctx: Context) -> int:
     return _show_page(ctx, page, "no messages from this author here yet")
 
 
+#: Exit status of ``thread`` on a post it cannot show (deleted by its author, or not held here).
+EXIT_NOT_SHOWN = 1
+
+
 def cmd_thread(ctx: Context) -> int:
+    from pnyx.errors import NotFoundError
+
     store = ctx.store(write=False)
-    items = store.thread(store.resolve_id(ctx.args.id))
+    try:
+        post_id = store.resolve_id(ctx.args.id)
+    except NotFoundError as exc:
+        if "ambiguous" in str(exc):
+            raise
+        ctx.warn(
+            f"post {ctx.args.id.strip().lower()} is not held here: its author's messages arrive "
+            "when you sync with someone who has them (pnyx sync ADDRESS), or by gossip while "
+            "`pnyx run` runs if you follow its author"
+        )
+        return EXIT_NOT_SHOWN
+    items = store.thread(post_id)
+    status = 0
+    if not store.visible_post(post_id):  # a post (thread refuses other kinds) that was deleted
+        status = EXIT_NOT_SHOWN
+        more = "; the rest of its thread held here follows" if items else ""
+        ctx.warn(f"post {post_id.hex()[:12]} was deleted by its author{more}")
     if ctx.args.json:
         show(ctx, items)
-        return 0
+        return status
     authors = {item.message.id: item.message.author for item in items}
     forked = store.forked_among(set(authors.values()))
     for author in sorted(forked):  # robustness: the user sees who signed two histories
@@ -192,7 +214,7 @@ def cmd_thread(ctx: Context) -> int:
                 forked=message.author in forked,
             )
         )
-    return 0
+    return status
 
 
 def cmd_following(ctx: Context) -> int:
