@@ -194,3 +194,67 @@ def test_a_reply_to_a_held_message_that_is_not_a_post_is_refused(cli: Cli) -> No
     like = cli.ok("like", post).out.strip()
     refused = cli("post", "--reply-to", like, "x")
     assert refused.code == 2 and f"no post {like}" in refused.err
+
+
+# --- reposts reach the timeline ----------------------------------------------------------------
+
+
+def _transfer(source: Cli, target: Cli, tmp_path: Path, author: str, name: str) -> None:
+    path = tmp_path / f"{name}.pnyx"
+    source.ok("export", str(path), "--author", author, "--force")
+    target.ok("import", str(path))
+
+
+def test_reposts_reach_the_timeline_with_the_original(make_cli: type[Cli], tmp_path: Path) -> None:
+    alice, bob, carol = (make_cli(tmp_path / n) for n in ("alice", "bob", "carol"))
+    a, b = (who.ok("init").out.strip() for who in (alice, bob))
+    carol.ok("init")
+    alice.ok("profile", "--name", "Alice")
+    original = alice.ok("post", "olives are ripe").out.strip()
+    _transfer(alice, bob, tmp_path, a, "a1")
+    bob.ok("profile", "--name", "Bob")
+    repost = bob.ok("repost", original).out.strip()
+    carol.ok("follow", b)
+    _transfer(bob, carol, tmp_path, b, "b1")
+
+    # Not held here: said so, with the full id, in text and JSON.
+    text = carol.ok("timeline").out
+    assert text.startswith("↻ Bob (") and " reposted · " in text
+    assert f"a post not held here (id {original}); it arrives when" in text
+    missing = [r for r in rows(carol.ok("timeline", "--json")) if r["kind"] == "repost"]
+    assert missing[0]["reposted"] is None and missing[0]["reposted_state"] == "not-held"
+    assert missing[0]["id"] == repost and missing[0]["target"] == original  # fields kept
+
+    # Held: "↻ Bob reposted", then Alice's post with its header and text.
+    _transfer(alice, carol, tmp_path, a, "a2")
+    lines = carol.ok("timeline").lines
+    assert lines[0].startswith("↻ Bob (") and lines[0].endswith(repost[:12])
+    assert lines[1].startswith("Alice (") and lines[1].endswith(original[:12])
+    assert lines[2] == "│ olives are ripe"
+    shown = next(r for r in rows(carol.ok("timeline", "--json")) if r["kind"] == "repost")
+    assert shown["reposted_state"] == "held"
+    assert shown["reposted"]["id"] == original and shown["reposted"]["text"] == "olives are ripe"
+    assert shown["reposted"]["name"] == "Alice"
+
+    # Deleted by its author: said so.
+    alice.ok("delete", original)
+    _transfer(alice, carol, tmp_path, a, "a3")
+    assert f"a post its author deleted ({original[:12]})" in carol.ok("timeline").out
+
+
+def test_timeline_pages_through_posts_and_reposts(cli: Cli) -> None:
+    cli.ok("init")
+    posts = [cli.ok("post", f"p{i}").out.strip() for i in range(3)]
+    cli.ok("repost", posts[0])
+    cli.ok("post", "p3")
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = rows(
+            cli.ok("timeline", "--json", "--limit", "2", *(["--before", cursor] if cursor else []))
+        )
+        cursor = page[-1].get("next_cursor") if page and "next_cursor" in page[-1] else None
+        seen += [r["kind"] for r in page if "kind" in r]
+        if cursor is None:
+            break
+    assert sorted(seen) == ["post"] * 4 + ["repost"]
