@@ -258,3 +258,67 @@ def test_timeline_pages_through_posts_and_reposts(cli: Cli) -> None:
         if cursor is None:
             break
     assert sorted(seen) == ["post"] * 4 + ["repost"]
+
+
+# --- network errors in words -------------------------------------------------------------------
+
+PEER = "12D3KooWG2bdrP8oJqWbChsPNuZHsDAjAMm1t6Yuh1FEfkww5WrP"
+LIBP2P_TEXT = (
+    f"cannot connect to /ip4/127.0.0.1/tcp/1/p2p/{PEER}: unable to connect to {PEER}, "
+    "no addresses established a successful connection (with exceptions)"
+)
+
+
+def test_libp2p_texts_never_reach_the_user() -> None:
+    import io
+
+    from pnyx.cli.main import exit_status
+    from pnyx.net.errors import ConnectError
+
+    err = io.StringIO()
+    assert exit_status(ConnectError(LIBP2P_TEXT), err) == 1
+    assert err.getvalue() == (
+        f"pnyx: cannot reach /ip4/127.0.0.1/tcp/1/p2p/{PEER}: nothing accepted the connection at "
+        "that address; check the address and that the peer's node is running (`pnyx run`) and "
+        "reachable\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "meaning"),
+    [
+        (LIBP2P_TEXT, "nothing accepted the connection"),
+        ("no answer from /ip4/10.0.0.1/tcp/4717/p2p/x within 10 s", "no answer"),
+        ("[Errno 113] No route to host", "no route to that address"),
+        ("[Errno -2] Name or service not known", "does not resolve"),
+        ("failed to negotiate the stream protocol", "does not speak pnyx"),
+    ],
+)
+def test_network_failures_in_words(text: str, meaning: str) -> None:
+    from pnyx.net.words import in_words
+
+    said = in_words(text)
+    assert meaning in said and "; " in said and "\n" not in said
+    assert "with exceptions" not in said and "Errno" not in said
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("/ip4/1.2.3/tcp/1", "not a peer address: '/ip4/1.2.3/tcp/1' (base address '1.2.3'"),
+        ("garbage", "not a peer address: 'garbage' (unknown protocol: garbage)"),
+        ("/ip4/127.0.0.1/tcp/1", "'/ip4/127.0.0.1/tcp/1' names no peer: add /p2p/PEER_ID"),
+    ],
+)
+def test_sync_refuses_a_malformed_address_before_dialling(
+    cli: Cli, address: str, reason: str
+) -> None:
+    """In-process: the conftest guard fails the test if a network socket were opened."""
+    import time
+
+    cli.ok("init")
+    started = time.monotonic()
+    refused = cli("sync", address)
+    assert time.monotonic() - started < 1.0
+    assert refused.code == 2 and refused.err.startswith(f"pnyx: {reason}")
+    assert len(refused.err.splitlines()) == 1

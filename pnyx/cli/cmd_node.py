@@ -231,8 +231,9 @@ def cmd_connect(ctx: Context) -> int:
     """
     from pnyx.net.contracts import peer_id_of
     from pnyx.net.errors import ConnectError
+    from pnyx.net.words import in_words
 
-    address: str = ctx.args.address
+    address: str = ctx.args.address  # the node's network checks it before dialling, at once
     expected = peer_id_of(address)
     before = _connected_via(ctx, expected)
     try:
@@ -243,7 +244,7 @@ def cmd_connect(ctx: Context) -> int:
             raise
         ctx.print(
             f"already connected to {line(str(expected))} (via {line(after)}); the address given "
-            f"did not answer ({line(str(exc))})"
+            f"did not answer ({line(in_words(str(exc)))})"
         )
         return 0
     if before is None:

@@ -39,6 +39,8 @@ from pnyx.cli.context import Context, Handler
 from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
+from pnyx.net.errors import ConnectError
+from pnyx.net.words import in_words
 
 _COMMANDS = (
     cmd_identity,
@@ -241,7 +243,10 @@ def exit_status(exc: BaseException, err: TextIO) -> int:
         print(f"pnyx: bad data: {terminal(str(exc))}", file=err)  # may quote a peer's data
         return 4
     if isinstance(exc, PnyxError):
-        print(f"pnyx: {terminal(str(exc))}", file=err)
+        text = str(exc)
+        if isinstance(exc, ConnectError):  # libp2p's words never reach the user (issue 24)
+            text = in_words(text)
+        print(f"pnyx: {terminal(text)}", file=err)
         return 1
     if isinstance(exc, BrokenPipeError):
         # `pnyx timeline | head`: the reader left; that is not an error.
