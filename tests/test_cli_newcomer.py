@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pnyx.cli.main import build_parser, unknown_command
-from pnyx.node.output import plural
+from pnyx.core.display import plural
 from tests.conftest import Cli, Result
 
 WORKTREE = Path(__file__).resolve().parent.parent
@@ -322,3 +322,86 @@ def test_sync_refuses_a_malformed_address_before_dialling(
     assert time.monotonic() - started < 1.0
     assert refused.code == 2 and refused.err.startswith(f"pnyx: {reason}")
     assert len(refused.err.splitlines()) == 1
+
+
+# --- --json on every command that prints -------------------------------------------------------
+
+
+def test_init_and_id_json(cli: Cli) -> None:
+    made = json.loads(cli.ok("init", "--json").out)
+    assert made["public_key"].startswith("pnyx1") and made["created"] is True
+    assert made["encrypted"] is False and made["key_file"].endswith("identity.key")
+    assert json.loads(cli.ok("id", "--json").out) == {"public_key": made["public_key"]}
+    again = json.loads(cli.ok("init", "--if-missing", "--json").out)
+    assert again["created"] is False and again["public_key"] == made["public_key"]
+
+
+def test_export_and_import_json(make_cli: type[Cli], tmp_path: Path) -> None:
+    a, b = make_cli(tmp_path / "a"), make_cli(tmp_path / "b")
+    a.ok("init")
+    b.ok("init")
+    a.ok("post", "one")
+    a.ok("post", "two")
+    path = tmp_path / "x.pnyx"
+    exported = a.ok("export", str(path), "--json")
+    assert json.loads(exported.out) == {"exported": 2, "file": str(path)} and exported.err == ""
+    report = json.loads(b.ok("import", str(path), "--json").out)
+    assert report == {
+        "accepted": 2,
+        "known": 0,
+        "rejected": 0,
+        "by_reason": {},
+        "details": [],
+        "damage": None,
+    }
+    path.write_bytes(path.read_bytes()[:-7])  # cut into the trailer: damage, exit 1
+    damaged = b("import", str(path), "--json")
+    assert damaged.code == 1 and json.loads(damaged.out)["damage"] is not None
+    assert a("export", "-", "--json").code == 2
+
+
+def test_run_json_formats_each_event_as_one_object() -> None:
+    import logging
+
+    from pnyx.node.output import JsonLineFormatter
+
+    record = logging.LogRecord(
+        "pnyx.node", logging.INFO, "", 0, "peer connected: %s (%s)", None, None
+    )
+    record.args = ("12D3KooWx", "inbound\u202e")
+    line = JsonLineFormatter().format(record)
+    assert "\n" not in line and "\u202e" not in line  # escaped
+    parsed = json.loads(line)
+    assert parsed["event"] == "peer-connected" and parsed["args"] == ["12D3KooWx", "inbound\u202e"]
+    assert parsed["text"] == "peer connected: 12D3KooWx (inbound\u202e)"
+    assert parsed["level"] == "info" and parsed["time"].endswith("Z")
+
+
+@pytest.mark.network
+@pytest.mark.timeout(90)
+def test_run_json_prints_only_json_lines(tmp_path: Path) -> None:
+    import signal
+
+    from tests.netharness import NodeProcess, cli
+
+    home = tmp_path / "h"
+    assert cli(home, "init")[0] == 0
+    node = NodeProcess.spawn("a", home, tmp_path / "logs", "--json", "--no-dht", "--no-ui")
+    try:
+        node.wait_ready()
+    finally:
+        assert node.stop(signal.SIGINT) == 0, node.logs()
+    events = [json.loads(line) for line in node.stdout().splitlines()]
+    names = [event["event"] for event in events]
+    assert {"identity", "listening", "following", "stopped"} <= set(names), names
+    following = events[names.index("following")]
+    assert following["text"].startswith("following 0 authors;")
+
+
+def test_empty_timeline_hint_does_not_say_follow_to_a_follower(cli: Cli) -> None:
+    cli.ok("init")
+    assert "follow someone" in cli.ok("timeline").err
+    cli.ok("follow", "ab" * 32)  # hex form of a key
+    told = cli.ok("timeline").err
+    assert "follow someone" not in told
+    assert told.startswith("pnyx: the timeline is empty: you follow 1 author and hold no posts")

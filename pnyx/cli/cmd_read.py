@@ -11,6 +11,7 @@ from pnyx.cli import cmd_rank, render
 from pnyx.cli.context import Context
 from pnyx.cli.names import known_names
 from pnyx.core import display
+from pnyx.core.display import plural
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views.thread import tree_order
 
@@ -183,7 +184,19 @@ def cmd_timeline(ctx: Context) -> int:
     page = timeline(
         ctx.store(write=False), ctx.public_key(), limit=ctx.args.limit, before=cursor(ctx)
     )
-    return _show_page(ctx, page, "the timeline is empty: post something, or follow someone")
+    return _show_page(ctx, page, _empty_timeline_hint(ctx))
+
+
+def _empty_timeline_hint(ctx: Context) -> str:
+    """What to do about an empty timeline: "follow someone" only to a user who follows nobody."""
+    followed = len(ctx.store(write=False).following(ctx.public_key()))
+    if not followed:
+        return "the timeline is empty: post something, or follow someone"
+    return (
+        f"the timeline is empty: you follow {followed} {plural(followed, 'author')} and hold "
+        "no posts of theirs yet; they arrive while `pnyx run` runs, or with "
+        "`pnyx sync ADDRESS` from someone who has them"
+    )
 
 
 def cmd_feed(ctx: Context) -> int:
