@@ -405,3 +405,10 @@ def test_empty_timeline_hint_does_not_say_follow_to_a_follower(cli: Cli) -> None
     told = cli.ok("timeline").err
     assert "follow someone" not in told
     assert told.startswith("pnyx: the timeline is empty: you follow 1 author and hold no posts")
+
+
+def test_empty_ranked_feed_hint_does_not_say_follow_to_a_follower(cli: Cli) -> None:
+    cli.ok("init")
+    cli.ok("follow", "ab" * 32)
+    told = cli.ok("timeline", "--feed", "for-you").err
+    assert told.startswith("pnyx: the feed for-you is empty: you follow 1 author")

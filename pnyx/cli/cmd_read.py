@@ -184,16 +184,17 @@ def cmd_timeline(ctx: Context) -> int:
     page = timeline(
         ctx.store(write=False), ctx.public_key(), limit=ctx.args.limit, before=cursor(ctx)
     )
-    return _show_page(ctx, page, _empty_timeline_hint(ctx))
+    return _show_page(ctx, page, empty_timeline_hint(ctx))
 
 
-def _empty_timeline_hint(ctx: Context) -> str:
-    """What to do about an empty timeline: "follow someone" only to a user who follows nobody."""
+def empty_timeline_hint(ctx: Context, what: str = "the timeline") -> str:
+    """What to do about an empty timeline (or feed ``what``): "follow someone" only to a user
+    who follows nobody."""
     followed = len(ctx.store(write=False).following(ctx.public_key()))
     if not followed:
-        return "the timeline is empty: post something, or follow someone"
+        return f"{what} is empty: post something, or follow someone"
     return (
-        f"the timeline is empty: you follow {followed} {plural(followed, 'author')} and hold "
+        f"{what} is empty: you follow {followed} {plural(followed, 'author')} and hold "
         "no posts of theirs yet; they arrive while `pnyx run` runs, or with "
         "`pnyx sync ADDRESS` from someone who has them"
     )
