@@ -33,8 +33,9 @@ run: $(RUN_STAMP)
 	$(BIN)/pnyx id
 	$(BIN)/pnyx run $(ARGS)
 
-## make path: put `pnyx` on the PATH (SHIM=yes: the ~/.local/bin link), or say how.
-path: $(RUN_STAMP)
+## make path: put `pnyx` on the PATH (SHIM=yes: the ~/.local/bin link), or say how. Installs
+## nothing: after `make run` (or `make test`) has set the venv up.
+path:
 	@sh tools/pnyx_on_path.sh $(BIN) $(SHIM)
 
 ## make test: lint, format check, strict type check and the whole default test suite.

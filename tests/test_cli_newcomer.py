@@ -412,3 +412,12 @@ def test_empty_ranked_feed_hint_does_not_say_follow_to_a_follower(cli: Cli) -> N
     cli.ok("follow", "ab" * 32)
     told = cli.ok("timeline", "--feed", "for-you").err
     assert told.startswith("pnyx: the feed for-you is empty: you follow 1 author")
+
+
+def test_make_path_installs_nothing(tmp_path: Path) -> None:
+    """`make path` never runs pip: without an installed pnyx it says to run `make run` first."""
+    empty = tmp_path / "venv"
+    empty.mkdir()
+    told = _make_path(tmp_path, empty, "SHIM=yes")
+    assert told.code != 0 and "run `make run` first" in told.err
+    assert not (empty / "bin").exists() and not (tmp_path / "home" / ".local").exists()

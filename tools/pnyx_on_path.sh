@@ -7,6 +7,10 @@
 # Nothing is changed without SHIM=yes or a "y" typed at the prompt; an existing ~/.local/bin/pnyx
 # that is not a link is never replaced.
 set -eu
+if [ ! -x "$1/pnyx" ]; then
+	echo "pnyx: not installed in $1 yet: run \`make run\` first" >&2
+	exit 1
+fi
 bin=$(cd "$1" && pwd)
 shim=${2:-}
 target="$bin/pnyx"
