@@ -5,9 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 ARGS   ?=
+# SHIM=yes: `make run` / `make path` link ~/.local/bin/pnyx to .venv/bin/pnyx; SHIM=no: never ask;
+# unset: ask once on a terminal, else print how to put pnyx on the PATH (tools/pnyx_on_path.sh).
+SHIM   ?=
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test test-fast test-slow lint typecheck bench bench-quick fuzz clean
+.PHONY: run path test test-fast test-slow lint typecheck bench bench-quick fuzz clean
 
 # Two installs: $(RUN_STAMP) is what `make run` needs (pnyx and its runtime dependencies only);
 # $(STAMP) adds the dev tools (pytest, ruff, mypy, ...) for test, lint and the rest. Both pinned.
@@ -25,9 +28,15 @@ $(STAMP): $(RUN_STAMP)
 ## make run: set up if needed (runtime only), then start the node (creating an identity on first
 ## use; `pnyx init` asks for a passphrase only when standard input is a terminal).
 run: $(RUN_STAMP)
+	@sh tools/pnyx_on_path.sh $(BIN) $(SHIM)
 	$(BIN)/pnyx init --if-missing
 	$(BIN)/pnyx id
 	$(BIN)/pnyx run $(ARGS)
+
+## make path: put `pnyx` on the PATH (SHIM=yes: the ~/.local/bin link), or say how. Installs
+## nothing: after `make run` (or `make test`) has set the venv up.
+path:
+	@sh tools/pnyx_on_path.sh $(BIN) $(SHIM)
 
 ## make test: lint, format check, strict type check and the whole default test suite.
 test: lint typecheck

@@ -89,7 +89,8 @@ def test_sync_with_an_unreachable_peer_fails_in_one_line(tmp_path: Path) -> None
     assert cli(home, "init")[0] == 0
     done = run_sync(home, NOBODY)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith("pnyx: cannot connect") and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"pnyx: cannot reach {NOBODY}: nothing accepted the connection")
+    assert done.stderr.count("\n") == 1 and "with exceptions" not in done.stderr  # issue 24
 
 
 # --- with real nodes --------------------------------------------------------------------------

@@ -42,9 +42,12 @@ def test_post_limits(store: Store) -> None:
         ops.post(store, ME, "bad \udcff", now_ms=NOW_MS)
     with pytest.raises(UserError, match="needs some text"):
         ops.post(store, ME, "  \n", now_ms=NOW_MS)
-    with pytest.raises(NotFoundError):
-        ops.reply(store, ME, "ab" * 32, "to nothing", now_ms=NOW_MS)
+    with pytest.raises(NotFoundError, match="full 64-character id"):
+        ops.reply(store, ME, "ab" * 6, "to a prefix of nothing", now_ms=NOW_MS)
     assert len(store.timeline(pub(ME)).items) == 1
+    # a post known only by its full id (issue 24): a reply to a thread's first post
+    unheld = ops.reply(store, ME, "ab" * 32, "to a post not held", now_ms=NOW_MS)
+    assert unheld.fields["root"] == unheld.fields["parent"] == "ab" * 32
 
 
 def test_like_and_repost_once(store: Store) -> None:

@@ -381,7 +381,7 @@ async def test_periodic_syncs_ask_the_horizon_only_every_horizon_interval(
     from pnyx.catchup import scheduler as scheduler_module
 
     asked: list[frozenset[bytes]] = []
-    real = scheduler_module.fetch_from_peer
+    real = scheduler_module.fetch_from_peer  # type: ignore[attr-defined]
 
     async def recording(*args: Any, **kwargs: Any) -> Any:
         asked.append(frozenset(kwargs["authors"]))

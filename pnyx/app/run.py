@@ -20,10 +20,11 @@ import trio
 from pnyx.app.config import NodeConfig, write_example_config
 from pnyx.app.lock import node_lock
 from pnyx.app.service import WebOptions, libp2p_factory, open_node
+from pnyx.core.display import plural
 from pnyx.discovery.peerbook import PEERBOOK_FILE
 from pnyx.errors import unwrap_group
 from pnyx.home import Home
-from pnyx.node.output import SafeFormatter
+from pnyx.node.output import JsonLineFormatter, SafeFormatter
 from pnyx.node.republish import ONLINE_MARK_FILE
 
 if TYPE_CHECKING:
@@ -47,8 +48,9 @@ _LEVELS = {
 }
 
 
-def configure_logging(level: str, out: TextIO) -> None:
-    """Send pnyx's log lines to ``out`` as ``HH:MM:SS message``; silence libp2p."""
+def configure_logging(level: str, out: TextIO, *, json_lines: bool = False) -> None:
+    """Send pnyx's log lines to ``out`` as ``HH:MM:SS message`` (``json_lines``: one JSON object
+    per event, ``JsonLineFormatter``); silence libp2p."""
     from pnyx.gossip.identity import quiet_libp2p_logging
 
     quiet_libp2p_logging(verbose=level == "debug")
@@ -56,7 +58,10 @@ def configure_logging(level: str, out: TextIO) -> None:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(out)
-    handler.setFormatter(SafeFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    if json_lines:
+        handler.setFormatter(JsonLineFormatter())
+    else:
+        handler.setFormatter(SafeFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[level])
     logger.propagate = False
@@ -71,15 +76,17 @@ def run_node(
     store: Store,
     out: TextIO,
     key: nacl.signing.SigningKey | None = None,
+    json_lines: bool = False,
 ) -> int:
     """Run the node until SIGINT / SIGTERM; returns the exit status (0 after a clean stop).
-    ``key``: the identity key the web UI signs with (None: a read-only UI).
+    ``key``: the identity key the web UI signs with (None: a read-only UI); ``json_lines``: the
+    output as one JSON object per event (``pnyx run --json``).
 
     Raises ``UserError`` if another node runs on this home, the network or the web UI cannot
     start, ``ConfigError`` for a UI address that is not loopback without ``ui_public``.
     """
     with node_lock(home):
-        configure_logging(config.log_level, out)
+        configure_logging(config.log_level, out, json_lines=json_lines)
         if write_example_config(home):
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
         web = _web_options(home, config, key)
@@ -162,4 +169,5 @@ def _announce(home: Home, config: NodeConfig, node: Node) -> None:
         f"on ({config.dht_mode} mode)" if config.dht else "off",
         "on" if config.mdns else "off",
     )
-    log.info("following %d authors; press Ctrl-C to stop", len(node.followed_authors()) - 1)
+    followed = len(node.followed_authors()) - 1
+    log.info("following %d %s; press Ctrl-C to stop", followed, plural(followed, "author"))

@@ -8,6 +8,7 @@ still yields every intact message before the damage; nothing already stored is e
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -35,9 +36,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--author", metavar="KEY", action="append", help="only this author's feed (repeatable)"
     )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument(
+        "--json", action="store_true", help='one JSON object: {"exported": N, "file": FILE}'
+    )
     p.set_defaults(handler=cmd_export)
     p = sub.add_parser("import", help="verify and store the messages of an export FILE")
     p.add_argument("file", metavar="FILE", help="file to read (- for standard input)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: accepted, known, rejected, by_reason, details, damage",
+    )
     p.set_defaults(handler=cmd_import)
 
 
@@ -46,6 +55,8 @@ def cmd_export(ctx: Context) -> int:
 
     authors = [parse_public_key(k) for k in ctx.args.author] if ctx.args.author else None
     target: str = ctx.args.file
+    if target == "-" and ctx.args.json:
+        raise UserError("export - writes the messages to standard output: --json needs a FILE")
     if target != "-" and not ctx.args.force and os.path.lexists(target):
         raise UserError(f"{target} exists; pnyx export replaces a file only with --force")
     writer = BundleWriter()
@@ -74,7 +85,10 @@ def cmd_export(ctx: Context) -> int:
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise UserError(f"cannot write {target}: {exc.strerror}") from None
-    ctx.warn(f"exported {writer.count} messages to {target}")
+    if ctx.args.json:
+        ctx.print(json.dumps({"exported": writer.count, "file": target}))
+    else:
+        ctx.warn(f"exported {writer.count} messages to {target}")
     return 0
 
 
@@ -130,6 +144,8 @@ def cmd_import(ctx: Context) -> int:
         flush()
     details.sort(key=lambda text: int(text.split()[1].rstrip(":")))
     rejected = sum(reasons.values())
+    if ctx.args.json:
+        return _import_json(ctx, (accepted, known, rejected), reasons, details, damage)
     ctx.print(f"accepted {accepted}, already known {known}, rejected {rejected}")
     for line in details:
         ctx.print(line)
@@ -142,3 +158,24 @@ def cmd_import(ctx: Context) -> int:
         )
         return 1
     return 1 if rejected else 0
+
+
+def _import_json(
+    ctx: Context,
+    counts: tuple[int, int, int],
+    reasons: Counter[str],
+    details: list[str],
+    damage: Damage | None,
+) -> int:
+    """``import --json``: the report as one object; the exit status of the text report."""
+    accepted, known, rejected = counts
+    record = {
+        "accepted": accepted,
+        "known": known,
+        "rejected": rejected,
+        "by_reason": dict(reasons.most_common()),
+        "details": [line.strip() for line in details],
+        "damage": None if damage is None else {"offset": damage.offset, "problem": damage.problem},
+    }
+    ctx.print(json.dumps(record, ensure_ascii=False))
+    return 1 if damage is not None or rejected else 0

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="batch window for your own new messages, 0..1000 ms (default 20)",
     )
     p.add_argument("--log-level", choices=_LOG_LEVELS, help="default info")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per event: {"time", "level", "event", "text", "args", ...}',
+    )
     p.add_argument(  # discovery
         "--target-connections",
         type=int,
@@ -139,7 +144,14 @@ def cmd_run(ctx: Context) -> int:
         if config.node_key == "identity" or not is_encrypted(ctx.home.key_path):
             key = ctx.key()  # with node_key "identity" it is loaded already
     return run_node(
-        home=ctx.home, config=config, me=me, seed=seed, store=ctx.store(), out=ctx.out, key=key
+        home=ctx.home,
+        config=config,
+        me=me,
+        seed=seed,
+        store=ctx.store(),
+        out=ctx.out,
+        key=key,
+        json_lines=args.json,
     )
 
 
@@ -231,8 +243,9 @@ def cmd_connect(ctx: Context) -> int:
     """
     from pnyx.net.contracts import peer_id_of
     from pnyx.net.errors import ConnectError
+    from pnyx.net.words import in_words
 
-    address: str = ctx.args.address
+    address: str = ctx.args.address  # the node's network checks it before dialling, at once
     expected = peer_id_of(address)
     before = _connected_via(ctx, expected)
     try:
@@ -243,7 +256,7 @@ def cmd_connect(ctx: Context) -> int:
             raise
         ctx.print(
             f"already connected to {line(str(expected))} (via {line(after)}); the address given "
-            f"did not answer ({line(str(exc))})"
+            f"did not answer ({line(in_words(str(exc)))})"
         )
         return 0
     if before is None:

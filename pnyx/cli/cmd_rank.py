@@ -61,7 +61,7 @@ def show_feed(ctx: Context) -> int:
         recipes_dir=ctx.home.recipes_path,
     )
     if not page.items and not ctx.args.json:
-        ctx.warn(f"the feed {page.recipe.name} is empty: follow someone, or post something")
+        ctx.warn(cmd_read.empty_timeline_hint(ctx, f"the feed {page.recipe.name}"))
         return 0
     scores = {i.item.id: i.score for i in page.items if i.score is not None}
     cmd_read.show(ctx, [i.item for i in page.items], scores)

@@ -11,10 +11,12 @@ from pnyx.cli import cmd_rank, render
 from pnyx.cli.context import Context
 from pnyx.cli.names import known_names
 from pnyx.core import display
+from pnyx.core.display import plural
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views.thread import tree_order
 
 if TYPE_CHECKING:
+    from pnyx.reads.timeline import Original, TimelinePage
     from pnyx.store import Cursor, Page, Profile, Store, StoredMessage
 
 #: Default page size of timeline and feed, in messages.
@@ -77,35 +79,72 @@ def cursor(ctx: Context) -> Cursor | None:
 
 
 def show(
-    ctx: Context, items: Iterable[StoredMessage], scores: Mapping[bytes, float] | None = None
+    ctx: Context,
+    items: Iterable[StoredMessage],
+    scores: Mapping[bytes, float] | None = None,
+    originals: Mapping[bytes, Original] | None = None,
 ) -> None:
     """Print ``items`` as message blocks, or with ``--json`` one object per line (with ``score``
-    from ``scores`` when given: a ranked feed's page). Warns once per forked author."""
+    from ``scores`` when given: a ranked feed's page). Warns once per forked author.
+    ``originals``: by repost id, the post each repost re-shares (the timeline): a repost is shown
+    as "↻ B reposted" then that post, and in JSON gains ``reposted`` (the post's object, or null
+    when not shown) and ``reposted_state`` (``held``, ``deleted`` or ``not-held``)."""
     store = ctx.store(write=False)
     names = known_names(ctx)
     items = list(items)
-    forked = store.forked_among(item.message.author for item in items)
+    originals = originals or {}
+    shown_posts = [o.post for o in originals.values() if o.post is not None]
+    forked = store.forked_among(item.message.author for item in [*items, *shown_posts])
     for author in sorted(forked):  # robustness: the user sees who signed two histories
         _warn_forked(ctx, store, author)
     profiles: dict[bytes, Profile | None] = {}
+
+    def profile_of(author: bytes) -> Profile | None:
+        if author not in profiles:
+            profiles[author] = store.profile(author)
+        return profiles[author]
+
     first = True
     for item in items:
         message = item.message
-        if message.author not in profiles:
-            profiles[message.author] = store.profile(message.author)
-        profile = profiles[message.author]
+        profile = profile_of(message.author)
         is_forked = message.author in forked
+        original = originals.get(message.id)
+        shown = original.post.message if original is not None and original.post else None
         if ctx.args.json:
-            line = render.message_json(message, profile, names, forked=is_forked)
+            record = json.loads(render.message_json(message, profile, names, forked=is_forked))
             if scores is not None and message.id in scores:
-                line = json.dumps(
-                    {**json.loads(line), "score": scores[message.id]}, ensure_ascii=False
+                record["score"] = scores[message.id]
+            if original is not None:
+                record["reposted"] = (
+                    None
+                    if shown is None
+                    else json.loads(
+                        render.message_json(
+                            shown, profile_of(shown.author), names, forked=shown.author in forked
+                        )
+                    )
                 )
-            ctx.print(line)
+                record["reposted_state"] = original.state
+            ctx.print(json.dumps(record, ensure_ascii=False))
             continue
         if not first:
             ctx.print()
         first = False
+        if original is not None:
+            ctx.print(
+                render.repost_text(
+                    message,
+                    profile,
+                    shown,
+                    profile_of(shown.author) if shown is not None else None,
+                    original.state,
+                    names=names,
+                    forked=is_forked,
+                    original_forked=shown is not None and shown.author in forked,
+                )
+            )
+            continue
         ctx.print(render.message_text(message, profile, names=names, forked=is_forked))
 
 
@@ -124,11 +163,11 @@ def _warn_forked(ctx: Context, store: Store, author: bytes) -> None:
     )
 
 
-def _show_page(ctx: Context, page: Page, empty: str) -> int:
+def _show_page(ctx: Context, page: Page | TimelinePage, empty: str) -> int:
     if not page.items and not ctx.args.json:
         ctx.warn(empty)
         return 0
-    show(ctx, page.items)
+    show(ctx, page.items, originals=getattr(page, "originals", None))
     if page.next is not None:
         if ctx.args.json:  # the last line: how a script asks for the next page (--before)
             ctx.print(json.dumps({"next_cursor": page.next.to_text()}))
@@ -140,10 +179,25 @@ def _show_page(ctx: Context, page: Page, empty: str) -> int:
 def cmd_timeline(ctx: Context) -> int:
     if ctx.args.feed != DEFAULT:  # a ranked feed; `following` stays the time-ordered timeline
         return cmd_rank.show_feed(ctx)
-    page = ctx.store(write=False).timeline(
-        ctx.public_key(), limit=ctx.args.limit, before=cursor(ctx)
+    from pnyx.reads.timeline import timeline
+
+    page = timeline(
+        ctx.store(write=False), ctx.public_key(), limit=ctx.args.limit, before=cursor(ctx)
     )
-    return _show_page(ctx, page, "the timeline is empty: post something, or follow someone")
+    return _show_page(ctx, page, empty_timeline_hint(ctx))
+
+
+def empty_timeline_hint(ctx: Context, what: str = "the timeline") -> str:
+    """What to do about an empty timeline (or feed ``what``): "follow someone" only to a user
+    who follows nobody."""
+    followed = len(ctx.store(write=False).following(ctx.public_key()))
+    if not followed:
+        return f"{what} is empty: post something, or follow someone"
+    return (
+        f"{what} is empty: you follow {followed} {plural(followed, 'author')} and hold "
+        "no posts of theirs yet; they arrive while `pnyx run` runs, or with "
+        "`pnyx sync ADDRESS` from someone who has them"
+    )
 
 
 def cmd_feed(ctx: Context) -> int:
@@ -157,12 +211,34 @@ def cmd_feed(ctx: Context) -> int:
     return _show_page(ctx, page, "no messages from this author here yet")
 
 
+#: Exit status of ``thread`` on a post it cannot show (deleted by its author, or not held here).
+EXIT_NOT_SHOWN = 1
+
+
 def cmd_thread(ctx: Context) -> int:
+    from pnyx.errors import NotFoundError
+
     store = ctx.store(write=False)
-    items = store.thread(store.resolve_id(ctx.args.id))
+    try:
+        post_id = store.resolve_id(ctx.args.id)
+    except NotFoundError as exc:
+        if "ambiguous" in str(exc):
+            raise
+        ctx.warn(
+            f"post {ctx.args.id.strip().lower()} is not held here: its author's messages arrive "
+            "when you sync with someone who has them (pnyx sync ADDRESS), or by gossip while "
+            "`pnyx run` runs if you follow its author"
+        )
+        return EXIT_NOT_SHOWN
+    items = store.thread(post_id)
+    status = 0
+    if not store.visible_post(post_id):  # a post (thread refuses other kinds) that was deleted
+        status = EXIT_NOT_SHOWN
+        more = "; the rest of its thread held here follows" if items else ""
+        ctx.warn(f"post {post_id.hex()[:12]} was deleted by its author{more}")
     if ctx.args.json:
         show(ctx, items)
-        return 0
+        return status
     authors = {item.message.id: item.message.author for item in items}
     forked = store.forked_among(set(authors.values()))
     for author in sorted(forked):  # robustness: the user sees who signed two histories
@@ -192,7 +268,7 @@ def cmd_thread(ctx: Context) -> int:
                 forked=message.author in forked,
             )
         )
-    return 0
+    return status
 
 
 def cmd_following(ctx: Context) -> int:

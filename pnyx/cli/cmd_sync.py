@@ -69,8 +69,10 @@ def cmd_sync(ctx: Context) -> int:
 
     from pnyx.app.lock import node_lock
     from pnyx.crypto.keytext import parse_public_key
+    from pnyx.net.words import check_peer_address
 
     args = ctx.args
+    args.address = check_peer_address(args.address)  # refused before the network starts
     authors = [parse_public_key(text) for text in args.author] if args.author else None
     with ExitStack() as stack:
         try:
@@ -191,8 +193,11 @@ def _report(ctx: Context, result: dict[str, Any]) -> int:
     else:
         ctx.print(summary_line(result))
     if result["failure"] is not None:
+        from pnyx.net.words import in_words
+
+        failure = line(in_words(str(result["failure"])))
         ctx.warn(
-            f"the sync stopped early ({line(str(result['failure']))}); what arrived is kept: "
+            f"the sync stopped early ({failure}); what arrived is kept: "
             "run it again to continue where it stopped"
         )
         return 1

@@ -39,6 +39,8 @@ from pnyx.cli.context import Context, Handler
 from pnyx.core.display import terminal
 from pnyx.errors import PnyxError, RemoteError, StoreError, UserError, exception_leaves
 from pnyx.home import Home
+from pnyx.net.errors import ConnectError
+from pnyx.net.words import in_words
 
 _COMMANDS = (
     cmd_identity,
@@ -81,14 +83,47 @@ class _Parser(argparse.ArgumentParser):
 
 
 def unknown_command(name: str, commands: Sequence[str] | dict[str, Any]) -> str:
-    """``unknown command 'psot'; did you mean 'post'?`` (or the list of commands)."""
-    names = sorted(commands)
-    import difflib  # only for a mistyped command
+    """``unknown command 'psot'; did you mean 'post'?`` (or the list of commands).
 
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        return f"unknown command {name!r}; did you mean {close[0]!r}?"
+    A command is suggested only when it is a likely typo of ``name``: at most
+    ``max(1, len // 3)`` edits away (insert, delete, replace, swap two neighbours; ``len`` the
+    shorter of the two), or ``name`` starts exactly one command. ``poll`` suggests nothing
+    (``follow`` is 3 edits away), nor does ``invite`` (``init`` is 2 edits from 4 letters).
+    """
+    names = sorted(commands)
+    close = _likely_typo_of(name, names)
+    if close is not None:
+        return f"unknown command {name!r}; did you mean {close!r}?"
     return f"unknown command {name!r}; the commands are: {', '.join(names)}"
+
+
+def _likely_typo_of(name: str, names: Sequence[str]) -> str | None:
+    import difflib  # only for a mistyped command: the closer of two at the same distance
+
+    def score(candidate: str) -> tuple[int, float]:
+        return _edits(name, candidate), -difflib.SequenceMatcher(None, name, candidate).ratio()
+
+    scored = sorted((*score(candidate), candidate) for candidate in names)
+    for distance, _, candidate in scored:
+        if distance <= max(1, min(len(name), len(candidate)) // 3):
+            return candidate
+        break
+    prefixed = [candidate for candidate in names if len(name) >= 2 and candidate.startswith(name)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b`` (optimal string alignment: Levenshtein plus adjacent swaps)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
@@ -208,7 +243,10 @@ def exit_status(exc: BaseException, err: TextIO) -> int:
         print(f"pnyx: bad data: {terminal(str(exc))}", file=err)  # may quote a peer's data
         return 4
     if isinstance(exc, PnyxError):
-        print(f"pnyx: {terminal(str(exc))}", file=err)
+        text = str(exc)
+        if isinstance(exc, ConnectError):  # libp2p's words never reach the user (issue 24)
+            text = in_words(text)
+        print(f"pnyx: {terminal(text)}", file=err)
         return 1
     if isinstance(exc, BrokenPipeError):
         # `pnyx timeline | head`: the reader left; that is not an error.

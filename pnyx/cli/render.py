@@ -103,6 +103,42 @@ def message_text(
     return f"{header}\n{lead}{describe(message, parent_who=parent_who, lead=lead)}"
 
 
+#: How a repost's line starts in the timeline, as on other microblogs.
+REPOST_MARK = "↻"
+
+
+def repost_text(
+    repost: Message,
+    profile: Profile | None,
+    original: Message | None,
+    original_profile: Profile | None,
+    state: str,
+    *,
+    names: display.Names | None = None,
+    forked: bool = False,
+    original_forked: bool = False,
+) -> str:
+    """A repost in the timeline: ``↻ B reposted · when · id``, then the original post as its
+    own block (header and text) when held; else one line saying why it is not shown
+    (``state``: ``deleted`` or ``not-held``, docs/cli.md "Reposts in the timeline")."""
+    header = (
+        f"{REPOST_MARK} {who(repost.author, profile, names)} reposted · {when(repost.ts)} · "
+        f"{repost.id.hex()[:12]}"
+    )
+    if forked:
+        header += " · FORKED"
+    if original is not None:
+        block = message_text(original, original_profile, names=names, forked=original_forked)
+        return f"{header}\n{block}"
+    target: bytes = repost.body["id"]
+    if state == "deleted":
+        return f"{header}\n{CONTENT_BAR}a post its author deleted ({target.hex()[:12]})"
+    return (
+        f"{header}\n{CONTENT_BAR}a post not held here (id {target.hex()}); it arrives when "
+        "this node syncs with someone who holds it"
+    )
+
+
 class _Style:
     """How the CLI shows what a kind's ``describe`` hands it (``pnyx.core.kinds.Style``): text
     from others is escaped (``pnyx.core.display``); a post's lines after the first start with

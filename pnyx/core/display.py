@@ -261,3 +261,8 @@ class Names:
         if not name:
             return fingerprint(key)
         return f"{line(name)} ({fingerprint(key)}){self.mark(key, name)}"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``word`` for a count of 1, else ``words`` (default: ``word`` + "s"): "1 author"."""
+    return word if count == 1 else (words or word + "s")

@@ -93,7 +93,7 @@ def _bech32_message(exc: bech32.Bech32Error, data: str) -> str:
     if exc.problem == bech32.MIXED_CASE:
         return "mixes upper- and lowercase letters: pnyx1... text is all one case"
     if exc.problem == bech32.TOO_SHORT:
-        return f"a key is {KEY_BYTES} bytes, this is 0"
+        return "too short to be a key: pnyx1... text is 63 characters"
     if exc.problem == bech32.TOO_LONG:
         size = (len(data) - bech32.CHECKSUM_LENGTH) * 5 // 8
         return f"a key is {KEY_BYTES} bytes, this is {size}"

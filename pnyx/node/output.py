@@ -75,6 +75,40 @@ class SafeFormatter(logging.Formatter):
         return display.terminal(super().format(record))
 
 
+class JsonLineFormatter(logging.Formatter):
+    """``pnyx run --json``: each event as one JSON object on one line (issue 24):
+    ``{"time", "level", "event", "text", "args", ...}``. ``event`` is the record's ``event``
+    attribute (``extra=``) or the words of its message before the first ``:``, ``(`` or
+    ``%`` as a slug (``peer-connected``, ``post-from``, ``listening``, ``stopped``); ``args``
+    are the message's arguments as text; a record's ``fields`` (``extra=``) are merged in.
+    Non-ASCII and control characters are JSON ``\\u`` escapes, so a line is always safe."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime
+        import json
+        import re
+
+        event = getattr(record, "event", None)
+        if event is None:
+            head = re.split(r"[:(%]", str(record.msg), maxsplit=1)[0].strip().lower()
+            event = re.sub(r"[^a-z0-9]+", "-", head).strip("-") or "log"
+        args = record.args if isinstance(record.args, tuple) else ()
+        when = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC)
+        line: dict[str, Any] = {
+            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "event": event,
+            "text": record.getMessage(),
+            "args": [str(arg) for arg in args],
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=True)
+
+
 class NodeOutput:
     """The node's user-facing lines. Subclass or capture the ``pnyx.node`` logger in tests."""
 
@@ -132,10 +166,19 @@ class NodeOutput:
         names: dict[bytes, str] = await offload(_names, store, {m.author for m in shown})
         for message in shown:
             who = _NO_NAMES.label(message.author, names.get(message.author))
-            log.info("post from %s: %s", who, one_line(message.text or ""))
+            fields = {"id": message.id.hex(), "author": _key_text(message.author)}
+            log.info(
+                "post from %s: %s", who, one_line(message.text or ""), extra={"fields": fields}
+            )
 
 
 _NO_NAMES = display.Names({})
+
+
+def _key_text(key: bytes) -> str:
+    from pnyx.crypto.keytext import encode_public_key
+
+    return encode_public_key(key)
 
 
 def _shown_as_post(message: Message) -> bool:

@@ -105,6 +105,33 @@ def _post_of(store: Store, id_text: str) -> Message:
     return found.message
 
 
+def _reply_fields(store: Store, reply_to: str) -> dict[str, bytes]:
+    """``root`` and ``parent`` of a reply to ``reply_to`` (docs/protocol.md, "Kinds: post").
+
+    A post held here: ``parent`` is its id and ``root`` its ``root`` (its own id if it starts a
+    thread). A post not held here may be named by its full 64-hex id only (a prefix could name
+    anything): the protocol's rule for a reply to a thread's first post is applied, ``root`` =
+    ``parent`` = that id, since nothing here says it is itself a reply. Anything else not held:
+    ``NotFoundError``.
+    """
+    from pnyx.core.limits import ID_BYTES
+
+    text = reply_to.strip().lower()
+    try:
+        parent = _post_of(store, reply_to)
+    except NotFoundError:
+        if len(text) != 2 * ID_BYTES or any(c not in "0123456789abcdef" for c in text):
+            raise NotFoundError(
+                f"no post {reply_to} in this store; to reply to a post not held here, give its "
+                f"full {2 * ID_BYTES}-character id"
+            ) from None
+        if store.get(bytes.fromhex(text)) is not None:  # held, and not a post
+            raise
+        unknown = bytes.fromhex(text)
+        return {"root": unknown, "parent": unknown}
+    return {"root": parent.body.get("root", parent.id), "parent": parent.id}
+
+
 def post(
     store: Store,
     key: SignerLike,
@@ -114,14 +141,14 @@ def post(
     now_ms: int | None = None,
 ) -> MessageView:
     """Sign a post of ``text`` (at most ``MAX_TEXT_BYTES`` of UTF-8, not blank); ``reply_to``:
-    the id or unique prefix of the post replied to (its thread's root is carried along)."""
+    the id or unique prefix of the post replied to (its thread's root is carried along), or the
+    full id of a post not held here (then it is taken as its thread's first post)."""
     if not text.strip():
         raise UserError("a post needs some text")
     user_text(text, "post", MAX_TEXT_BYTES)
     body: dict[str, Any] = {"text": text}
     if reply_to:
-        parent = _post_of(store, reply_to)
-        body.update(root=parent.body.get("root", parent.id), parent=parent.id)
+        body.update(_reply_fields(store, reply_to))
     return _append(store, key, kinds.POST, body, now_ms)
 
 

@@ -168,6 +168,25 @@ def timeline(conn: sqlite3.Connection, me: bytes, limit: int, before: Cursor | N
     return _page(rows, limit)
 
 
+def timeline_reposts(
+    conn: sqlite3.Connection, me: bytes, limit: int, before: Cursor | None
+) -> Page:
+    """Reposts by ``me`` and everyone ``me`` follows, newest first (ts DESC, id DESC): what the
+    timeline shows besides posts (issue 24). Read through ``messages_chain`` per followed aid."""
+    check_limit(limit)
+    me_aid = aid_of(conn, me)
+    if me_aid is None:
+        return Page([], None)
+    ts, last_id = _below(before)
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_chain
+        WHERE m.aid IN ({_FOLLOWED}) AND m.kind = '{kinds.REPOST}' AND (m.ts, m.id) < (:ts, :id)
+        ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
+        {"me": me_aid, "ts": ts, "id": last_id, "n": limit + 1},
+    ).fetchall()
+    return _page(rows, limit)
+
+
 def feed(conn: sqlite3.Connection, author: bytes, limit: int, before: Cursor | None) -> Page:
     """All of one author's messages, newest (highest seq) first; deleted posts hidden."""
     check_limit(limit)

@@ -214,6 +214,10 @@ class Store:
         """
         return self._read(queries.timeline, me, limit, before)
 
+    def timeline_reposts(self, me: bytes, *, limit: int = 50, before: Cursor | None = None) -> Page:
+        """Reposts by ``me`` and everyone ``me`` follows, newest first (ts DESC, id DESC)."""
+        return self._read(queries.timeline_reposts, me, limit, before)
+
     def feed(self, author: bytes, *, limit: int = 50, before: Cursor | None = None) -> Page:
         """All of ``author``'s messages of every kind, highest seq first; deleted posts hidden."""
         return self._read(queries.feed, author, limit, before)
