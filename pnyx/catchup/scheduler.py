@@ -132,6 +132,7 @@ class SyncScheduler:
             nursery.start_soon(self._gap_loop)
             nursery.start_soon(self._periodic)
             nursery.start_soon(self._standing.run)
+            nursery.start_soon(self._standing.trim)  # robustness: connections of strangers
             if self.on_connect:  # peers that connected before the hooks could see them
                 for peer in self._connected():
                     self._enqueue(peer, _Want(everything=True))
@@ -146,6 +147,7 @@ class SyncScheduler:
             "gaps_too_large": self._gaps.too_large,
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
+            "strangers_trimmed": self._standing.trimmed,
         }
 
     async def sync_now(self, peer: str, authors: Collection[bytes] | None = None) -> SessionResult:

@@ -12,18 +12,28 @@ is ``peer`` *valued*, and what is the address of its connection? A peer is value
 
 Everyone else is a stranger: strangers share what valued peers leave, within per-address limits
 (``pnyx.sync.slots``). Identities cost nothing, so nothing here depends on a peer's own claims.
+
+**Connections from strangers are capped** (issue 23, item 4), as libp2p's connection manager
+caps connections, with the least valuable trimmed first: every ``TRIM_INTERVAL_S``, when more than
+``STRANGER_CONNECTIONS_HIGH`` strangers are connected, the newest are disconnected until
+``STRANGER_CONNECTIONS_LOW`` remain (a wave of fresh identities goes before the strangers that
+were there before it; valued peers are never trimmed). A trimmed stranger may connect again, and
+is trimmed again while the node is over its mark. Each py-libp2p connection holds a few MiB of
+buffers and per-peer state, which a flood's open connections otherwise kept.
+
 Failure modes: none; a follower refresh that fails (the store) is logged and retried.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import TYPE_CHECKING
 
 import trio
 
 from pnyx.errors import StoreError
-from pnyx.net.contracts import Direction
+from pnyx.net.contracts import Direction, PeerEvent
 
 if TYPE_CHECKING:
     from pnyx.catchup.host import SyncHost
@@ -32,6 +42,12 @@ log = logging.getLogger(__name__)
 
 #: How often the user's followers are read from the store again, in seconds.
 FOLLOWERS_REFRESH_S = 30.0
+#: Connections from strangers above which the newest are trimmed, a count.
+STRANGER_CONNECTIONS_HIGH = 16
+#: Connections from strangers left after a trim, a count.
+STRANGER_CONNECTIONS_LOW = 12
+#: How often connections from strangers are counted, in seconds.
+TRIM_INTERVAL_S = 1.0
 
 
 class PeerStanding:
@@ -41,6 +57,20 @@ class PeerStanding:
         self.node = node
         self._followers: frozenset[bytes] = frozenset()
         self._ids: dict[bytes, str | None] = {}
+        self._arrivals = itertools.count()
+        self._arrived: dict[str, int] = {}
+        self.trimmed = 0
+        """Connections from strangers closed to stay within the mark (a count)."""
+        node.events.peers.subscribe(self._peer_event)
+
+    def _peer_event(self, event: PeerEvent) -> None:
+        if event.connected:
+            self._arrived[event.peer.peer_id] = next(self._arrivals)
+        else:
+            self._arrived.pop(event.peer.peer_id, None)
+
+    def _valued_ids(self) -> set[str | None]:
+        return {self._node_id(key) for key in (*self.node.wanted_authors(), *self._followers)}
 
     def _node_id(self, key: bytes) -> str | None:
         if key not in self._ids:
@@ -56,6 +86,28 @@ class PeerStanding:
             if self._node_id(key) == peer:
                 return True, address
         return False, address
+
+    def strangers_to_trim(self) -> list[str]:
+        """Connected strangers to disconnect now, newest first (empty below the high mark)."""
+        valued = self._valued_ids()
+        strangers = [
+            p.peer_id
+            for p in self.node.network.peers()
+            if p.direction is not Direction.OUTBOUND and p.peer_id not in valued
+        ]
+        if len(strangers) <= STRANGER_CONNECTIONS_HIGH:
+            return []
+        newest = sorted(strangers, key=lambda peer: -self._arrived.get(peer, -1))
+        return newest[: len(strangers) - STRANGER_CONNECTIONS_LOW]
+
+    async def trim(self) -> None:
+        """Trim connections from strangers every ``TRIM_INTERVAL_S`` until cancelled."""
+        while True:
+            for peer in self.strangers_to_trim():
+                self.trimmed += 1
+                log.debug("closing the connection of stranger %s (over the mark)", peer)
+                await self.node.network.disconnect(peer)
+            await trio.sleep(TRIM_INTERVAL_S)
 
     async def run(self) -> None:
         """Keep the followers current until cancelled."""

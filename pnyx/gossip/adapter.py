@@ -62,6 +62,7 @@ from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.mesh import new_pubsub
+from pnyx.gossip.muxer import bound_outbound_queues, bound_receive_windows, queues_full
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.net.contracts import (
     FRAME_ORIGIN,
@@ -227,15 +228,12 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
         if len(frame) > MAX_GOSSIP_FRAME_BYTES:  # larger messages would vanish in libp2p
             raise ValueError(f"frame of {len(frame)} bytes exceeds {MAX_GOSSIP_FRAME_BYTES}")
         deadline = trio.current_time() + PUBLISH_MAX_WAIT_S
-        while self._fullest_queue() >= PUBLISH_QUEUE_HIGH_WATER:
+        while queues_full(self._pubsub.peer_queues.values(), PUBLISH_QUEUE_HIGH_WATER, len(frame)):
             if trio.current_time() >= deadline:
                 log.debug("publishing although a peer's queue stays full")
                 break
             await trio.sleep(PUBLISH_POLL_S)
         await self._pubsub.publish(self._topic, frame)
-
-    def _fullest_queue(self) -> int:
-        return max((len(q) for q in self._pubsub.peer_queues.values()), default=0)
 
     def set_stream_handler(self, protocol: str, handler: StreamHandler) -> None:
         async def serve(stream: INetStream) -> None:
@@ -341,6 +339,8 @@ async def open_libp2p_network(
     turn on discovery (``pnyx.gossip.finding``).
     """
     listen_addrs = parse_listen(listen)
+    bound_receive_windows()  # robustness: yamux windows stay at 256 KiB (pnyx.gossip.muxer)
+    bound_outbound_queues()  # robustness: outbound gossip queues bounded in bytes
     key_pair = key_pair_from_seed(seed)
     host = new_host(
         key_pair=key_pair,

@@ -17,9 +17,12 @@ every refusal against the forwarder's score and cache it for the frame id): ``fr
 returns a ``Verdict``. ACCEPT: delivered and forwarded. REJECT (invalid data the forwarder could
 have checked): dropped, one point off the forwarder's gossip score. IGNORE (rate limited, over a
 budget, our clock, our store, a validation that did not finish in time): dropped, no score change,
-not remembered, so a later copy is looked at again. Frames waiting to be handled hold at most
-``MAX_PENDING_FRAME_BYTES``; a frame beyond that is ignored on arrival (py-libp2p starts a task per
-received message without backpressure). The seen cache is bounded (``pnyx.gossip.bounds``).
+not remembered, so a later copy is looked at again. Frames waiting to be handled (or being
+validated) hold at most ``MAX_PENDING_FRAME_BYTES`` of memory, counted as what a frame really costs
+once decoded, ``PENDING_COST_PER_FRAME_BYTE`` times its wire size (issue 23, item 4: counting wire
+bytes let 32 ids sending maximum-size envelopes take a node to +283 MiB); a frame beyond that is
+ignored on arrival (py-libp2p starts a task per received message without backpressure). The seen
+cache is bounded (``pnyx.gossip.bounds``).
 
 py-libp2p writes RPCs to a peer's stream from more than one task (its send loop, and directly when
 it flushes messages held back while identify was pending or replays recent ones to a new peer); a
@@ -66,8 +69,14 @@ PUBSUB_MESSAGE = "pubsub-message"
 #: Message objects whose id ``MessageIds`` remembers, a count (each entry keeps its message, at
 #: most 256 KiB of frame, alive until it is pushed out).
 REMEMBERED_IDS = 8
-#: Most bytes of received frames waiting for (or in) validation, in bytes; more are ignored.
+#: Most memory held by received frames waiting for (or in) validation, in bytes of their decoded
+#: cost (``PENDING_COST_PER_FRAME_BYTE``); more are ignored.
 MAX_PENDING_FRAME_BYTES = 32 * 1024 * 1024
+#: Memory a pending frame costs per byte of its wire size, a factor. Measured with tracemalloc on
+#: a frame of 31 maximum-size envelopes (256,034 bytes): the protobuf message holds one copy (in
+#: C memory, not traced), the frame's list of envelopes one (257 KB), the decoded messages one
+#: (269 KB): 3.06 x traced, about 4 x in all; the read buffer of the RPC is freed once parsed.
+PENDING_COST_PER_FRAME_BYTE = 4
 #: Longest the reset of a banned peer's stream may take, in seconds (a stalled peer).
 TEARDOWN_RESET_S = 5.0
 
@@ -126,7 +135,7 @@ class DedupPubsub(Pubsub):
         if msg_forwarder == self.my_id:  # our own publication: errors go to the publisher
             await super().push_msg(msg_forwarder, msg)
             return
-        size = len(msg.data)
+        size = len(msg.data) * PENDING_COST_PER_FRAME_BYTE
         if self._pending_bytes + size > MAX_PENDING_FRAME_BYTES:
             self.ignored += 1
             return
