@@ -88,7 +88,7 @@ def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster, browse
     page.wait_for_function("() => window.EventSource !== undefined")
     cluster.cli("b", "post", "news from b")
     bar = page.locator("#new-posts")
-    sync_api.expect(bar).to_be_visible()
+    sync_api.expect(bar).to_be_visible(timeout=2000)  # issue 16: live within 2 s
     sync_api.expect(bar).to_have_text("1 new post")
     assert "news from b" not in page.content()  # the list did not move by itself
     bar.locator("a").click()

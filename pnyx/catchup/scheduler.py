@@ -145,9 +145,9 @@ class SyncScheduler:
             **asdict(self.server.stats),
             "gaps_given_up": self._gaps.given_up,  # robustness: bounded gap trigger
             "gaps_too_large": self._gaps.too_large,
+            "strangers_trimmed": self._standing.trimmed,  # robustness: connection mark
             "sessions_running": len(self._busy),
             "peers_waiting": len(self._pending),
-            "strangers_trimmed": self._standing.trimmed,
         }
 
     async def sync_now(self, peer: str, authors: Collection[bytes] | None = None) -> SessionResult:
