@@ -41,7 +41,7 @@ async def test_node_status_round_trips_a_real_status(tmp_path: Path) -> None:
     assert status.to_json() == reply
     assert json.dumps(status.to_json()) == json.dumps(reply)  # the same order, key by key
     assert status.peer_id == "a" and status.listen_addrs == ("/memory/p2p/a",)
-    assert status.peers == (PeerRow("b", "outbound", "/memory/p2p/b"),)
+    assert status.peers == (PeerRow("b", "outbound", "/memory/p2p/b", "manual"),)  # connect
     assert status.inbound == 0 and status.counts["peers"] == 1
     assert status.clock.ahead_ms is None
     assert status.sync is not None and status.sync.own_republished == 0

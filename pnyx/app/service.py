@@ -223,6 +223,9 @@ class ControlApi:
                 }
             if self._discovery is not None:  # discovery: peer book, dials, DHT counters
                 status["discovery"] = self._discovery.status()
+                for row in status["peers"]:  # how each connected peer was found, if known
+                    if (found := self._discovery.dialer.found_by(row["peer_id"])) is not None:
+                        row["found_by"] = found
             return status
         if op == "sync" and self._syncer is not None:  # sync: `pnyx sync` while the node runs
             return await self._sync(self._syncer, request)

@@ -54,11 +54,15 @@ def _counters(value: object, where: str) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class PeerRow:
-    """A connected peer: ``direction`` ``inbound``/``outbound``; ``address`` if known."""
+    """A connected peer: ``direction`` ``inbound``/``outbound``; ``address`` if known;
+    ``found_by`` how discovery found it (``pnyx.net.contracts.FoundBy``: ``bootstrap``, ``dht``,
+    ``mdns``, ``px``, ``peerbook``, ``user``...), absent when the node does not know (it dialled
+    us, or discovery is off)."""
 
     peer_id: str
     direction: str
     address: str | None
+    found_by: str | None = None
 
     @classmethod
     def from_json(cls, obj: object) -> PeerRow:
@@ -67,10 +71,18 @@ class PeerRow:
             _get(row, "peer_id", str, "peers[]."),
             _get(row, "direction", str, "peers[]."),
             _maybe(row, "address", str, "peers[]."),
+            _maybe(row, "found_by", str, "peers[].") if "found_by" in row else None,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"peer_id": self.peer_id, "direction": self.direction, "address": self.address}
+        record: dict[str, Any] = {
+            "peer_id": self.peer_id,
+            "direction": self.direction,
+            "address": self.address,
+        }
+        if self.found_by is not None:
+            record["found_by"] = self.found_by
+        return record
 
 
 @dataclass(frozen=True, slots=True)
