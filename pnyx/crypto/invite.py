@@ -252,3 +252,19 @@ def _kind(address: str) -> str | None:
     if ip.is_loopback:
         return "loopback"
     return "public" if ip.is_global else "private"
+
+
+#: Prefix of an Ed25519 libp2p peer id: identity multihash (0x00), 36 bytes (0x24), then the
+#: protobuf PublicKey {Type: Ed25519 (0x08 0x01), Data: 32 bytes (0x12 0x20)}.
+_ED25519_PEER_ID_PREFIX: Final = bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
+#: The binary /p2p/ component head: protocol code 421 as a varint, then the length, 38 bytes.
+_P2P_HEAD: Final = bytes([0xA5, 0x03, 0x26])
+
+
+def peer_id_of_key(key: bytes) -> str:
+    """The libp2p peer id (base58 text) of a node whose Ed25519 public key is ``key``, computed
+    without libp2p. Raises ``ValueError`` for a key that is not 32 bytes."""
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a key is {KEY_BYTES} bytes, this is {len(key)}")
+    text = str(multiaddr.Multiaddr(_P2P_HEAD + _ED25519_PEER_ID_PREFIX + key))
+    return text.removeprefix("/p2p/")
