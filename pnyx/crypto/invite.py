@@ -10,9 +10,10 @@ An invite is bech32m (BIP-350) under the human-readable part ``pnyxinv`` over th
     count     1 byte        0..MAX_INVITE_ADDRESSES
     count x   1 byte L (1..MAX_ADDRESS_BYTES), then L bytes: a binary multiaddr ending in /p2p/ID
 
-Nothing may follow the last address. BIP-173's 90-character limit is lifted (the checksum still
-detects any error of up to 4 characters in texts this long, and every mistyped character
-otherwise with probability 1 - 2^-30); an invite is at most ``MAX_INVITE_CHARS`` characters.
+Nothing may follow the last address. BIP-173's 90-character limit is lifted: an invite is at
+most ``MAX_INVITE_CHARS`` characters. The checksum's guarantee (every error of up to 4 characters
+is detected) holds up to 89 characters only; beyond, a corruption passes the checksum with
+probability about 2^-30, and the strict reading of the fields refuses most of those too.
 
 ``parse_invite`` raises ``BadInviteError`` (a ``UserError``) with a one-line reason: wrong prefix,
 bad checksum, truncated, unknown version, too many addresses, a bad address or petname, trailing
