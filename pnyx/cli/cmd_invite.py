@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
 from pnyx.core.display import fingerprint, line
-from pnyx.errors import NodeNotRunningError, NothingChangedError, UserError
+from pnyx.errors import NodeNotRunningError, NothingChangedError, PnyxError, UserError
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -325,9 +325,9 @@ def _remember(ctx: Context, invite: Invite) -> int:
 
 def _connect(ctx: Context, addresses: Sequence[str]) -> tuple[bool, str | None, list[str]]:
     """Ask the running node to connect to each address in turn until one works: (node running,
-    the address connected, the failures as ``address: reason``)."""
+    the address connected, the failures as ``address: reason``). An address the node refuses or
+    that times out counts as a failure like a dead one; only a missing node stops the loop."""
     from pnyx.control.client import CONNECT_TIMEOUT_S, request
-    from pnyx.net.errors import ConnectError
     from pnyx.net.words import in_words
 
     failures: list[str] = []
@@ -336,7 +336,7 @@ def _connect(ctx: Context, addresses: Sequence[str]) -> tuple[bool, str | None, 
             request(ctx.home, "connect", timeout=CONNECT_TIMEOUT_S, addr=address)
         except NodeNotRunningError:
             return False, None, failures
-        except ConnectError as exc:
+        except PnyxError as exc:  # ConnectError (a dead address), one refused, a timeout
             failures.append(f"{address}: {in_words(str(exc))}")
             continue
         return True, address, failures
