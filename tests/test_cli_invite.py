@@ -15,6 +15,7 @@ from pnyx.discovery.peerbook import PEERBOOK_FILE, PeerBook
 from tests.conftest import Cli
 
 PORT = 47171
+PEER = peer_id_of_key(bytes(range(32)))
 
 
 def _configure(home: Path, *listen: str) -> None:
@@ -57,10 +58,19 @@ def test_invite_refuses_a_bad_petname(cli: Cli) -> None:
         assert result.code == 2 and reason in result.err and result.err.count("\n") == 1
 
 
-def test_qr_code_is_plain_blocks_of_even_width() -> None:
-    rows = cmd_invite.qr_lines(encode_invite(Invite(bytes(32), "a", ())))
+def test_qr_code_is_plain_blocks_drawing_segnos_matrix() -> None:
+    import segno
+
+    text = encode_invite(Invite(bytes(32), "a", (f"/ip4/127.0.0.1/tcp/{PORT}/p2p/{PEER}",)))
+    rows = cmd_invite.qr_lines(text)
     assert len({len(row) for row in rows}) == 1 and len(rows) >= 10
     assert set("".join(rows)) <= set("█▀▄ ")
+    light = {"█": (True, True), "▀": (True, False), "▄": (False, True), " ": (False, False)}
+    drawn = [[light[c][half] for c in row] for row in rows for half in (0, 1)]
+    code = segno.make(text.upper(), error=cmd_invite.QR_ERROR, micro=False)
+    matrix = [[not dark for dark in row] for row in code.matrix_iter(border=cmd_invite.QR_BORDER)]
+    assert drawn[: len(matrix)] == matrix  # light modules are blocks, dark ones spaces
+    assert code.mode == "alphanumeric"
 
 
 def test_accept_follows_and_stores_the_addresses(make_cli: type[Cli], tmp_path: Path) -> None:
