@@ -1,14 +1,16 @@
-"""Two real nodes on 127.0.0.1: B accepts A's invite, connects, and A's next post reaches B."""
+"""Two real nodes on 127.0.0.1: B accepts A's invite, connects, and A's next post reaches B; an
+invite whose node is gone still follows, and says it may be stale."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from pnyx.crypto.invite import parse_invite
+from pnyx.crypto.invite import Invite, encode_invite, parse_invite, peer_id_of_key
 from pnyx.crypto.keytext import parse_public_key
 from pnyx.store import Store
 from tests.netharness import Cluster
@@ -48,4 +50,18 @@ def test_accepting_an_invite_connects_and_brings_the_next_post(tmp_path: Path) -
             what="b stores a's post",
         )
         print(f"\naccept -> a's post stored at b: {time.monotonic() - started:.2f} s")
+        stale = _stale_invite(cluster)
+        result = cluster.cli("b", "accept", stale, "--yes")
+        assert "no address answered: the invite may be stale" in result
+        assert "following" in result
         assert a.stop() == 0 and b.stop() == 0
+
+
+def _stale_invite(cluster: Cluster) -> str:
+    """An invite of a third user whose node is gone: its port was freed before the invite."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = parse_public_key(cluster.key("c"))
+    address = f"/ip4/127.0.0.1/tcp/{port}/p2p/{peer_id_of_key(key)}"
+    return encode_invite(Invite(key, None, (address,)))
