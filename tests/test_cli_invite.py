@@ -156,3 +156,24 @@ def test_accept_asks_on_a_terminal(
     _terminal(monkeypatch, "y")
     assert f"following {alice_key}" in bob.ok("accept", text).out
     assert alice_key in bob.ok("following").out
+
+
+def test_accept_marks_a_petname_that_looks_like_a_known_name(
+    make_cli: type[Cli], tmp_path: Path
+) -> None:
+    mallory, bob = make_cli(tmp_path / "mallory"), make_cli(tmp_path / "bob")
+    mallory.ok("init")
+    bob.ok("init")
+    bob.ok("profile", "--name", "Bob")
+    _configure(mallory.home, f"/ip4/127.0.0.1/tcp/{PORT}")
+    text = mallory.ok("invite", "--name", "B\u043eb").lines[0]  # a Cyrillic o
+    shown = bob("accept", text).out  # refused off a terminal, after showing who it is
+    assert '(calls themselves "B\u043eb" [look-alike of Bob (pnyx1' in shown
+
+
+def test_invite_with_a_separate_node_key_never_run_holds_no_address(cli: Cli) -> None:
+    cli.ok("init")
+    (cli.home / "config.toml").write_text('[node]\nnode_key = "separate"\n', encoding="utf-8")
+    record = json.loads(cli.ok("invite", "--json").out)
+    assert record["addresses"] == [] and record["address_kind"] == "none"
+    assert not (cli.home / "node.key").exists()

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pnyx.cli.context import Context
+from pnyx.cli.names import known_names
 from pnyx.core.display import fingerprint, line
 from pnyx.errors import NodeNotRunningError, NothingChangedError, PnyxError, UserError
 
@@ -154,14 +155,15 @@ def _where_listening(ctx: Context, key: bytes) -> tuple[bool, str, list[str]]:
     config = load_config(ctx.home)
     if config.node_key == "identity":
         peer_id = peer_id_of_key(key)
-    else:
+    elif ctx.home.node_key_path.exists():
         import nacl.signing
 
         from pnyx.app.nodekey import load_or_create_node_seed
 
-        ctx.home.ensure()
-        seed = load_or_create_node_seed(ctx.home.node_key_path)  # as `pnyx run` would
+        seed = load_or_create_node_seed(ctx.home.node_key_path)  # exists: only read
         peer_id = peer_id_of_key(bytes(nacl.signing.SigningKey(seed).verify_key))
+    else:  # node_key "separate" and the node never ran: no peer id yet, so no address
+        return False, "", []
     return False, peer_id, _shown(config.listen)
 
 
@@ -237,7 +239,10 @@ def cmd_accept(ctx: Context) -> int:
         raise UserError("this is your own invite: give it to a friend to accept")
     key_text = encode_public_key(invite.key)
     if not ctx.args.json:
-        named = f' (calls themselves "{line(invite.petname)}")' if invite.petname else ""
+        named = ""
+        if invite.petname:  # marked if it looks like the name of someone you follow, or yours
+            mark = known_names(ctx).mark(invite.key, invite.petname)
+            named = f' (calls themselves "{line(invite.petname)}"{mark})'
         ctx.print(f"invite from {key_text}{named}")
         ctx.print(f"fingerprint: {fingerprint(invite.key)}; {len(invite.addresses)} address(es)")
     if not ctx.args.yes and not _confirmed(ctx, key_text):
