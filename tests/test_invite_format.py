@@ -148,3 +148,27 @@ def test_addresses_drop_other_peers_and_keep_the_limit() -> None:
     many = [f"/ip4/93.184.215.{i}/tcp/1" for i in range(20)]
     chosen, _ = invite_addresses(many, PEER)
     assert len(chosen) == MAX_INVITE_ADDRESSES
+
+
+#: Multiaddr protocol codes (as varints) that start the random addresses below: ip4, ip6, tcp,
+#: dns4, dns6, dnsaddr, p2p, p2p-circuit, udp, quic-v1, unix, and one unknown code.
+_CODES = [b"\x04", b"\x29", b"\x06", b"\x36", b"\x37", b"\x38", b"\xa5\x03", b"\xa2\x02"]
+_CODES += [b"\x91\x02", b"\xcc\x03", b"\x90\x03", b"\x77"]
+_PIECES = st.lists(
+    st.tuples(st.sampled_from(_CODES), st.binary(max_size=40)).map(lambda p: p[0] + p[1]),
+    max_size=4,
+).map(b"".join)
+
+
+@settings(max_examples=max(500, settings().max_examples), deadline=None)
+@given(st.binary(max_size=120) | _PIECES, st.integers(0, 3))
+def test_any_checksummed_payload_parses_or_is_refused_in_words(tail: bytes, count: int) -> None:
+    """Random bytes where the addresses go: an invite, or ``BadInviteError``, never anything else
+    (multiaddr's binary reader is lenient and raises assorted exceptions)."""
+    payload = bytes([1, *bytes(32), 0, count, len(tail), *tail])
+    text = bech32.encode_groups(INVITE_HRP, bech32.to_groups(payload), max_length=10_000)
+    try:
+        invite = parse_invite(text)
+    except BadInviteError:
+        return
+    assert encode_invite(invite) == text
