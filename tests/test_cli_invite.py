@@ -127,18 +127,6 @@ def test_peer_id_of_key_matches_libp2p() -> None:
         assert peer_id_of_key(key) == peer_id_of_public_key(key)
 
 
-def _terminal(monkeypatch: pytest.MonkeyPatch, answer: str) -> list[str]:
-    asked: list[str] = []
-
-    def fake_input(prompt: str) -> str:
-        asked.append(prompt)
-        return answer
-
-    monkeypatch.setattr(cmd_invite, "_is_terminal", lambda stream: True)
-    monkeypatch.setattr("builtins.input", fake_input)
-    return asked
-
-
 def test_accept_asks_on_a_terminal(
     make_cli: type[Cli], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,15 +134,15 @@ def test_accept_asks_on_a_terminal(
     alice_key = alice.ok("init").out.strip()
     bob.ok("init")
     _configure(alice.home, f"/ip4/127.0.0.1/tcp/{PORT}")
-    text = alice.ok("invite", "--json").out
-    text = json.loads(text)["invite"]
-    asked = _terminal(monkeypatch, "n")
-    declined = bob("accept", text)
+    text = json.loads(alice.ok("invite", "--json").out)["invite"]
+    monkeypatch.setattr(cmd_invite, "_is_terminal", lambda stream: True)
+    declined = bob("accept", text, stdin="n\n")
     assert declined.code == 1 and "nothing changed" in declined.out
-    assert asked == [f"follow {alice_key}? [y/N] "]
+    assert f"follow {alice_key}? [y/N] " in declined.err
+    assert bob("accept", text, stdin="").code == 1  # end of input: no
+    assert json.loads(bob("accept", text, "--json", stdin="no\n").out)["accepted"] is False
     assert bob.ok("following", "--json").out == ""
-    _terminal(monkeypatch, "y")
-    assert f"following {alice_key}" in bob.ok("accept", text).out
+    assert f"following {alice_key}" in bob.ok("accept", text, stdin="y\n").out
     assert alice_key in bob.ok("following").out
 
 

@@ -246,7 +246,10 @@ def cmd_accept(ctx: Context) -> int:
         ctx.print(f"invite from {key_text}{named}")
         ctx.print(f"fingerprint: {fingerprint(invite.key)}; {len(invite.addresses)} address(es)")
     if not ctx.args.yes and not _confirmed(ctx, key_text):
-        ctx.print("not accepted: nothing changed")
+        if ctx.args.json:
+            ctx.print(json.dumps({"key": key_text, "accepted": False}))
+        else:
+            ctx.print("not accepted: nothing changed")
         return 1
     followed = _follow(ctx, key_text)
     stored = _remember(ctx, invite)
@@ -254,6 +257,7 @@ def cmd_accept(ctx: Context) -> int:
     if ctx.args.json:
         record: dict[str, Any] = {
             "key": key_text,
+            "accepted": True,
             "petname": invite.petname,
             "addresses": list(invite.addresses),
             "followed": followed,
@@ -282,13 +286,13 @@ def cmd_accept(ctx: Context) -> int:
 
 
 def _confirmed(ctx: Context, key_text: str) -> bool:
-    if not (_is_terminal(sys.stdin) and _is_terminal(ctx.out)):
+    """Ask on the terminal (the prompt on standard error, so ``--json`` output stays one JSON
+    object); end of input is a no. Off a terminal: ``UserError`` asking for ``--yes``."""
+    if not (_is_terminal(sys.stdin) and _is_terminal(ctx.err)):
         raise UserError("accept asks before following; off a terminal, pass --yes to accept")
-    try:
-        answer = input(f"follow {key_text}? [y/N] ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in _YES
+    ctx.err.write(f"follow {key_text}? [y/N] ")
+    ctx.err.flush()
+    return sys.stdin.readline().strip().lower() in _YES
 
 
 def _follow(ctx: Context, key_text: str) -> bool:
