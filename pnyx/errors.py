@@ -44,6 +44,11 @@ class BadKeyTextError(UserError):
     """A public key in text form does not parse (bad checksum, bad length, bad characters)."""
 
 
+class BadInviteError(UserError):
+    """An invite text does not parse (wrong prefix, bad checksum, truncated, unknown version, too
+    many addresses, ...)."""
+
+
 class NotFoundError(UserError):
     """The message, author or file the caller named does not exist here."""
 

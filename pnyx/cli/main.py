@@ -26,6 +26,7 @@ from pnyx import __version__
 from pnyx.cli import (
     cmd_files,
     cmd_identity,
+    cmd_invite,
     cmd_node,
     cmd_rank,
     cmd_read,
@@ -50,6 +51,7 @@ _COMMANDS = (
     cmd_rank,
     cmd_files,
     cmd_node,
+    cmd_invite,
     cmd_sync,
     cmd_web,
 )

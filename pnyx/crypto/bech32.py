@@ -66,29 +66,31 @@ def _checksum(hrp: str, groups: Sequence[int]) -> list[int]:
     return [(polymod >> 5 * (5 - i)) & 31 for i in range(CHECKSUM_LENGTH)]
 
 
-def encode_groups(hrp: str, groups: Sequence[int]) -> str:
-    """Encode 5-bit ``groups`` under ``hrp`` (lowercased). Raises ``ValueError`` on bad input."""
+def encode_groups(hrp: str, groups: Sequence[int], *, max_length: int = MAX_LENGTH) -> str:
+    """Encode 5-bit ``groups`` under ``hrp`` (lowercased). Raises ``ValueError`` on bad input.
+    ``max_length`` lifts BIP-173's 90-character limit for formats that say so (invites)."""
     hrp = hrp.lower()
     if not hrp or any(not 33 <= ord(c) <= 126 for c in hrp):
         raise ValueError("hrp must be 1 or more printable ASCII characters")
     if any(not 0 <= g < 32 for g in groups):
         raise ValueError("groups must be 5-bit values")
     text = hrp + "1" + "".join(CHARSET[g] for g in [*groups, *_checksum(hrp, groups)])
-    if len(text) > MAX_LENGTH:
-        raise ValueError(f"bech32m string would be {len(text)} characters, limit {MAX_LENGTH}")
+    if len(text) > max_length:
+        raise ValueError(f"bech32m string would be {len(text)} characters, limit {max_length}")
     return text
 
 
-def decode_groups(text: str) -> tuple[str, list[int]]:
+def decode_groups(text: str, *, max_length: int = MAX_LENGTH) -> tuple[str, list[int]]:
     """Decode ``text`` into (lowercase hrp, 5-bit data groups without the checksum).
+    ``max_length`` replaces ``MAX_LENGTH`` for formats that allow longer strings (invites).
 
     Applies every BIP-350 rule in this order: printable, length, case, separator, empty hrp,
     checksum length, data characters, checksum. Raises ``Bech32Error``.
     """
     if any(not 33 <= ord(c) <= 126 for c in text):
         raise Bech32Error(PRINTABLE, "a character is outside printable ASCII")
-    if len(text) > MAX_LENGTH:
-        raise Bech32Error(TOO_LONG, f"{len(text)} characters, limit {MAX_LENGTH}")
+    if len(text) > max_length:
+        raise Bech32Error(TOO_LONG, f"{len(text)} characters, limit {max_length}")
     if text.lower() != text and text.upper() != text:
         raise Bech32Error(MIXED_CASE, "mixes upper- and lowercase")
     text = text.lower()

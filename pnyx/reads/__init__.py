@@ -18,7 +18,7 @@ from pnyx.reads.feed import (
     ranked_timeline,
     why,
 )
-from pnyx.reads.network import SyncProgress, sync_progress
+from pnyx.reads.network import SyncProgress, invite_text, sync_progress
 from pnyx.reads.notify import Notification, notifications
 from pnyx.reads.profile import ProfileView, profile
 from pnyx.reads.recipes import Feed, feeds
@@ -32,6 +32,7 @@ __all__ = [
     "RankedPage",
     "SyncProgress",
     "sync_progress",
+    "invite_text",
     "Notification",
     "ProfileView",
     "notifications",

@@ -1,4 +1,5 @@
-"""The sync progress read (the network page): how much of the followed feeds the store holds.
+"""The network page's reads: the user's invite (``invite_text``), and the sync progress: how
+much of the followed feeds the store holds.
 
 For the user and everyone they follow, ``Store.heads`` gives (contiguous, highest): the longest
 gap-free prefix of the chain held, and the highest seq heard of. ``held`` sums the first, ``known``
@@ -10,8 +11,12 @@ Failure modes: ``StoreError`` if the store fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pnyx.store import Store
+
+if TYPE_CHECKING:
+    from pnyx.views import NodeStatus
 
 
 @dataclass(frozen=True)
@@ -45,3 +50,14 @@ def sync_progress(store: Store, me: bytes) -> SyncProgress:
     known = sum(max(contiguous, highest) for contiguous, highest in heads.values())
     behind = sum(1 for contiguous, highest in heads.values() if highest > contiguous)
     return SyncProgress(held, known, len(heads), behind)
+
+
+def invite_text(me: bytes, status: NodeStatus | None) -> str:
+    """The user's invite (docs/protocol.md, "Invites"): key ``me`` and the addresses of the
+    running node's ``status`` that an invite carries (``invite_addresses``); with no status,
+    the key alone. No petname (``pnyx invite --name`` adds one). Never raises for odd addresses:
+    ones that do not parse are left out."""
+    from pnyx.crypto.invite import Invite, encode_invite, invite_addresses
+
+    chosen = invite_addresses(status.listen_addrs, status.peer_id)[0] if status else []
+    return encode_invite(Invite(me, None, tuple(chosen)))

@@ -92,13 +92,22 @@ async def notifications(request: Request) -> Response:
 
 
 async def network(request: Request) -> Response:
-    """Peers (and how each is connected), sync progress, the addresses to give a friend."""
+    """Peers (and how each is connected), sync progress, the invite and addresses to give a
+    friend."""
     session = _session(request)
     ctx = web_context(request)
     raw = await ctx.status()
     status = NodeStatus.from_json(raw) if raw else None
     progress = await ctx.offload(reads.sync_progress, ctx.store, ctx.me)
-    html = render("network.html", session=session, me=_me(ctx), status=status, progress=progress)
+    invite = reads.invite_text(ctx.me, status)
+    html = render(
+        "network.html",
+        session=session,
+        me=_me(ctx),
+        status=status,
+        progress=progress,
+        invite=invite,
+    )
     return HTMLResponse(html)
 
 

@@ -1,0 +1,60 @@
+"""The network page shows the user's invite, made from the running node's status."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from pnyx import reads
+from pnyx.crypto.invite import parse_invite, peer_id_of_key
+from pnyx.store import Store
+from pnyx.views import NodeStatus
+from pnyx.web.app import build_app
+from pnyx.web.auth import TOKEN_FILE, TokenBook
+from pnyx.web.context import WebContext
+from tests.store_helpers import key, pub
+from tests.test_web_app import BASE, PORT, login
+from tests.test_web_people import status_with
+
+ME = key(1)
+PEER = peer_id_of_key(pub(ME))
+ADDRESS = f"/ip4/127.0.0.1/tcp/4001/p2p/{PEER}"
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[WebContext]:
+    with Store.open(tmp_path / "pnyx.db") as store:
+        yield WebContext(
+            store=store, me=pub(ME), key=ME, tokens=TokenBook(tmp_path / TOKEN_FILE), port=PORT
+        )
+
+
+def _status() -> dict[str, Any]:
+    return {**status_with([]), "peer_id": PEER, "listen_addrs": [ADDRESS]}
+
+
+def test_invite_text_from_status_and_without() -> None:
+    invite = parse_invite(reads.invite_text(pub(ME), NodeStatus.from_json(_status())))
+    assert invite.key == pub(ME) and invite.addresses == (ADDRESS,)
+    assert parse_invite(reads.invite_text(pub(ME), None)).addresses == ()
+    odd = NodeStatus.from_json(status_with([]))  # a peer id that is not one: left out
+    assert parse_invite(reads.invite_text(pub(ME), odd)).addresses == ()
+
+
+def test_network_page_shows_the_invite(ctx: WebContext) -> None:
+    async def node_status() -> dict[str, Any]:
+        return _status()
+
+    ctx.status = node_status
+    with TestClient(build_app(ctx), base_url=BASE, backend="trio") as client:
+        login(ctx, client)
+        page = client.get("/network").text
+    found = re.search(r"pnyxinv1[a-z0-9]+", html.unescape(page))
+    assert found is not None and "goes stale" in page
+    assert parse_invite(found.group(0)).addresses == (ADDRESS,)
