@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pnyx.reads.profile import message_views
 from pnyx.views import MessageView
 from pnyx.views.thread import tree_order
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from pnyx.rank.recipe import Recipe
     from pnyx.reads.recipes import Feed
-    from pnyx.store import Profile, Store, StoredMessage
+    from pnyx.store import Store, StoredMessage
 
 #: Default page of the timeline, in messages.
 DEFAULT_PAGE = 20
@@ -29,15 +30,7 @@ MAX_INDENT_DEPTH = 8
 
 
 def _views(store: Store, items: Sequence[StoredMessage]) -> list[MessageView]:
-    forked = store.forked_among({item.message.author for item in items})
-    profiles: dict[bytes, Profile | None] = {}
-    views = []
-    for item in items:
-        author = item.message.author
-        if author not in profiles:
-            profiles[author] = store.profile(author)
-        views.append(MessageView.of(item.message, profiles[author], forked=author in forked))
-    return views
+    return message_views(store, items)
 
 
 def timeline(
