@@ -114,7 +114,12 @@ def test_post_via_api_then_the_timeline_shows_it(ctx: WebContext, client: TestCl
     )
     assert client.delete(f"/api/v1/posts/{post['id']}", headers=headers).status_code == 201
     timeline = client.get("/api/v1/timeline", headers=headers).json()
-    assert [item["text"] for item in timeline["items"]] == ["a reply"]
+    assert [item["text"] for item in timeline["items"] if item["kind"] == "post"] == ["a reply"]
+    (repost,) = [item for item in timeline["items"] if item["kind"] == "repost"]
+    assert repost["reposted_state"] == "deleted" and repost["reposted"] is None
+    login(ctx, client)
+    page = client.get("/timeline").text
+    assert "reposted" in page and "a post its author deleted" in page
 
 
 def test_api_errors(ctx: WebContext, client: TestClient) -> None:

