@@ -23,14 +23,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pnyx.cli.context import Context
+from pnyx.cli.context import Context, Signer
 from pnyx.cli.names import known_names
 from pnyx.core.display import fingerprint, line
 from pnyx.errors import NodeNotRunningError, NothingChangedError, PnyxError, UserError
 
 if TYPE_CHECKING:
-    import nacl.signing
-
     from pnyx.crypto.invite import Invite
 
 #: Told with every invite: what happens when its addresses change.
@@ -216,20 +214,6 @@ def qr_lines(text: str) -> list[str]:
 # --- accept ---------------------------------------------------------------------------------
 
 
-class _Signer:
-    """The user's key for ``pnyx.ops``; the passphrase is asked only when signing."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-
-    @property
-    def public_key(self) -> bytes:
-        return self._ctx.public_key()
-
-    def signing_key(self) -> nacl.signing.SigningKey:
-        return self._ctx.key()
-
-
 def cmd_accept(ctx: Context) -> int:
     from pnyx.crypto.invite import parse_invite
     from pnyx.crypto.keytext import encode_public_key
@@ -301,7 +285,7 @@ def _follow(ctx: Context, key_text: str) -> bool:
     from pnyx.control.client import notify_new_messages
 
     try:
-        ops.follow(ctx.store(), _Signer(ctx), key_text)
+        ops.follow(ctx.store(), Signer(ctx), key_text)
     except NothingChangedError:
         return False
     notify_new_messages(ctx.home)

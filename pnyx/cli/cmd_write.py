@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pnyx import ops
-from pnyx.cli.context import Context
+from pnyx.cli.context import Context, Signer
 from pnyx.cli.names import known_names
 from pnyx.core import display
 from pnyx.core.limits import MAX_BIO_BYTES, MAX_NAME_BYTES, MAX_REACTION_BYTES
@@ -26,8 +26,6 @@ from pnyx.errors import NothingChangedError, UserError
 from pnyx.ops import LIKE
 
 if TYPE_CHECKING:
-    import nacl.signing
-
     from pnyx.views import MessageView
 
 
@@ -94,21 +92,6 @@ def _read_stdin() -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-class _Signer:
-    """The user's key for ``pnyx.ops``: the public key from the key file; the signing key (and
-    so the passphrase) only once every rule has passed."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-
-    @property
-    def public_key(self) -> bytes:
-        return self._ctx.public_key()
-
-    def signing_key(self) -> nacl.signing.SigningKey:
-        return self._ctx.key()
-
-
 def _done(ctx: Context, view: MessageView) -> int:
     """Nudge a running node (best effort) and print the new message's id or JSON."""
     from pnyx.control.client import notify_new_messages
@@ -127,18 +110,18 @@ def cmd_post(ctx: Context) -> int:
         text = _read_stdin()
     if not text.strip():
         raise UserError("a post needs some text")
-    signer = _Signer(ctx)
+    signer = Signer(ctx)
     return _done(ctx, ops.post(ctx.store(), signer, text, reply_to=ctx.args.reply_to or None))
 
 
 def cmd_delete(ctx: Context) -> int:
-    return _done(ctx, ops.delete(ctx.store(), _Signer(ctx), ctx.args.id))
+    return _done(ctx, ops.delete(ctx.store(), Signer(ctx), ctx.args.id))
 
 
 def cmd_edge(ctx: Context) -> int:
     action = ops.follow if ctx.args.kind == "follow" else ops.unfollow
     try:
-        view = action(ctx.store(), _Signer(ctx), ctx.args.key)
+        view = action(ctx.store(), Signer(ctx), ctx.args.key)
     except NothingChangedError as exc:
         ctx.warn(str(exc))
         return 0
@@ -146,12 +129,12 @@ def cmd_edge(ctx: Context) -> int:
 
 
 def cmd_like(ctx: Context) -> int:
-    signer = _Signer(ctx)
+    signer = Signer(ctx)
     return _done(ctx, ops.like(ctx.store(), signer, ctx.args.id, reaction=ctx.args.reaction))
 
 
 def cmd_repost(ctx: Context) -> int:
-    return _done(ctx, ops.repost(ctx.store(), _Signer(ctx), ctx.args.id))
+    return _done(ctx, ops.repost(ctx.store(), Signer(ctx), ctx.args.id))
 
 
 def cmd_profile(ctx: Context) -> int:
@@ -161,7 +144,7 @@ def cmd_profile(ctx: Context) -> int:
     if args.name is not None or args.bio is not None:
         if args.key is not None:
             raise UserError("you can only set your own profile")
-        return _done(ctx, ops.profile(ctx.store(), _Signer(ctx), name=args.name, bio=args.bio))
+        return _done(ctx, ops.profile(ctx.store(), Signer(ctx), name=args.name, bio=args.bio))
     author = parse_public_key(args.key) if args.key else ctx.public_key()
     profile = ctx.store(write=False).profile(author)
     name = profile.name if profile and profile.name else None

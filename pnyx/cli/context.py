@@ -81,3 +81,18 @@ class Context:
 
     def close(self) -> None:
         self._stack.close()
+
+
+class Signer:
+    """The user's key for ``pnyx.ops``: the public key from the key file; the signing key (and
+    so the passphrase) only once every rule has passed."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    @property
+    def public_key(self) -> bytes:
+        return self._ctx.public_key()
+
+    def signing_key(self) -> nacl.signing.SigningKey:
+        return self._ctx.key()
