@@ -135,7 +135,7 @@ def test_accept_asks_on_a_terminal(
     bob.ok("init")
     _configure(alice.home, f"/ip4/127.0.0.1/tcp/{PORT}")
     text = json.loads(alice.ok("invite", "--json").out)["invite"]
-    monkeypatch.setattr(cmd_invite, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(cmd_invite, "is_terminal", lambda stream: True)
     declined = bob("accept", text, stdin="n\n")
     assert declined.code == 1 and "nothing changed" in declined.out
     assert f"follow {alice_key}? [y/N] " in declined.err

@@ -82,10 +82,7 @@ class PeerStanding:
         address = info.address if info is not None else None
         if info is not None and info.direction is Direction.OUTBOUND:
             return True, address
-        for key in (*self.node.wanted_authors(), *self._followers):
-            if self._node_id(key) == peer:
-                return True, address
-        return False, address
+        return peer in self._valued_ids(), address
 
     def strangers_to_trim(self) -> list[str]:
         """Connected strangers to disconnect now, newest first (empty below the high mark)."""

@@ -21,9 +21,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from pnyx.cli.context import Context, Signer
+from pnyx.cli.context import Context, Signer, is_terminal
 from pnyx.cli.names import known_names
 from pnyx.core.display import fingerprint, line
 from pnyx.errors import NodeNotRunningError, NothingChangedError, PnyxError, UserError
@@ -76,11 +76,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_accept)
 
 
-def _is_terminal(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
 # --- invite ---------------------------------------------------------------------------------
 
 
@@ -105,7 +100,7 @@ def cmd_invite(ctx: Context) -> int:
         ctx.print(json.dumps(record, ensure_ascii=False))
         return 0
     ctx.print(text)
-    if _is_terminal(ctx.out):
+    if is_terminal(ctx.out):
         ctx.print()
         for row in qr_lines(text):
             ctx.print(row)
@@ -272,7 +267,7 @@ def cmd_accept(ctx: Context) -> int:
 def _confirmed(ctx: Context, key_text: str) -> bool:
     """Ask on the terminal (the prompt on standard error, so ``--json`` output stays one JSON
     object); end of input is a no. Off a terminal: ``UserError`` asking for ``--yes``."""
-    if not (_is_terminal(sys.stdin) and _is_terminal(ctx.err)):
+    if not (is_terminal(sys.stdin) and is_terminal(ctx.err)):
         raise UserError("accept asks before following; off a terminal, pass --yes to accept")
     ctx.err.write(f"follow {key_text}? [y/N] ")
     ctx.err.flush()

@@ -17,7 +17,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pnyx.cli.context import Context
+from pnyx.cli.context import Context, is_terminal
 from pnyx.core.display import line
 from pnyx.errors import UserError
 
@@ -114,7 +114,7 @@ def _sync_here(ctx: Context, authors: list[bytes] | None) -> dict[str, Any]:
         from pnyx.trust.admission import AdmissionConfig
 
         wanted = set(compute_plan(store, me, AdmissionConfig(hops=config.hops)).wanted)
-    progress = ProgressLine(ctx.err, enabled=_is_terminal(ctx.err))
+    progress = ProgressLine(ctx.err, enabled=is_terminal(ctx.err))
     try:  # errors (also inside exception groups) and Ctrl-C are mapped by pnyx.cli.main
         result = trio.run(_session, seed, ctx.args.address, store, wanted, progress)
     finally:
@@ -178,11 +178,6 @@ def busy_retry_after(result: SessionResult) -> float | None:
 
     asked = re.search(r"retry after (\d+) s", failure.detail)
     return float(asked.group(1)) if asked else 0.0
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def _report(ctx: Context, result: dict[str, Any]) -> int:

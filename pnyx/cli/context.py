@@ -96,3 +96,9 @@ class Signer:
 
     def signing_key(self) -> nacl.signing.SigningKey:
         return self._ctx.key()
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False for anything without ``isatty``)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
