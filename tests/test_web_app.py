@@ -3,58 +3,16 @@ tokens and their scopes, login codes and sessions, the JSON API over a real stor
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from starlette.testclient import TestClient
 
 from pnyx.core.limits import MAX_TEXT_BYTES
 from pnyx.crypto.keytext import encode_public_key
-from pnyx.store import Store
-from pnyx.web.app import build_app
-from pnyx.web.auth import TOKEN_FILE, TokenBook
 from pnyx.web.context import WebContext
 from pnyx.web.guard import CONTENT_SECURITY_POLICY
 from tests.store_helpers import key, pub
+from tests.web_kit import ORIGIN, PORT, bearer, client, ctx, login
 
-PORT = 4718
-BASE = f"http://127.0.0.1:{PORT}"
-ORIGIN = {"Origin": BASE}
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[WebContext]:
-    with Store.open(tmp_path / "pnyx.db") as store:
-        me = key(1)
-        yield WebContext(
-            store=store, me=pub(me), key=me, tokens=TokenBook(tmp_path / TOKEN_FILE), port=PORT
-        )
-
-
-@pytest.fixture
-def client(ctx: WebContext) -> Iterator[TestClient]:
-    with TestClient(build_app(ctx), base_url=BASE, backend="trio") as test_client:
-        yield test_client
-
-
-def bearer(ctx: WebContext, *scopes: str) -> dict[str, str]:
-    _, token = ctx.tokens.create(scopes, "test", 0)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def login(ctx: WebContext, client: TestClient) -> str:
-    """Log the client in with a fresh code; returns the session's CSRF token."""
-    response = client.get(f"/login?code={ctx.codes.issue()}", follow_redirects=False)
-    assert response.status_code == 303
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie, cookie
-    page = client.get("/timeline")
-    assert page.status_code == 200
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
+__all__ = ["client", "ctx"]  # the kit's fixtures
 
 
 def test_no_token_is_401_and_the_error_is_json(client: TestClient) -> None:

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from pnyx import reads
 from pnyx.crypto.invite import parse_invite, peer_id_of_key
-from pnyx.store import Store
 from pnyx.views import NodeStatus
 from pnyx.web.app import build_app
-from pnyx.web.auth import TOKEN_FILE, TokenBook
 from pnyx.web.context import WebContext
 from tests.store_helpers import key, pub
-from tests.test_web_app import BASE, PORT, login
-from tests.test_web_people import status_with
+from tests.web_kit import BASE, ctx, login, status_with
 
 ME = key(1)
 PEER = peer_id_of_key(pub(ME))
 ADDRESS = f"/ip4/127.0.0.1/tcp/4001/p2p/{PEER}"
 
 
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[WebContext]:
-    with Store.open(tmp_path / "pnyx.db") as store:
-        yield WebContext(
-            store=store, me=pub(ME), key=ME, tokens=TokenBook(tmp_path / TOKEN_FILE), port=PORT
-        )
+__all__ = ["ctx"]  # the kit's fixture
 
 
 def _status() -> dict[str, Any]:

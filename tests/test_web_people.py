@@ -4,57 +4,22 @@ notice and the onboarding box."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from pnyx import ops
 from pnyx.core.display import fingerprint
 from pnyx.crypto.keytext import encode_public_key
-from pnyx.store import Store
-from pnyx.web.app import build_app
-from pnyx.web.auth import TOKEN_FILE, TokenBook
 from pnyx.web.context import WebContext
 from tests.store_helpers import key, pub
-from tests.test_web_app import BASE, ORIGIN, PORT, bearer, login
+from tests.web_kit import ORIGIN, bearer, client, ctx, login, status_with
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 BOB, CAROL = key(2), key(3)
 
 
-def status_with(peers: list[dict[str, Any]]) -> dict[str, Any]:
-    """A node status as ``pnyx status --json`` prints it, with ``peers``."""
-    return {
-        "peer_id": "12D3KooWme",
-        "public_key": "",
-        "listen_addrs": ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWme"],
-        "peers": peers,
-        "topic_peers": [],
-        "mesh_peers": [],
-        "banned": [],
-        "penalties": {},
-        "counts": {},
-        "clock": {"ahead_ms": None, "authors": 0, "future_authors": 0},
-        "uptime_s": 1.0,
-    }
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[WebContext]:
-    with Store.open(tmp_path / "pnyx.db") as store:
-        me = key(1)
-        yield WebContext(
-            store=store, me=pub(me), key=me, tokens=TokenBook(tmp_path / TOKEN_FILE), port=PORT
-        )
-
-
-@pytest.fixture
-def client(ctx: WebContext) -> Iterator[TestClient]:
-    with TestClient(build_app(ctx), base_url=BASE, backend="trio") as test_client:
-        yield test_client
+__all__ = ["client", "ctx"]  # the kit's fixtures
 
 
 def text_of(k: Any) -> str:

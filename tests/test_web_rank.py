@@ -30,7 +30,7 @@ from pnyx.web.app import build_app
 from pnyx.web.auth import TOKEN_FILE, TokenBook
 from pnyx.web.context import WebContext
 from tests.store_helpers import Feed, key, pub
-from tests.test_web_app import BASE, ORIGIN, PORT, bearer, login
+from tests.web_kit import BASE, ORIGIN, PORT, bearer, login
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 ESCAPED = "onerror=alert(1)&gt;"
