@@ -10,11 +10,15 @@ Failure modes: ``StoreError`` if the store fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pnyx.crypto.keytext import encode_public_key
-from pnyx.store import Store
-from pnyx.trust.policy import Policy, Why
+from pnyx.store import Store, StoredMessage
+from pnyx.trust.policy import Hidden, Policy, Why
+
+_Item = TypeVar("_Item")
 
 
 def load_policy(store: Store, me: bytes) -> Policy:
@@ -22,6 +26,31 @@ def load_policy(store: Store, me: bytes) -> Policy:
     return Policy.of(
         store.moderated("block", me), store.moderated("mute", me), store.private_mutes()
     )
+
+
+def screen(
+    policy: Policy, items: Sequence[_Item], message_of: Callable[[_Item], StoredMessage]
+) -> tuple[list[_Item], list[tuple[_Item, Hidden]]]:
+    """The one place a read applies the policy: ``items`` split into those shown and those
+    hidden with why (order kept). ``message_of`` gives an item's stored message."""
+    shown: list[_Item] = []
+    hidden: list[tuple[_Item, Hidden]] = []
+    for item in items:
+        why = policy.hidden(message_of(item).message) if policy else None
+        if why is None:
+            shown.append(item)
+        else:
+            hidden.append((item, why))
+    return shown, hidden
+
+
+def visible(store: Store, me: bytes, items: Sequence[StoredMessage]) -> list[StoredMessage]:
+    """Those of ``items`` the user's policy shows (``screen`` with the policy loaded now)."""
+    return screen(load_policy(store, me), items, _itself)[0]
+
+
+def _itself(item: StoredMessage) -> StoredMessage:
+    return item
 
 
 @dataclass(frozen=True, slots=True)
