@@ -183,6 +183,7 @@ def _every_known_kind() -> list[Message]:
         bob.profile(name="Bob", bio="hi"),
         bob.profile(bio=""),
         alice.delete(post.id),
+        *(bob.add(kind, {"key": alice.author}) for kind in ("mute", "unmute", "block", "unblock")),
     ]
 
 
@@ -197,7 +198,10 @@ def test_every_known_kind_has_a_spec_and_its_json_fields_are_unchanged() -> None
 
 
 def test_every_known_kind_in_words() -> None:
-    post, reply, repost, like, party, follow, unfollow, profile, bio, delete = _every_known_kind()
+    found = _every_known_kind()
+    post, reply, repost, like, party, follow, unfollow, profile, bio, delete = found[:10]
+    for message, verb in zip(found[10:], ("mutes", "unmutes", "blocks", "unblocks"), strict=True):
+        assert render.describe(message) == f"{verb} {render.short_key(post.author)}"
     alice, ref = render.short_key(post.author), post.id.hex()[:12]
     assert render.describe(post, lead="  │ ") == "line one\n  │ line two"
     assert render.describe(reply) == f"↳ reply to {ref}: re"

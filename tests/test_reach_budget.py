@@ -68,12 +68,12 @@ def test_a_flood_of_strangers_stays_within_the_budget(tmp_path: Path) -> None:
         for i in range(POSTS_EACH):
             flooder.post(f"flooder {n} post {i} {FILLER}")
         flooded += sum(len(m.raw) for m in flooder.messages)
-        assert keep_replies(store, flooder.messages) == [reply]  # only the reply answers
+        assert keep_replies(store, flooder.messages, me.author) == [reply]  # only the reply answers
         _ingest(store, flooder)  # worst case: as if all of it had been admitted
         # a replier: one reply, at seq 1 of its feed, as gossip brings it
         replier = Feed(key(100 + n))
         replies.append(replier.post(f"replier {n} answers", reply_to=mine))
-        assert store.ingest_verified(keep_replies(store, replier.messages)).accepted
+        assert store.ingest_verified(keep_replies(store, replier.messages, me.author)).accepted
         enforce_budget(store, compute_plan(store, me.author, config))
         assert sum(store.usage().values()) <= budget
     assert flooded > 10 * budget  # the flood was more than ten budgets

@@ -18,6 +18,7 @@ from pnyx.views.thread import tree_order
 if TYPE_CHECKING:
     from pnyx.reads.timeline import Original, TimelinePage
     from pnyx.store import Cursor, Page, Profile, Store, StoredMessage
+    from pnyx.trust.policy import Hidden
 
 #: Default page size of timeline and feed, in messages.
 DEFAULT_PAGE = 20
@@ -236,8 +237,9 @@ def cmd_thread(ctx: Context) -> int:
         status = EXIT_NOT_SHOWN
         more = "; the rest of its thread held here follows" if items else ""
         ctx.warn(f"post {post_id.hex()[:12]} was deleted by its author{more}")
+    hidden = _hidden_in(ctx, store, items)
     if ctx.args.json:
-        show(ctx, items)
+        show(ctx, [item for item in items if item.message.id not in hidden])
         return status
     authors = {item.message.id: item.message.author for item in items}
     forked = store.forked_among(set(authors.values()))
@@ -258,6 +260,10 @@ def cmd_thread(ctx: Context) -> int:
         indent = "  " * min(depth, MAX_INDENT_DEPTH)
         if index:
             ctx.print()
+        if message.id in hidden:  # collapsed: the conversation keeps its shape
+            who = render.who(hidden[message.id].key, profile(hidden[message.id].key))
+            ctx.print(f"{indent}hidden: {hidden[message.id].reason(who)}")
+            continue
         ctx.print(
             render.message_text(
                 message,
@@ -269,6 +275,17 @@ def cmd_thread(ctx: Context) -> int:
             )
         )
     return status
+
+
+def _hidden_in(ctx: Context, store: Store, items: list[StoredMessage]) -> dict[bytes, Hidden]:
+    """The thread's items the user's mutes and blocks hide, by id, with why (none without an
+    identity: nobody's policy to apply)."""
+    from pnyx.reads.policy import load_policy, screen
+
+    if not ctx.home.key_path.exists():
+        return {}
+    policy = load_policy(store, ctx.public_key())
+    return {item.message.id: why for item, why in screen(policy, items, lambda i: i)[1]}
 
 
 def cmd_following(ctx: Context) -> int:

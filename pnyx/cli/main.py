@@ -27,6 +27,7 @@ from pnyx.cli import (
     cmd_files,
     cmd_identity,
     cmd_invite,
+    cmd_moderate,
     cmd_node,
     cmd_rank,
     cmd_read,
@@ -46,6 +47,7 @@ from pnyx.net.words import in_words
 _COMMANDS = (
     cmd_identity,
     cmd_write,
+    cmd_moderate,
     cmd_read,
     cmd_square,
     cmd_rank,

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from pnyx.clock import wall_clock_ms
-from pnyx.core import kinds
 from pnyx.core.envelope import Message
 from pnyx.core.frame import frame_id, pack_frames
 from pnyx.core.reasons import InvalidMessage, Reason
@@ -55,7 +54,7 @@ from pnyx.node.frames import check_future, messages_of
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.penalties import Penalties
-from pnyx.node.reach import Reach, answers, keep_replies
+from pnyx.node.reach import INTEREST_KINDS, Reach, answers, keep_replies
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.node.status import node_status, peer_rows
 from pnyx.runtime import Offload, in_thread
@@ -320,7 +319,7 @@ class Node:
             wanted = [m for m in messages if m.author in self._wanted]
             others = [m for m in messages if m.author not in self._wanted and answers(m)]
             if others:  # strangers' replies and reactions to held posts (pnyx.node.reach)
-                wanted += await self.offload(keep_replies, self.store, others)
+                wanted += await self.offload(keep_replies, self.store, others, self.me)
             self.stats.messages_not_wanted += len(messages) - len(wanted)
             if wanted:
                 await self._ingest_send.send(wanted)
@@ -397,4 +396,4 @@ class Node:
 
 
 def _changes_interest(message: Message, me: bytes) -> bool:
-    return message.author == me and message.kind in (kinds.FOLLOW, kinds.UNFOLLOW)
+    return message.author == me and message.kind in INTEREST_KINDS

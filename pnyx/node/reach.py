@@ -63,6 +63,8 @@ EVICT_CHUNK_AUTHORS = 16
 MAX_EVICTED_REMEMBERED = 50_000
 #: Kinds whose arrival can change the follow graph, hence the horizon.
 GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
+#: The user's own kinds that change the interest set: follows and blocks.
+INTEREST_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW, kinds.BLOCK, kinds.UNBLOCK})
 #: Body fields naming the post a stranger's message answers, by kind: replies and reactions.
 ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",)}
 
@@ -73,23 +75,26 @@ def answers(message: Message) -> list[bytes]:
     return [value for value in found if isinstance(value, bytes)]
 
 
-def keep_replies(store: Store, messages: Sequence[Message]) -> list[Message]:
+def keep_replies(store: Store, messages: Sequence[Message], me: bytes) -> list[Message]:
     """Those of ``messages`` (by authors outside the interest set) that reply to or react to a
     message the store holds: kept so a thread shows the conversation. Their bytes count against
     ``STRANGER_QUOTA_BYTES`` per author and the budget (strangers go first). Such an author's
     chain is partial (a single message at its seq, ``contiguous`` < ``highest``): sync never
     fills it, as gap and catch-up fetches ask only for interest-set authors. Blocking; a
-    ``StoreError`` is logged and keeps none of them (remote data never crashes the node)."""
+    ``StoreError`` is logged and keeps none of them (remote data never crashes the node).
+    Authors ``me`` blocks are never kept (``docs/moderation.md``)."""
     named = {m.id: answers(m) for m in messages}
     targets = [t for found in named.values() for t in found]
     if not targets:
         return []
     try:
         held = store.held_ids(targets)
+        blocked = set(store.moderated("block", me))
     except StoreError as exc:
         log.warning("cannot look up the posts strangers answer: %s", exc)
         return []
-    return [m for m in messages if any(t in held for t in named[m.id])]
+    kept = (m for m in messages if m.author not in blocked)
+    return [m for m in kept if any(t in held for t in named[m.id])]
 
 
 def load_state(store: Store, me: bytes) -> TrustState:
@@ -108,7 +113,9 @@ def compute_plan(
     store: Store, me: bytes, config: AdmissionConfig, excluded: frozenset[bytes] = frozenset()
 ) -> Horizon:
     """The horizon plan for ``me`` from the store's follow edges (blocking; ``StoreError``)."""
-    return plan_horizon(load_state(store, me), store.following(me), config, excluded=excluded)
+    blocked = store.moderated("block", me)
+    state, follows = load_state(store, me), store.following(me)
+    return plan_horizon(state, follows, config, excluded=excluded, blocked=blocked)
 
 
 def enforce_budget(

@@ -7,6 +7,7 @@ ends parse their input, call an operation, and show the ``MessageView`` it retur
 
 from __future__ import annotations
 
+from pnyx.ops.moderate import block, mute, unblock, unmute
 from pnyx.ops.write import (
     LIKE,
     KeySigner,
@@ -26,13 +27,17 @@ __all__ = [
     "LIKE",
     "KeySigner",
     "Signer",
+    "block",
     "delete",
     "follow",
     "like",
+    "mute",
     "post",
     "profile",
     "reply",
     "repost",
+    "unblock",
     "unfollow",
+    "unmute",
     "user_text",
 ]

@@ -45,6 +45,7 @@ from pnyx.rank.explain import Collapsed, Explanation
 from pnyx.rank.model import Context, Engagement, EngagementKind, Post
 from pnyx.rank.recipe import Recipe
 from pnyx.rank.score import MAX_PAGE, rank
+from pnyx.reads.policy import load_policy, screen, visible
 from pnyx.reads.recipes import load
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Cursor, Store, StoredMessage
@@ -195,12 +196,18 @@ def ranked_timeline(
     recipe = load(recipes_dir, feed_name)
     if feed_name == DEFAULT:
         page = store.timeline(me, limit=limit, before=before)
-        return RankedPage(recipe, [RankedItem(i, None) for i in page.items], page.next)
+        shown = visible(store, me, page.items)
+        return RankedPage(recipe, [RankedItem(i, None) for i in shown], page.next)
     if not 1 <= limit <= CANDIDATES:
         raise UserError(f"a ranked page holds 1..{CANDIDATES} posts, not {limit}")
     now = wall_clock_ms() if now_ms is None else now_ms
     found = _rank(store, me, recipe, limit, before, now)
-    return RankedPage(recipe, [RankedItem(found.items[e.post], e) for e in found.page], None)
+    ranked = [RankedItem(found.items[e.post], e) for e in found.page]
+    return RankedPage(recipe, screen(load_policy(store, me), ranked, _item)[0], None)
+
+
+def _item(ranked: RankedItem) -> StoredMessage:
+    return ranked.item
 
 
 def source_of(state: TrustState, me: bytes, author: bytes, following: frozenset[bytes]) -> Source:

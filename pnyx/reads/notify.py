@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pnyx.core.display import fingerprint
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import UserError
+from pnyx.reads.policy import load_policy, screen
 from pnyx.reads.profile import message_views
 from pnyx.store import Store, StoredMessage
 from pnyx.views import MessageView
@@ -62,6 +63,11 @@ def notifications(
     tagged += [("mention", item) for item in mentions if item.message.id not in reply_ids]
     tagged += [("follow", item) for item in follows]
     tagged.sort(key=lambda pair: (pair[1].message.ts, pair[1].message.id), reverse=True)
-    tagged = tagged[:limit]
+    policy = load_policy(store, me)  # nothing from those the user mutes or blocks
+    tagged = screen(policy, tagged, _item)[0][:limit]
     views = message_views(store, [item for _, item in tagged])
     return [Notification(kind, view) for (kind, _), view in zip(tagged, views, strict=True)]
+
+
+def _item(pair: tuple[str, StoredMessage]) -> StoredMessage:
+    return pair[1]

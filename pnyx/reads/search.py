@@ -24,8 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pnyx.errors import UserError
+from pnyx.reads.policy import load_policy, screen
 from pnyx.reads.trust import load_trust
 from pnyx.store import Profile, Store, StoredMessage
+from pnyx.store.search import PostMatch
 from pnyx.trust.state import TrustState
 
 #: Weight of the author's trust (in [0, 1]) against relevance: a fully trusted author's match
@@ -92,8 +94,10 @@ def search(
     """Posts and profiles matching ``query`` (only ``author``'s if given), by score."""
     if not 1 <= limit <= MAX_RESULTS:
         raise UserError(f"search: limit {limit} outside 1..{MAX_RESULTS}")
-    posts = store.search_posts(query, limit=CANDIDATES, author=author)
-    profiles = store.search_profiles(query, limit=CANDIDATES, author=author)
+    policy = load_policy(store, me)  # muted and blocked authors: neither posts nor people
+    posts = screen(policy, store.search_posts(query, limit=CANDIDATES, author=author), _item)[0]
+    matched = store.search_profiles(query, limit=CANDIDATES, author=author)
+    profiles = [p for p in matched if policy.author(p.author) is None]
     trust = author_trust(load_trust(store, me), me) if posts or profiles else {}
 
     def hit(author_key: bytes, relevance: float) -> tuple[float, float]:
@@ -113,6 +117,10 @@ def search(
         people.append(SearchHit(found.author, score, found.relevance, t, profile=profile))
     people.sort(key=lambda h: (-h.score, h.author))
     return SearchResults(people[:limit], post_hits[:limit])
+
+
+def _item(match: PostMatch) -> StoredMessage:
+    return match.item
 
 
 def _ts(hit: SearchHit) -> int:

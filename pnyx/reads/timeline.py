@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pnyx.core import kinds
+from pnyx.reads.policy import visible
 
 if TYPE_CHECKING:
     from pnyx.store import Cursor, Store, StoredMessage
@@ -53,7 +54,8 @@ def original_of(store: Store, repost: StoredMessage) -> Original:
 
 
 def timeline(store: Store, me: bytes, *, limit: int, before: Cursor | None = None) -> TimelinePage:
-    """Posts and reposts by ``me`` and those ``me`` follows, newest first; pages by ``before``."""
+    """Posts and reposts by ``me`` and those ``me`` follows, newest first; pages by ``before``.
+    Items the user's mutes and blocks hide are left out (``pnyx.reads.policy``)."""
     posts = store.timeline(me, limit=limit, before=before)
     reposts = store.timeline_reposts(me, limit=limit, before=before)
     merged = sorted(
@@ -62,11 +64,12 @@ def timeline(store: Store, me: bytes, *, limit: int, before: Cursor | None = Non
         reverse=True,
     )
     more = len(merged) > limit or posts.next is not None or reposts.next is not None
-    items = merged[:limit]
+    page = merged[:limit]
+    items = visible(store, me, page)  # hidden items leave a page shorter, never longer
     originals = {
         item.message.id: original_of(store, item)
         for item in items
         if item.message.kind == kinds.REPOST
     }
-    following = items[-1].cursor if more and items else None
+    following = page[-1].cursor if more and page else None
     return TimelinePage(items, originals, following)

@@ -7,8 +7,9 @@ nodes holding the same follows give the same paths and ranks. The full compute r
 (about 1 to 3 s at 2,000,000 follows, milliseconds on a node's usual few thousand); a long-running
 caller keeps the state and feeds it follows instead (``docs/ranking.md``, "Wiring it in").
 
-Signals show only "followed by N you trust" and the user's own follow: mutes and blocks are not
-message kinds yet (they come with moderation), so the ``SignalIndex`` is empty.
+Signals count followers, muters and blockers among those the user trusts, and the user's own
+follow, mute (public or private) and block (``signal_index``: every current mute and block the
+store holds, ``docs/moderation.md``).
 
 Names are the authors' own profile names as held (text from others: callers sanitise them).
 Failure modes: ``StoreError`` if the store fails; ``UserError`` for a limit outside
@@ -44,6 +45,15 @@ def load_trust(store: Store, me: bytes) -> TrustState:
     )
     graph.ensure(me.hex())
     return TrustState(graph, me.hex())
+
+
+def signal_index(store: Store, me: bytes) -> SignalIndex:
+    """Every current public mute and block the store holds, plus the user's private mutes (they
+    count only as "you mute": the user is never among "N you trust"). Cost: O(pairs)."""
+    mutes = [(a.hex(), t.hex()) for a, t in store.moderation_pairs("mute")]
+    mutes += [(me.hex(), t.hex()) for t in store.private_mutes()]
+    blocks = [(a.hex(), t.hex()) for a, t in store.moderation_pairs("block")]
+    return SignalIndex(mutes, blocks)
 
 
 def names_of(store: Store, keys: set[bytes]) -> dict[bytes, str | None]:
@@ -89,7 +99,7 @@ def trust_report(store: Store, me: bytes, key: bytes) -> TrustView:
     state = load_trust(store, me)
     report = state.report(key.hex())
     paths = tuple(tuple(bytes.fromhex(k) for k in path) for path in report.paths)
-    signals = SignalIndex().signals(key.hex(), me.hex(), state.trusted(), state.graph)
+    signals = signal_index(store, me).signals(key.hex(), me.hex(), state.trusted(), state.graph)
     names = names_of(store, {key, *(k for path in paths for k in path)})
     return TrustView(key, report, paths, signals, names)
 
@@ -169,9 +179,10 @@ def suggest(store: Store, me: bytes, limit: int = 20) -> list[Suggestion]:
     names = names_of(store, keys)
     trusted, user = state.trusted(), state.user
     out = []
+    index_of_signals = signal_index(store, me)
     for index, via in picked:
         key = bytes.fromhex(graph.keys[index])
-        signals = SignalIndex().signals(graph.keys[index], user, trusted, graph)
+        signals = index_of_signals.signals(graph.keys[index], user, trusted, graph)
         out.append(
             Suggestion(
                 key=key,

@@ -57,6 +57,8 @@ def evict(conn: sqlite3.Connection, author: bytes) -> int:
     removed = conn.execute("DELETE FROM messages WHERE aid = ?", (aid,)).rowcount
     conn.execute("DELETE FROM forks WHERE aid = ?", (aid,))
     conn.execute("DELETE FROM follows WHERE follower = ?", (aid,))
+    conn.execute("DELETE FROM mutes WHERE actor = ?", (aid,))
+    conn.execute("DELETE FROM blocks WHERE actor = ?", (aid,))
     conn.execute("DELETE FROM deletions WHERE aid = ?", (aid,))
     conn.execute("DELETE FROM profiles WHERE author = ?", (author,))
     conn.execute("DELETE FROM profiles_fts WHERE rowid = ?", (aid,))

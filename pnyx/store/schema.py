@@ -193,7 +193,17 @@ def id_key(message_id: bytes) -> int:
 
 
 #: ``MIGRATIONS[i]`` takes the schema from version i to i + 1. Append only.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+_V4 = """
+-- Private mutes (docs/moderation.md): keys the user muted with `pnyx mute --private`. They live
+-- only in this home and are never signed or published; the public mutes and blocks are derived
+-- tables of their kinds (`mutes`, `blocks`, pnyx.core.kinds.mute and block).
+CREATE TABLE private_mutes (
+    target     BLOB    NOT NULL PRIMARY KEY,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 
 def current_version() -> int:

@@ -26,7 +26,7 @@ from pnyx.core import envelope, kinds
 from pnyx.core.envelope import Message
 from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import NotFoundError, StoreError, UserError
-from pnyx.store import budget, notify, queries, rankq, replication, search
+from pnyx.store import budget, moderation, notify, queries, rankq, replication, search
 from pnyx.store.connection import connect, reading, transaction
 from pnyx.store.ingest import ingest_messages
 from pnyx.store.models import (
@@ -239,8 +239,8 @@ class Store:
         return self._read(queries.followers, me)
 
     def wanted_authors(self, me: bytes) -> set[bytes]:
-        """``me`` and every key ``me`` follows: the feeds this node replicates."""
-        return {me, *self.following(me)}
+        """``me`` and every key ``me`` follows and does not block: the feeds it replicates."""
+        return {me, *self.following(me)} - set(self.moderated("block", me))
 
     def usage(self) -> dict[bytes, int]:
         """author -> bytes of raw envelopes held (the storage budget's measure; one table pass)."""
@@ -269,6 +269,25 @@ class Store:
     def forked_among(self, authors: Iterable[bytes]) -> set[bytes]:
         """Those of ``authors`` flagged forked (one query per 500 authors)."""
         return self._read(queries.forked_among, list(dict.fromkeys(authors)))
+
+    def moderated(self, what: str, actor: bytes) -> list[bytes]:
+        """Keys ``actor`` publicly mutes (``what`` = "mute") or blocks ("block") now, sorted."""
+        return self._read(moderation.targets, what, actor)
+
+    def moderation_pairs(self, what: str) -> list[tuple[bytes, bytes]]:
+        """Every current (actor, target) public mute or block the store holds."""
+        return self._read(moderation.pairs, what)
+
+    def private_mutes(self) -> list[bytes]:
+        """Keys the user muted privately (kept in this home only, never published), sorted."""
+        return self._read(moderation.private_mutes)
+
+    def set_private_mute(self, target: bytes, on: bool, now_ms: int) -> bool:
+        """Add or remove a private mute (durable commit); False if it already was so."""
+        with self._lock:
+            self._check_open()
+            with transaction(self._conn, self.path, durable=True):
+                return moderation.set_private_mute(self._conn, target, on, now_ms)
 
     def follow_edges(self) -> FollowEdges:
         """Every current follow edge the store knows, as dense indices (the trust graph's input)."""

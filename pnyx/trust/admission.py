@@ -97,14 +97,18 @@ def plan_horizon(
     config: AdmissionConfig,
     *,
     excluded: Collection[bytes] = (),
+    blocked: Collection[bytes] = (),
 ) -> Horizon:
     """The horizon of ``state.user`` (hex key) who follows ``follows``: see the module docstring.
 
     ``excluded`` authors (evicted for the budget since the node started) stay out of the horizon
-    so they are not fetched again at once. Cost: one pass over the graph's nodes."""
+    so they are not fetched again at once. ``blocked`` authors (the user's blocks) are neither
+    pinned, even if followed (the user's own block beats the user's follow), nor in the horizon.
+    Cost: one pass over the graph's nodes."""
     config.check()
     user = bytes.fromhex(state.user)
-    pinned = frozenset({user, *follows})
+    pinned = frozenset({user, *follows}) - frozenset(blocked) | {user}
+    excluded = frozenset(excluded) | frozenset(blocked)
     keys, scores, dist = state.graph.keys, state.scores, state.dist
     known: dict[bytes, float] = {}
     candidates: list[tuple[float, bytes]] = []

@@ -169,6 +169,11 @@ def add_valid(b: Builder) -> None:
     far = {"text": "far ahead"}
     note = "seq 100002: seq-too-far while A's contiguous head is 1, placed once it is 2"
     b.add("far-post", "A", 100_002, b"\x22" * 32, 63, "post", far, note)
+    # Moderation (docs/moderation.md): B's chain goes on after multi-line-post.
+    b.add("mute", "B", 6, "multi-line-post", 840, "mute", {"key": a_key}, "B mutes A")
+    b.add("unmute", "B", 7, "mute", 900, "unmute", {"key": a_key}, "later seq wins")
+    b.add("block", "B", 8, "unmute", 960, "block", {"key": a_key}, "B blocks A")
+    b.add("unblock", "B", 9, "block", 1020, "unblock", {"key": a_key}, "later seq wins")
 
 
 def add_invalid(b: Builder) -> None:
@@ -319,6 +324,10 @@ def add_invalid(b: Builder) -> None:
         ),
         ("wrong-signer", b.seal(first.payload, "B"), "bad-signature", "first-post signed by B"),
     ]
+    for kind in ("mute", "unmute", "block", "unblock"):
+        short = b.sealed(kind=kind, body={"key": bytes(33)})
+        cases.append((f"{kind}-long-key", short, "wrong-body", f"{kind} key of 33 bytes"))
+    cases.append(("mute-without-key", b.sealed(kind="mute", body={}), "wrong-body", "no key"))
     for name, raw, reason, note in cases:
         b.reject(name, raw, reason, note)
     future = b.sealed(ts=T0 + MAX_FUTURE_SKEW_MS + 1)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from pnyx.core.kinds import delete, follow, post, profile, reaction, repost
+from pnyx.core.kinds import block, delete, follow, mute, post, profile, reaction, repost
+from pnyx.core.kinds.block import BLOCK, UNBLOCK
 from pnyx.core.kinds.delete import DELETE
 from pnyx.core.kinds.fields import check_kind_name
 from pnyx.core.kinds.follow import FOLLOW, UNFOLLOW
+from pnyx.core.kinds.mute import MUTE, UNMUTE
 from pnyx.core.kinds.post import POST
 from pnyx.core.kinds.profile import PROFILE
 from pnyx.core.kinds.reaction import REACTION
@@ -34,15 +36,19 @@ from pnyx.core.kinds.repost import REPOST
 from pnyx.core.reasons import InvalidMessage, Reason
 
 __all__ = [
+    "BLOCK",
     "DELETE",
     "FOLLOW",
     "KNOWN_KINDS",
+    "MUTE",
     "POST",
     "PROFILE",
     "REACTION",
     "REPOST",
     "SPECS",
+    "UNBLOCK",
     "UNFOLLOW",
+    "UNMUTE",
     "Body",
     "Derived",
     "KindSpec",
@@ -54,7 +60,7 @@ __all__ = [
     "unregister",
 ]
 
-_MODULES: Final = (post, repost, reaction, follow, profile, delete)
+_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block)
 for _module in _MODULES:
     register(*_module.SPECS)
 

@@ -1,0 +1,123 @@
+"""The moderation policy: what the user's mutes and blocks hide, and the rules for changing them.
+
+Sans-I/O (plain data, no store): reads build one ``Policy`` from the store (``pnyx.reads.policy``)
+and apply it in one place; the operations check ``change_problem`` before signing anything.
+See ``docs/moderation.md`` for the meaning and the reasons.
+
+* A **block** hides the target everywhere and the node stops storing and syncing its feed; the
+  user's own block beats the user's own follow and any friend's follow.
+* A **mute** (public, or private: kept in the home only) hides the target's posts, replies and
+  reposts from every read; what is held stays held.
+* A message is hidden when its author is hidden, or when it re-shares or reacts to a post by a
+  hidden author (a repost's or reaction's ``author`` field). Block is reported before mute,
+  a public mute before a private one, so each hidden item has one reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from pnyx.core.envelope import Message
+
+#: What a policy entry is: a public block, a public mute, a private mute.
+Why = Literal["block", "mute", "private mute"]
+
+#: The past tense used in a reason ("you blocked X").
+_VERB: Final[dict[str, str]] = {"block": "blocked", "mute": "muted", "private mute": "muted"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hidden:
+    """Why an item is hidden: ``key`` (the author hidden), ``why`` (block, mute, private mute)
+    and ``via`` ("author": the item's own author; "original": the author of the post it
+    re-shares or reacts to)."""
+
+    key: bytes
+    why: Why
+    via: Literal["author", "original"] = "author"
+
+    def reason(self, name: str) -> str:
+        """``you muted NAME`` / ``you blocked NAME`` (``NAME``: how the caller shows the key)."""
+        what = f"you {_VERB[self.why]} {name}"
+        return what if self.via == "author" else f"{what} (the original's author)"
+
+    def to_json(self, key_text: str) -> dict[str, object]:
+        return {"key": key_text, "why": self.why, "via": self.via}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The user's mutes and blocks (sets of 32-byte keys). Empty: nothing hidden."""
+
+    blocked: frozenset[bytes] = frozenset()
+    muted: frozenset[bytes] = frozenset()
+    private: frozenset[bytes] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        blocked: Iterable[bytes] = (),
+        muted: Iterable[bytes] = (),
+        private: Iterable[bytes] = (),
+    ) -> Policy:
+        return cls(frozenset(blocked), frozenset(muted), frozenset(private))
+
+    def __bool__(self) -> bool:
+        return bool(self.blocked or self.muted or self.private)
+
+    def author(self, key: bytes) -> Why | None:
+        """Why ``key`` is hidden (block first, then a public mute, then a private one)."""
+        if key in self.blocked:
+            return "block"
+        if key in self.muted:
+            return "mute"
+        if key in self.private:
+            return "private mute"
+        return None
+
+    def hidden(self, message: Message) -> Hidden | None:
+        """Why ``message`` is hidden from the user's reads, or None if it is shown."""
+        why = self.author(message.author)
+        if why is not None:
+            return Hidden(message.author, why)
+        original = message.body.get("author")  # repost, reaction: the post's author
+        if isinstance(original, bytes):
+            why = self.author(original)
+            if why is not None:
+                return Hidden(original, why, "original")
+        return None
+
+    def admits(self, key: bytes) -> bool:
+        """Whether the node may store ``key``'s messages (a blocked key's: no)."""
+        return key not in self.blocked
+
+
+#: The write actions on the policy, and the state each wants.
+Action = Literal["mute", "unmute", "block", "unblock"]
+
+
+def change_problem(
+    policy: Policy, me: bytes, target: bytes, action: Action, *, private: bool = False
+) -> str | None:
+    """Why the user cannot ``action`` ``target`` now (in words, without the key's text), or None.
+
+    Not yourself; not a mute of someone muted already (publicly, or privately with ``private``);
+    not an unmute of someone not muted (either way); the same for block and unblock."""
+    if target == me:
+        return f"you cannot {action} yourself"
+    if action in ("mute", "unmute"):
+        held = target in (policy.private if private else policy.muted)
+        if action == "mute" and held:
+            return "you already muted" + (" privately" if private else "")
+        if action == "unmute" and target not in policy.muted | policy.private:
+            return "you have not muted"
+        return None
+    held = target in policy.blocked
+    if action == "block" and held:
+        return "you already blocked"
+    if action == "unblock" and not held:
+        return "you have not blocked"
+    return None
