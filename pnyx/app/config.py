@@ -28,6 +28,10 @@ Every setting (docs/architecture.md, "Configuration", has the same list):
 ``dht_mode``          ``server`` (default: answer other peers' DHT queries and keep their provider
                       records, within bounds, docs/security.md) or ``client`` (only ask: for a
                       node others cannot reach, or a user who wants to keep nothing for others).
+``relay``             ``auto`` (default: serve as a Circuit Relay v2 relay while dial-back says this
+                      node is reachable), ``on`` or ``off`` (docs/architecture.md, "NAT").
+``relay_limits``      table ``[node.relay_limits]``: the relay's bounds
+                      (``pnyx.net.relaying.RelayLimits``: reservations, circuits, duration, bytes).
 ``hops``              follow steps from the user whose authors' feeds the node keeps and syncs
                       (1..3, default 2; 1 = follows only; docs/architecture.md, "What a node
                       stores").
@@ -55,6 +59,12 @@ from typing import Any
 from pnyx.errors import ConfigError
 from pnyx.home import Home
 from pnyx.ingest.ratelimit import DEFAULT_RATE_LIMITS, RateLimits, parse_rate_limits  # robustness
+from pnyx.net.relaying import (  # NAT reach
+    DEFAULT_RELAY_LIMITS,
+    RELAY_LIMIT_RANGES,
+    RELAY_MODES,
+    RelayLimits,
+)
 from pnyx.trust.admission import (  # reach
     DEFAULT_HOPS,
     DEFAULT_STORAGE_BUDGET_MB,
@@ -119,6 +129,10 @@ EXAMPLE_CONFIG = """\
 # dht = true
 # dht_mode = "server"   # or "client": ask the DHT, answer nobody (a node others cannot reach)
 
+# NAT: serve as a relay for nodes behind NAT while others can dial this node ("auto"),
+# always ("on") or never ("off"); [node.relay_limits] bounds what the relay gives.
+# relay = "auto"
+
 # Reach: feeds kept within this many follow steps (1 = follows only), and the store's budget in
 # MiB; over it, the least trusted feeds beyond your follows go first (yours and follows' never).
 # hops = 2
@@ -155,6 +169,8 @@ class NodeConfig:
     mdns: bool = True  # discovery
     dht: bool = True  # discovery
     dht_mode: str = "server"  # discovery: "server" or "client"
+    relay: str = "auto"  # NAT reach: "auto", "on" or "off"
+    relay_limits: RelayLimits = DEFAULT_RELAY_LIMITS  # NAT reach: [node.relay_limits]
     hops: int = DEFAULT_HOPS  # reach: follow steps kept
     storage_budget_mb: int = DEFAULT_STORAGE_BUDGET_MB  # reach: store budget, MiB
     ui: bool = True  # web UI: serve it at all
@@ -185,6 +201,20 @@ def _batch_ms(value: object, where: str) -> int:
     return value
 
 
+def _relay_limits(value: object, where: str, base: RelayLimits) -> RelayLimits:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    changes: dict[str, int] = {}
+    for key, number in value.items():
+        if key not in RELAY_LIMIT_RANGES:
+            raise ConfigError(f"{where}: unknown setting {key!r}")
+        low, high = RELAY_LIMIT_RANGES[key]
+        if type(number) is not int or not low <= number <= high:
+            raise ConfigError(f"{where} {key} must be an integer {low}..{high}; got {number!r}")
+        changes[key] = number
+    return replace(base, **changes)
+
+
 def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConfig:
     """``config`` with ``values`` applied (None values are skipped). Raises ``ConfigError``."""
     changes: dict[str, Any] = {}
@@ -213,6 +243,10 @@ def apply(config: NodeConfig, values: Mapping[str, Any], where: str) -> NodeConf
             changes[key] = value
         elif key == "dht_mode":  # discovery
             changes[key] = _choice(value, DHT_MODES, name)
+        elif key == "relay":  # NAT reach
+            changes[key] = _choice(value, RELAY_MODES, name)
+        elif key == "relay_limits":  # NAT reach
+            changes[key] = _relay_limits(value, name, config.relay_limits)
         elif key == "target_connections":  # discovery
             if type(value) is not int or not 0 <= value <= MAX_TARGET_CONNECTIONS:
                 raise ConfigError(

@@ -111,6 +111,8 @@ async def _serve(
                 dht=config.dht,
                 mdns=config.mdns,  # discovery
                 dht_mode=config.dht_mode,
+                relay=config.relay,  # NAT reach
+                relay_limits=config.relay_limits,
             ),
             control_path=home.control_socket_path,
             peerbook_path=home.path / PEERBOOK_FILE,  # discovery

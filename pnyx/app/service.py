@@ -30,6 +30,7 @@ from pnyx.discovery.service import Discovery
 from pnyx.errors import UserError
 from pnyx.events import Stored
 from pnyx.net.contracts import Network, ReportsFaults, Validator
+from pnyx.net.relaying import DEFAULT_RELAY_LIMITS, RelayLimits
 from pnyx.node.node import Node
 from pnyx.node.output import NodeOutput
 from pnyx.node.republish import OnlineMark
@@ -70,6 +71,8 @@ def libp2p_factory(
     dht: bool = False,
     mdns: bool = False,
     dht_mode: str = "server",
+    relay: str = "auto",
+    relay_limits: RelayLimits = DEFAULT_RELAY_LIMITS,
 ) -> NetworkFactory:
     """A factory for the real network: py-libp2p listening on ``listen`` with key ``seed``
     (``dht`` / ``mdns`` / ``dht_mode``: discovery, docs/architecture.md "Discovery")."""
@@ -78,7 +81,14 @@ def libp2p_factory(
         from pnyx.gossip.adapter import open_libp2p_network
 
         return open_libp2p_network(
-            seed=seed, listen=listen, validator=validator, dht=dht, mdns=mdns, dht_mode=dht_mode
+            seed=seed,
+            listen=listen,
+            validator=validator,
+            dht=dht,
+            mdns=mdns,
+            dht_mode=dht_mode,
+            relay=relay,
+            relay_limits=relay_limits,
         )
 
     return factory

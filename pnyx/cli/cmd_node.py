@@ -81,6 +81,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("server", "client"),
         help="server: also answer others' DHT queries (default); client: only ask",
     )
+    p.add_argument(  # NAT reach
+        "--relay",
+        choices=("auto", "on", "off"),
+        help="serve as a relay for nodes behind NAT: auto (when reachable; default), on, off",
+    )
     p.add_argument(  # web UI
         "--ui", metavar="HOST:PORT", help="web UI address (default 127.0.0.1:4718; port 0: any)"
     )
@@ -126,6 +131,7 @@ def cmd_run(ctx: Context) -> int:
             "mdns": args.mdns,  # discovery
             "dht": args.dht,  # discovery
             "dht_mode": args.dht_mode,  # discovery
+            "relay": args.relay,  # NAT reach
             "ui_listen": args.ui,  # web UI
             "ui": False if args.no_ui else None,
             "ui_public": True if args.ui_public else None,
@@ -176,6 +182,8 @@ def cmd_status(ctx: Context) -> int:
     ctx.print(f"peer id:   {status.peer_id}")
     for index, address in enumerate(status.listen_addrs):
         ctx.print(f"{'listening:' if index == 0 else '':<11}{address}")
+    if status.reachability is not None:  # NAT reach
+        ctx.print(f"reach:     {status.reachability.shown} ({status.reachability.why})")
     inbound = status.inbound
     ctx.print(
         f"peers:     {len(peers)} connected ({inbound} inbound, {len(peers) - inbound} outbound)"

@@ -216,7 +216,8 @@ def invite_addresses(addresses: Iterable[str], peer_id: str) -> tuple[list[str],
     Public IP addresses and DNS names are kept; private (LAN, link-local, CGNAT) ones only when
     there is no public one, and loopback ones only when there is nothing else (a friend on the
     same machine, or a test). Unspecified (0.0.0.0, ::) and unparsable addresses are dropped.
-    At most ``MAX_INVITE_ADDRESSES``, in the given order, without repeats.
+    At most ``MAX_INVITE_ADDRESSES``, in the given order (among private ones, relayed
+    ``/p2p-circuit`` addresses first), without repeats.
     """
     tiers: dict[str, list[str]] = {"public": [], "private": [], "loopback": []}
     suffix = f"/p2p/{peer_id}"
@@ -230,6 +231,9 @@ def invite_addresses(addresses: Iterable[str], peer_id: str) -> tuple[list[str],
             raw = _binary(full)
             if raw is not None and len(raw) <= MAX_ADDRESS_BYTES:
                 tiers[kind].append(full)
+    # A relayed address reaches a node behind NAT from anywhere; a private direct one only from
+    # the same LAN: among private addresses, relayed ones go first (public direct ones stay first).
+    tiers["private"].sort(key=lambda address: "/p2p-circuit" not in address)
     for kind, found in tiers.items():
         if found:
             return found[:MAX_INVITE_ADDRESSES], kind

@@ -32,7 +32,7 @@ from typing import Any
 import multiaddr
 import trio
 from libp2p import new_host
-from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
+from libp2p.abc import IHost, INetConn, INetStream
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.exceptions import BaseLibp2pError
@@ -63,6 +63,8 @@ from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.mesh import new_pubsub
 from pnyx.gossip.muxer import bound_outbound_queues, bound_receive_windows, queues_full
+from pnyx.gossip.nat import NatMixin, NatService, announce_circuits  # NAT reach
+from pnyx.gossip.notifee import ConnectionNotifee
 from pnyx.gossip.streams import Libp2pStream
 from pnyx.net.contracts import (
     FRAME_ORIGIN,
@@ -76,6 +78,7 @@ from pnyx.net.contracts import (
     Validator,
     Verdict,
 )
+from pnyx.net.relaying import DEFAULT_RELAY_LIMITS, RelayLimits
 
 log = logging.getLogger(__name__)
 
@@ -106,30 +109,7 @@ LIBP2P_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class _Notifee(INotifee):
-    def __init__(self, network: Libp2pNetwork) -> None:
-        self._network = network
-
-    async def connected(self, network: INetwork, conn: INetConn) -> None:
-        self._network._on_connected(conn)
-
-    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
-        self._network._on_disconnected(conn)
-
-    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
-        await trio.lowlevel.checkpoint()
-
-    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
-        await trio.lowlevel.checkpoint()
-
-    async def listen(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
-        await trio.lowlevel.checkpoint()
-
-    async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
-        await trio.lowlevel.checkpoint()
-
-
-class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.finding), guard
+class Libp2pNetwork(FindingMixin, GuardedMixin, NatMixin):  # discovery, guard, NAT reach
     """``pnyx.net.contracts.Network`` on py-libp2p; create it with ``open_libp2p_network``."""
 
     def __init__(self, host: IHost, pubsub: Pubsub, validator: Validator, topic: str) -> None:
@@ -177,6 +157,8 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
         return sorted(p.to_base58() for p in mesh.get(self._topic, set()))
 
     async def connect(self, address: str) -> str:
+        if "/p2p-circuit" in address:  # NAT reach: through a relay (pnyx.gossip.nat)
+            return await self._connect_circuit(address)
         try:
             info = info_from_p2p_addr(multiaddr.Multiaddr(address))
         except Exception as exc:  # multiaddr raises many types for bad text
@@ -280,9 +262,11 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
             if self._nursery is not None:
                 self._nursery.start_soon(self.disconnect, peer)
             return
-        if peer in self._connected:
-            return
         info = PeerInfo(peer, direction_of(conn), remote_address(conn))
+        if peer in self._connected:  # NAT reach: a direct connection beside a relayed one
+            if "p2p-circuit" in (self._connected[peer].address or ""):
+                self._connected[peer] = info
+            return
         self._connected[peer] = info
         self._finding_peer_connected(self._nursery, conn.muxed_conn.peer_id)  # discovery
         self._emit(PeerEvent(info, connected=True))
@@ -291,6 +275,10 @@ class Libp2pNetwork(FindingMixin, GuardedMixin):  # discovery (pnyx.gossip.findi
         peer_id = conn.muxed_conn.peer_id
         peer = peer_id.to_base58()
         remaining = [c for c in self._host.get_network().get_connections(peer_id) if c is not conn]
+        if remaining and peer in self._connected:  # NAT reach: show what is left
+            self._connected[peer] = PeerInfo(
+                peer, direction_of(remaining[0]), remote_address(remaining[0])
+            )
         if remaining or peer not in self._connected:
             return
         self._emit(PeerEvent(self._connected.pop(peer), connected=False))
@@ -331,12 +319,15 @@ async def open_libp2p_network(
     dht: bool = False,
     mdns: bool = False,
     dht_mode: str = "server",
+    relay: str = "auto",
+    relay_limits: RelayLimits = DEFAULT_RELAY_LIMITS,
 ) -> AsyncIterator[Libp2pNetwork]:
     """Start a libp2p host on ``listen`` with the identity of the Ed25519 ``seed``, joined to the
     gossip topic with ``validator``; stop it (network first) when the block exits.
 
     Raises ``UserError`` for bad listen addresses or a port already in use. ``dht`` and ``mdns``
-    turn on discovery (``pnyx.gossip.finding``).
+    turn on discovery (``pnyx.gossip.finding``); ``relay`` and ``relay_limits`` set the NAT
+    service (``pnyx.gossip.nat``).
     """
     listen_addrs = parse_listen(listen)
     bound_receive_windows()  # robustness: yamux windows stay at 256 KiB (pnyx.gossip.muxer)
@@ -347,14 +338,17 @@ async def open_libp2p_network(
         sec_opt={NOISE_PROTOCOL_ID: NoiseTransport(key_pair, new_x25519_key_pair().private_key)},
         muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
         connection_config=ConnectionConfig(
-            max_connections_per_peer=1, min_connections=4, low_watermark=16, high_watermark=64
+            max_connections_per_peer=2, min_connections=4, low_watermark=16, high_watermark=64
         ),
         addrs_factory=announced_addrs,  # discovery: never announce 0.0.0.0
     )
     gossipsub, pubsub = new_pubsub(host)
     network = Libp2pNetwork(host, pubsub, validator, topic)
+    announce_circuits(host, network)  # NAT reach: relayed addresses announced
     network._guard = pubsub.guard = guard_streams(host)  # any bytes: the error stays in its stream
-    host.get_network().register_notifee(_Notifee(network))
+    host.get_network().register_notifee(
+        ConnectionNotifee(network._on_connected, network._on_disconnected)
+    )
     async with (
         background_trio_service(pubsub),
         background_trio_service(gossipsub),
@@ -380,6 +374,10 @@ async def open_libp2p_network(
         )
         async with trio.open_nursery() as nursery:
             network._nursery = nursery
+            network._nat = NatService(
+                host, mode=relay, limits=relay_limits, set_dht_client=network._dht_client_mode
+            )
+            await nursery.start(network._nat.run)
             await pubsub.wait_until_ready()
             pubsub.set_frame_validator(topic, network._validate)
             subscription = await pubsub.subscribe(topic)

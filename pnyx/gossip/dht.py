@@ -93,21 +93,28 @@ def feed_key(author: bytes) -> bytes:
 
 
 def dialable(addresses: Iterable[multiaddr.Multiaddr | str], peer_id: str) -> tuple[str, ...]:
-    """Text addresses ending in ``/p2p/<peer_id>``: TCP over IPv4/IPv6, not a wildcard address;
-    duplicates and extra ``/p2p`` parts removed; at most ``MAX_ADDRESSES_PER_PEER``. Addresses
-    that do not parse (a peer may have sent any bytes: identify, the DHT) are skipped."""
+    """Text addresses ending in ``/p2p/<peer_id>``: TCP over IPv4/IPv6, not a wildcard address,
+    or such an address of a relay followed by ``/p2p/RELAY/p2p-circuit`` (NAT reach); duplicates
+    and extra ``/p2p`` parts removed; at most ``MAX_ADDRESSES_PER_PEER``. Addresses that do not
+    parse (a peer may have sent any bytes: identify, the DHT) are skipped."""
     result: list[str] = []
     for address in addresses:
         try:
-            text = str(address).split("/p2p/")[0]
+            text = str(address)
         except (ValueError, multiaddr.exceptions.Error):  # a peer's bytes (parsed lazily)
             continue
-        parts = text.split("/")
+        relay, circuit, _ = text.partition("/p2p-circuit")
+        base, _, relay_id = relay.partition("/p2p/")
+        parts = base.split("/")
         if len(parts) != 5 or parts[1] not in ("ip4", "ip6") or parts[3] != "tcp":
             continue
         if parts[2] in ("0.0.0.0", "::"):
             continue
-        full = f"{text}/p2p/{peer_id}"
+        if circuit:
+            if not relay_id or "/" in relay_id or relay_id == peer_id:
+                continue
+            base = f"{base}/p2p/{relay_id}/p2p-circuit"
+        full = f"{base}/p2p/{peer_id}"
         if full not in result:
             result.append(full)
     return tuple(result[:MAX_ADDRESSES_PER_PEER])
@@ -161,6 +168,10 @@ class FeedDht:
         self._host = host
         self._kad = kad
         self._me = host.get_id()
+
+    async def switch_mode(self, client: bool) -> None:
+        """Client (True: ask, answer nobody) or server mode, at once."""
+        await self._kad.switch_mode(DHTMode.CLIENT if client else DHTMode.SERVER)
 
     def routing_table_size(self) -> int:
         return self._kad.get_routing_table_size()

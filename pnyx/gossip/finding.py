@@ -39,6 +39,7 @@ class FindingMixin:
 
     def _init_finding(self) -> None:
         self._dht: FeedDht | None = None
+        self._dht_configured_client = False
         self._mdns: MdnsStats | None = None
         self._px: PxGossipSub | None = None
         self._found_send, self._found = trio.open_memory_channel[FoundPeer](FOUND_DEPTH)
@@ -98,6 +99,12 @@ class FindingMixin:
             stats["px_received"] = self._px.px_received
         return stats
 
+    async def _dht_client_mode(self, client: bool) -> None:
+        """NAT reach: the DHT in client mode while behind NAT, back to the configured mode
+        after (``dht_mode = "client"`` stays client)."""
+        if self._dht is not None and not self._dht_configured_client:
+            await self._dht.switch_mode(client)
+
     def _finding_peer_connected(self, nursery: trio.Nursery | None, peer: ID) -> None:
         """A peer connected: the DHT may take it into its routing table (after identify)."""
         if self._dht is not None and nursery is not None:
@@ -131,6 +138,7 @@ async def start_finding(
     network._px = gossipsub
     gossipsub.on_px = network._deliver_found
     await _stop_auto_connector(host)
+    network._dht_configured_client = dht_mode == "client"
     async with AsyncExitStack() as stack:
         if dht:
             network._dht = await stack.enter_async_context(

@@ -9,6 +9,7 @@ author's public key. ``node_key = "separate"`` passes another seed (docs/archite
 from __future__ import annotations
 
 import logging
+import os
 
 import nacl.signing
 from libp2p.crypto.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,3 +48,9 @@ def quiet_libp2p_logging(*, verbose: bool = False) -> None:
     lib.setLevel(logging.WARNING if verbose else logging.CRITICAL + 1)
     for name in ("multiaddr", "zeroconf", "async_service"):
         logging.getLogger(name).setLevel(logging.ERROR if verbose else logging.CRITICAL + 1)
+    # Diagnostics: PNYX_LIBP2P_DEBUG="libp2p.relay,libp2p.host" sends those loggers' debug lines
+    # to stderr (for a developer reading what py-libp2p does; never set by pnyx itself).
+    for name in filter(None, os.environ.get("PNYX_LIBP2P_DEBUG", "").split(",")):
+        chosen = logging.getLogger(name.strip())
+        chosen.setLevel(logging.DEBUG)
+        chosen.addHandler(logging.StreamHandler())

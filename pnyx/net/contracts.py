@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import trio
 
@@ -253,6 +253,12 @@ class Network(Protocol):
 
     def discovery_stats(self) -> dict[str, int]:
         """Counters of the network's discovery parts (routing table size, mDNS finds, ...)."""
+        ...
+
+    def reachability(self) -> dict[str, Any]:
+        """Whether others can dial this node (``pnyx.net.reachability``): ``status``
+        ("reachable", "behind NAT", "unknown"), ``shown`` (the status with its relays, in
+        words), ``relays`` (peer ids holding a reservation for this node) and counters."""
         ...
 
     async def open_stream(self, peer_id: str, protocol: str) -> ByteStream:

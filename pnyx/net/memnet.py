@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 import trio.testing
@@ -252,6 +253,9 @@ class MemoryNetwork:
             return []
         others = sorted(p for p in self._hub.nodes if p != self._peer_id)
         return [self._found_peer(p) for p in others[:limit]]
+
+    def reachability(self) -> dict[str, Any]:
+        return {"status": "unknown", "shown": "unknown", "relays": []}
 
     def discovery_stats(self) -> dict[str, int]:
         return {"dht_routing_table": len(self._hub.nodes) - 1 if self._hub.dht else 0}

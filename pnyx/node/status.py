@@ -27,6 +27,7 @@ async def node_status(node: Node) -> dict[str, Any]:
         "peer_id": network.peer_id,
         "public_key": encode_public_key(node.me),
         "listen_addrs": network.listen_addrs(),
+        "reachability": network.reachability(),  # NAT reach
         "peers": peer_rows(network),
         "topic_peers": network.topic_peers(),
         "mesh_peers": network.mesh_peers(),

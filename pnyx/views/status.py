@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pnyx.errors import PnyxError
+from pnyx.views.reach import ReachabilityView
 
 T = TypeVar("T")
 
@@ -228,6 +229,7 @@ class NodeStatus:
     uptime_s: float
     sync: SyncStatus | None = None
     discovery: DiscoveryStatus | None = None
+    reachability: ReachabilityView | None = None  # NAT reach
 
     @property
     def inbound(self) -> int:
@@ -256,6 +258,9 @@ class NodeStatus:
             uptime_s=uptime,
             sync=None if sync is None else SyncStatus.from_json(sync),
             discovery=None if discovery is None else DiscoveryStatus.from_json(discovery),
+            reachability=None
+            if status.get("reachability") is None
+            else ReachabilityView.from_json(status["reachability"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -263,6 +268,7 @@ class NodeStatus:
             "peer_id": self.peer_id,
             "public_key": self.public_key,
             "listen_addrs": list(self.listen_addrs),
+            **({} if self.reachability is None else {"reachability": self.reachability.to_json()}),
             "peers": [peer.to_json() for peer in self.peers],
             "topic_peers": list(self.topic_peers),
             "mesh_peers": list(self.mesh_peers),

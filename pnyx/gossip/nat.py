@@ -1,0 +1,304 @@
+"""Reach across NATs: reachability by dial-back, relay service and reservations, hole punching.
+
+``NatService`` runs beside the host (``open_libp2p_network`` starts it) and every
+``NAT_TICK_S`` (``NAT_FAST_TICK_S`` while the answer is unknown):
+
+1. asks up to ``DIALBACK_PEERS_PER_TICK`` directly connected peers that speak dial-back
+   (``pnyx.gossip.dialback``), each at most once per ``DIALBACK_ASK_INTERVAL_S``, to dial this
+   node's listen ports afresh; ``pnyx.net.reachability.ReachabilityTracker`` turns the answers into
+   "reachable", "behind NAT" or "unknown";
+2. serves as a relay (``pnyx.gossip.relay.BoundedRelay``) when ``relay = "on"``, or when
+   ``"auto"`` and reachable; never when ``"off"``;
+3. behind NAT: runs the DHT in client mode (others' routing tables must not hold a node they
+   cannot dial), and keeps reservations on ``RESERVATIONS_WANTED`` relays among its direct peers,
+   renewing each ``RESERVATION_REFRESH_MARGIN_S`` before it expires and replacing a relay that
+   went away; the reservations' ``/p2p-circuit`` addresses are announced wherever the host's
+   addresses are (identify, DHT provider records, ``listen_addrs`` and so invites);
+4. DCUtR (``pnyx.gossip.holepunch``) upgrades relayed connections to direct ones by itself.
+
+Relays are found among the peers the node is connected to: the dialer connects to peers from the
+peer book and the DHT, and any of them that is reachable and runs pnyx with ``relay`` not "off"
+answers a reservation. A peer that refused is not asked again for ``RELAY_RETRY_AFTER_S``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import multiaddr
+import trio
+from libp2p.abc import IHost
+from libp2p.peer.id import ID
+from libp2p.tools.anyio_service import background_trio_service
+
+from pnyx.gossip.dialback import DialbackServer, ask_dialback
+from pnyx.gossip.holepunch import HolePunch, is_public_address
+from pnyx.gossip.relay import (
+    HOP_PROTOCOL,
+    BoundedRelay,
+    circuit_addresses,
+    dial_circuit,
+    new_transport,
+    reserve,
+)
+from pnyx.net.reachability import DIALBACK_PROTOCOL, Reachability, ReachabilityTracker
+from pnyx.net.relaying import (
+    RELAY_RETRY_AFTER_S,
+    RESERVATION_REFRESH_MARGIN_S,
+    RESERVATIONS_WANTED,
+    RelayLimits,
+)
+
+log = logging.getLogger(__name__)
+
+#: Time between two rounds of the NAT service once reachability is known, in seconds.
+NAT_TICK_S: Final = 30.0
+#: Time between two rounds while reachability is unknown, in seconds.
+NAT_FAST_TICK_S: Final = 3.0
+#: Shortest time between two dial-back requests to one peer, in seconds.
+DIALBACK_ASK_INTERVAL_S: Final = 600.0
+#: Peers asked for a dial-back in one round, a count.
+DIALBACK_PEERS_PER_TICK: Final = 2
+
+
+class NatService:
+    """See the module docstring. ``mode`` is ``relay`` of the configuration."""
+
+    def __init__(
+        self,
+        host: IHost,
+        *,
+        mode: str,
+        limits: RelayLimits,
+        set_dht_client: Callable[[bool], Any] | None = None,
+    ) -> None:
+        self._host = host
+        self._me = host.get_id()
+        self.mode = mode
+        self.tracker = ReachabilityTracker()
+        self.relay = BoundedRelay(host, limits)
+        self.transport = new_transport(host, self.relay)
+        self.dialback = DialbackServer(host)
+        self.holepunch = HolePunch(host)
+        self._set_dht_client = set_dht_client
+        self._dht_client = False
+        self._asked: dict[ID, float] = {}
+        self._not_relays: dict[ID, float] = {}
+        #: relay peer -> (expiry in Unix seconds, its circuit addresses for this node)
+        self.reservations: dict[ID, tuple[float, list[str]]] = {}
+
+    # --- what the rest of the adapter reads ---------------------------------------------------
+
+    def status(self) -> Reachability:
+        return self.tracker.status(trio.current_time())
+
+    def circuit_addrs(self) -> list[multiaddr.Multiaddr]:
+        """The ``/p2p-circuit`` addresses of the current reservations (host ``addrs_factory``)."""
+        return [multiaddr.Multiaddr(a) for _, addrs in self.reservations.values() for a in addrs]
+
+    def view(self) -> dict[str, Any]:
+        """The ``reachability`` part of ``pnyx status --json``."""
+        now = trio.current_time()
+        status = self.tracker.status(now)
+        relays = sorted(p.to_base58() for p in self.reservations)
+        shown = str(status)
+        if status is Reachability.BEHIND_NAT:
+            shown += f" (relayed via {', '.join(relays)})" if relays else " (no relay yet)"
+        return {
+            "status": str(status),
+            "shown": shown,
+            "why": self.tracker.why(now),
+            "relays": relays,
+            "circuit_addrs": [str(a) for a in self.circuit_addrs()],
+            "relay_service": self.relay.hop_on,
+            "relay_mode": self.mode,
+            "dht_client": self._dht_client,
+            **self.relay.stats(),
+            "hole_punch_private_dropped": self.holepunch.dropped_private,
+            "dialback_answered": self.dialback.answered,
+            "dialback_refused": self.dialback.refused,
+        }
+
+    async def dial(self, address: str) -> str:
+        """Dial a ``/p2p-circuit`` address (``pnyx.gossip.relay.dial_circuit``)."""
+        return await dial_circuit(self._host, self.transport, address)
+
+    # --- the service ----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        self.dialback.register()
+        async with (
+            background_trio_service(self.relay),
+            background_trio_service(self.holepunch),
+        ):
+            self._apply_relay_mode()
+            task_status.started()
+            while True:
+                try:
+                    await self.tick()
+                except (trio.Cancelled, KeyboardInterrupt):
+                    raise
+                except Exception:
+                    log.exception("NAT round failed")
+                known = self.status() is not Reachability.UNKNOWN
+                await trio.sleep(NAT_TICK_S if known else NAT_FAST_TICK_S)
+
+    async def tick(self) -> None:
+        """One round (module docstring, steps 1-3)."""
+        await self._ask_dialbacks()
+        self._apply_relay_mode()
+        status = self.status()
+        behind = status is Reachability.BEHIND_NAT
+        if self._set_dht_client is not None and behind != self._dht_client:
+            self._dht_client = behind
+            await self._set_dht_client(behind)
+        if behind:
+            await self._keep_reservations()
+        elif status is Reachability.REACHABLE and self.reservations:
+            self.reservations.clear()  # direct addresses do; the relays' slots go back
+
+    def _apply_relay_mode(self) -> None:
+        if self.mode == "on":
+            self.relay.set_hop(True)
+        elif self.mode == "off":
+            self.relay.set_hop(False)
+        else:
+            self.relay.set_hop(self.status() is Reachability.REACHABLE)
+
+    def _direct_peers(self) -> list[ID]:
+        peers = []
+        network: Any = self._host.get_network()
+        for peer, held in list(network.connections.items()):
+            for conn in held if isinstance(held, list) else [held]:
+                addrs = [str(a) for a in conn.get_transport_addresses()]
+                if addrs and not any("p2p-circuit" in a for a in addrs):
+                    peers.append(peer)
+                    break
+        return peers
+
+    def _protocols(self, peer: ID) -> list[str]:
+        try:
+            return [str(p) for p in self._host.get_peerstore().get_protocols(peer)]
+        except Exception:  # noqa: BLE001  not identified yet
+            return []
+
+    def _speaks(self, peer: ID, protocol: str) -> bool:
+        return protocol in self._protocols(peer)
+
+    def _listen_ports(self) -> list[int]:
+        ports = []
+        for address in self._host.get_network().listeners.values():
+            for maddr in address.get_addrs():
+                try:
+                    ports.append(int(maddr.value_for_protocol("tcp")))
+                except Exception:  # noqa: BLE001  not TCP
+                    continue
+        return list(dict.fromkeys(ports))
+
+    async def _ask_dialbacks(self) -> None:
+        now = trio.current_time()
+        ports = self._listen_ports()
+        if not ports:
+            return
+        asked = 0
+        for peer in self._direct_peers():
+            if asked >= DIALBACK_PEERS_PER_TICK:
+                break
+            last = self._asked.get(peer)
+            if last is not None and now - last < DIALBACK_ASK_INTERVAL_S:
+                continue
+            if not self._speaks(peer, DIALBACK_PROTOCOL):
+                continue
+            self._asked[peer] = now
+            asked += 1
+            answer = await ask_dialback(self._host, peer, ports)
+            if answer is not None:
+                self.tracker.observe(peer.to_base58(), answer, trio.current_time())
+
+    async def _keep_reservations(self) -> None:
+        connected = set(self._direct_peers())
+        now_unix = time.time()
+        for relay, (expires, _) in list(self.reservations.items()):
+            if relay not in connected or expires <= now_unix:
+                del self.reservations[relay]
+            elif expires - now_unix < RESERVATION_REFRESH_MARGIN_S:
+                await self._reserve(relay)
+        now = trio.current_time()
+        for peer in connected:
+            if len(self.reservations) >= RESERVATIONS_WANTED:
+                break
+            if peer in self.reservations or self._not_relays.get(peer, -1.0) > now:
+                continue
+            identified = self._protocols(peer)
+            if identified and HOP_PROTOCOL not in identified and not self._retryable(peer):
+                continue
+            if not await self._reserve(peer):
+                self._not_relays[peer] = now + RELAY_RETRY_AFTER_S
+
+    def _retryable(self, peer: ID) -> bool:
+        # identify ran when the connection opened; a peer that turned its relay on later
+        # (relay = "auto" once it found itself reachable) is still worth one try
+        return peer not in self._not_relays
+
+    async def _reserve(self, relay: ID) -> bool:
+        expires = await reserve(self._host, self.transport, relay)
+        if expires is None:
+            self.reservations.pop(relay, None)
+            return False
+        addrs = [
+            str(a)
+            for conn in _conns(self._host, relay)
+            for a in conn.get_transport_addresses()
+            if "p2p-circuit" not in str(a)
+        ]
+        addrs += [str(a) for a in self._host.get_peerstore().addrs(relay)]
+        public = [a for a in addrs if is_public_address(a)] or addrs
+        self.reservations[relay] = (expires, circuit_addresses(public, relay.to_base58()))
+        log.info("reservation on relay %s until %d", relay, int(expires))
+        return True
+
+
+def _conns(host: IHost, peer: ID) -> list[Any]:
+    conns: Any = getattr(host.get_network(), "connections", {}).get(peer, [])
+    return conns if isinstance(conns, list) else [conns]
+
+
+class NatMixin:
+    """The NAT methods of ``pnyx.gossip.adapter.Libp2pNetwork`` (``pnyx.net.contracts.Network``)."""
+
+    _nat: NatService | None = None
+
+    def reachability(self) -> dict[str, Any]:
+        if self._nat is None:
+            return {"status": str(Reachability.UNKNOWN), "shown": "unknown", "relays": []}
+        return self._nat.view()
+
+    async def _connect_circuit(self, address: str) -> str:
+        from pnyx.net.contracts import ConnectError
+
+        if self._nat is None:
+            raise ConnectError("relayed addresses need the NAT service (not started)")
+        try:
+            return await self._nat.dial(address)
+        except ConnectionError as exc:
+            raise ConnectError(f"cannot connect through the relay: {exc}") from None
+
+
+def announce_circuits(host: IHost, network: NatMixin) -> None:
+    """Add the ``/p2p-circuit`` addresses of ``network``'s reservations to ``host.get_addrs()``
+    (what identify, the DHT's provider records and ``listen_addrs`` announce). Not through
+    ``addrs_factory``: py-libp2p 0.8.1 strips everything from the first ``/p2p/`` of each address
+    the factory returns, which would turn ``RELAY_ADDR/p2p/RELAY/p2p-circuit`` into the relay's
+    own address."""
+    original = host.get_addrs
+    me = host.get_id().to_base58()
+
+    def get_addrs() -> list[multiaddr.Multiaddr]:
+        nat = network._nat
+        circuits = nat.circuit_addrs() if nat is not None else []
+        return [*original(), *(a.encapsulate(multiaddr.Multiaddr(f"/p2p/{me}")) for a in circuits)]
+
+    host.get_addrs = get_addrs  # type: ignore[method-assign]
