@@ -36,6 +36,7 @@ from pnyx.core import kinds
 from pnyx.core.envelope import Message
 from pnyx.errors import StoreError
 from pnyx.events import Stored
+from pnyx.node.trust_keeper import TrustKeeper
 from pnyx.trust.admission import AdmissionConfig, Horizon, eviction_order, plan_horizon
 from pnyx.trust.graph import TrustGraph
 from pnyx.trust.state import TrustState
@@ -160,6 +161,8 @@ class Reach:
         self._usage: dict[bytes, int] | None = None
         self._measured_at = -math.inf
         node.events.stored.subscribe(self._stored)
+        #: The user's trust state as derived state, for reads (``pnyx.node.trust_keeper``).
+        self.trust = TrustKeeper(node)
 
     def follows_changed(self) -> None:
         """The user's own follows changed: recompute the horizon after the debounce."""
@@ -184,6 +187,7 @@ class Reach:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Plan once, then recompute and enforce on their triggers until cancelled."""
         async with trio.open_nursery() as nursery:
+            await nursery.start(self.trust.run)
             task_status.started()
             await self.recompute()
             nursery.start_soon(self._recompute_loop)

@@ -9,8 +9,9 @@ over inputs read from the store on every call:
   recipe admits: ``following`` the user and those the user follows; ``trusted`` those plus the
   trusted set (``TrustState.trusted``); ``any`` every author the node holds posts of. What the
   store holds is what can be ranked (admission by trust reach is a later slice);
-* **context**: the trust state built from the store's follows (``pnyx.reads.trust.load_trust``):
-  trust scores, trusted set, followed set;
+* **context**: the trust state: the one the caller passes (``trust=``: the node keeps it current,
+  ``pnyx.node.trust_keeper``), else built from the store's follows (``load_trust``): trust
+  scores, trusted set, followed set;
 * **engagements**: replies, reposts and reactions naming a candidate (only those by the trusted
   and the user count: ``pnyx.rank.score``);
 * **clusters**: ``pnyx.rank.clusters.find_clusters`` over every repost and reaction of the last
@@ -140,9 +141,10 @@ def _rank(
     before: Cursor | None,
     now_ms: int,
     extra: StoredMessage | None = None,
+    trust: TrustState | None = None,
 ) -> _Inputs:
     """Read the inputs of ``recipe`` from the store and rank them (module docstring)."""
-    state = load_trust(store, me)
+    state = trust if trust is not None else load_trust(store, me)
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
@@ -159,11 +161,10 @@ def _rank(
         acts = store.actions([p.id for p in posts], since_ms=since_ms)
     converted = [_engagement(a) for a in acts]
     clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
-    keys = state.graph.keys
     ctx = Context(
         user=me.hex(),
         now=now_ms / MS_PER_S,
-        trust={keys[int(i)]: float(state.scores[i]) for i in state.ranking()},
+        trust=state.score_map(),
         trusted=state.trusted(),
         following=frozenset(k.hex() for k in following),
         cluster_of=clusters.cluster_of,
@@ -191,6 +192,7 @@ def ranked_timeline(
     *,
     recipes_dir: Path | None = None,
     now_ms: int | None = None,
+    trust: TrustState | None = None,
 ) -> RankedPage:
     """A page of feed ``feed_name`` for ``me``: ``following`` is ``Store.timeline`` itself."""
     recipe = load(recipes_dir, feed_name)
@@ -201,7 +203,7 @@ def ranked_timeline(
     if not 1 <= limit <= CANDIDATES:
         raise UserError(f"a ranked page holds 1..{CANDIDATES} posts, not {limit}")
     now = wall_clock_ms() if now_ms is None else now_ms
-    found = _rank(store, me, recipe, limit, before, now)
+    found = _rank(store, me, recipe, limit, before, now, trust=trust)
     ranked = [RankedItem(found.items[e.post], e) for e in found.page]
     return RankedPage(recipe, screen(load_policy(store, me), ranked, _item)[0], None)
 
@@ -272,6 +274,7 @@ def why(
     *,
     recipes_dir: Path | None = None,
     now_ms: int | None = None,
+    trust: TrustState | None = None,
 ) -> WhyView:
     """The ``why`` of post ``post_id`` on feed ``feed_name``, ranked among the feed's candidates."""
     recipe = load(recipes_dir, feed_name)
@@ -283,7 +286,7 @@ def why(
     if not store.visible_post(post_id):
         raise NotFoundError(f"post {post_id.hex()[:12]} was deleted by its author")
     now = wall_clock_ms() if now_ms is None else now_ms
-    found = _rank(store, me, recipe, MAX_PAGE, None, now, extra=item)
+    found = _rank(store, me, recipe, MAX_PAGE, None, now, extra=item, trust=trust)
     for explanation in found.page:
         if explanation.post == post_id.hex():
             source = source_of(found.state, me, item.author, found.following)

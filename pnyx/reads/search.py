@@ -21,6 +21,7 @@ Failure modes: ``UserError`` for an empty, over-long or unreadable query or a li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pnyx.errors import UserError
@@ -73,35 +74,45 @@ class SearchResults:
     posts: list[SearchHit]
 
 
-def author_trust(state: TrustState, me: bytes) -> dict[bytes, float]:
-    """Trust in [0, 1] of every author with a score (see the module docstring); the user 1."""
-    reference = max(
-        (float(s) for i, s in enumerate(state.scores) if i != state.user_index), default=0.0
-    )
-    found = {me: 1.0}
-    if reference <= 0:
-        return found
-    for i in state.ranking():
-        found[bytes.fromhex(state.graph.keys[int(i)])] = min(
-            1.0, float(state.scores[i]) / reference
-        )
-    return found
+def author_trust(state: TrustState, me: bytes) -> Callable[[bytes], float]:
+    """Trust in [0, 1] of an author (see the module docstring): its score over the highest score
+    of anyone but the user; the user 1, an author with no score 0. O(1) per author once the
+    state's ``score_map`` is cached (it is kept with the state)."""
+    scores = state.score_map()
+    reference = next(iter(scores.values()), 0.0)  # ranking order: the highest first
+
+    def of(author: bytes) -> float:
+        if author == me:
+            return 1.0
+        if reference <= 0:
+            return 0.0
+        return min(1.0, scores.get(author.hex(), 0.0) / reference)
+
+    return of
 
 
 def search(
-    store: Store, me: bytes, query: str, author: bytes | None = None, limit: int = 20
+    store: Store,
+    me: bytes,
+    query: str,
+    author: bytes | None = None,
+    limit: int = 20,
+    *,
+    trust: TrustState | None = None,
 ) -> SearchResults:
-    """Posts and profiles matching ``query`` (only ``author``'s if given), by score."""
+    """Posts and profiles matching ``query`` (only ``author``'s if given), by score. ``trust``:
+    the user's trust state kept by the node (``pnyx.node.trust_keeper``); None builds it."""
     if not 1 <= limit <= MAX_RESULTS:
         raise UserError(f"search: limit {limit} outside 1..{MAX_RESULTS}")
     policy = load_policy(store, me)  # muted and blocked authors: neither posts nor people
     posts = screen(policy, store.search_posts(query, limit=CANDIDATES, author=author), _item)[0]
     matched = store.search_profiles(query, limit=CANDIDATES, author=author)
     profiles = [p for p in matched if policy.author(p.author) is None]
-    trust = author_trust(load_trust(store, me), me) if posts or profiles else {}
+    state = trust if trust is not None or not (posts or profiles) else load_trust(store, me)
+    weight = author_trust(state, me) if state is not None else None
 
     def hit(author_key: bytes, relevance: float) -> tuple[float, float]:
-        t = trust.get(author_key, 0.0)
+        t = weight(author_key) if weight is not None else 0.0
         return relevance * (1 + TRUST_WEIGHT * t), t
 
     post_hits = []

@@ -94,9 +94,12 @@ class TrustView:
         return found
 
 
-def trust_report(store: Store, me: bytes, key: bytes) -> TrustView:
-    """Score, hops, rank, up to three shortest follow paths and signals of ``key`` for ``me``."""
-    state = load_trust(store, me)
+def trust_report(
+    store: Store, me: bytes, key: bytes, *, trust: TrustState | None = None
+) -> TrustView:
+    """Score, hops, rank, up to three shortest follow paths and signals of ``key`` for ``me``
+    (``trust``: the state the node keeps, ``pnyx.node.trust_keeper``; None builds it)."""
+    state = trust if trust is not None else load_trust(store, me)
     report = state.report(key.hex())
     paths = tuple(tuple(bytes.fromhex(k) for k in path) for path in report.paths)
     signals = signal_index(store, me).signals(key.hex(), me.hex(), state.trusted(), state.graph)
@@ -153,13 +156,16 @@ def _plain_label(key: bytes, name: str | None) -> str:
     return name if name else encode_public_key(key)
 
 
-def suggest(store: Store, me: bytes, limit: int = 20) -> list[Suggestion]:
+def suggest(
+    store: Store, me: bytes, limit: int = 20, *, trust: TrustState | None = None
+) -> list[Suggestion]:
     """Up to ``limit`` identities to follow, most trusted first (ties by key order).
 
-    Cost: the full trust compute, plus one pass over the rows of those the user follows."""
+    Cost: the full trust compute (none if ``trust``, the node's kept state, is given), plus one
+    pass over the rows of those the user follows."""
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise UserError(f"suggest: limit {limit} outside 1..{MAX_SUGGESTIONS}")
-    state = load_trust(store, me)
+    state = trust if trust is not None else load_trust(store, me)
     graph = state.graph
     followed = {int(i) for i in graph.followees(state.user_index)}
     followed_by: dict[int, list[int]] = {}  # candidate -> those the user follows who follow it

@@ -1,11 +1,12 @@
 """Read queries for ranked feeds: candidate posts, and the replies, reposts and reactions that
 engage with them or that fall in the recent window clusters are computed over.
 
-Both functions only read. Costs (no index exists yet on ``messages.target`` or ``parent``):
+Both functions only read. Costs:
 
 * ``candidate_posts`` walks ``messages_posts_by_time`` newest first from the cursor and keeps the
   chosen authors' visible posts, up to ``limit``: about ``limit / density`` index entries;
-* ``actions`` scans every message once (O(messages)) and returns only the matching rows.
+* ``actions`` looks up three indexes of migration 5 (reposts and reactions by time, by target;
+  posts by parent): O(rows returned + posts x log(messages)), no scan.
 """
 
 from __future__ import annotations
@@ -66,22 +67,40 @@ def visible_post(conn: sqlite3.Connection, post_id: bytes) -> bool:
     return row is not None
 
 
+#: Ids bound in one ``actions`` query, a count (well below SQLite's variable limit).
+IDS_PER_QUERY = 500
+_ACTION_COLUMNS = "m.ts, m.aid, m.seq, a.author, m.kind, m.target, m.parent"
+_ACTIVE = "m.kind IN ('repost', 'reaction')"  # the term of index messages_actions_by_time
+
+
 def actions(conn: sqlite3.Connection, posts: list[bytes], since_ms: int) -> list[Action]:
     """Replies (visible ones), reposts and reactions naming one of ``posts``, plus every repost
-    and reaction at or after ``since_ms``; by ts, then author and seq."""
-    ids = json.dumps(sorted({p.hex().upper() for p in posts}))
+    and reaction at or after ``since_ms``; by ts, then author and seq. Three index lookups
+    (migration 5): the recent window by ts, reposts and reactions by target, replies by parent."""
     rows = conn.execute(
-        f"""SELECT a.author, m.kind, m.target, m.parent, m.ts FROM messages AS m
-        JOIN authors AS a ON a.aid = m.aid
-        WHERE (m.kind IN ('repost', 'reaction')
-               AND (m.ts >= :since OR hex(m.target) IN (SELECT value FROM json_each(:ids))))
-           OR (m.kind = '{kinds.POST}' AND m.parent IS NOT NULL
-               AND hex(m.parent) IN (SELECT value FROM json_each(:ids)) AND {_VISIBLE})
-        ORDER BY m.ts, m.aid, m.seq""",
-        {"since": since_ms, "ids": ids},
+        f"""SELECT {_ACTION_COLUMNS} FROM messages AS m INDEXED BY messages_actions_by_time
+        JOIN authors AS a ON a.aid = m.aid WHERE {_ACTIVE} AND m.ts >= ?""",
+        (since_ms,),
     ).fetchall()
+    ids = sorted(set(posts))
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        rows += conn.execute(
+            f"""SELECT {_ACTION_COLUMNS} FROM messages AS m INDEXED BY messages_by_target
+            JOIN authors AS a ON a.aid = m.aid
+            WHERE m.target IN ({marks}) AND {_ACTIVE} AND m.ts < ?""",
+            (*chunk, since_ms),
+        ).fetchall()
+        rows += conn.execute(
+            f"""SELECT {_ACTION_COLUMNS} FROM messages AS m INDEXED BY messages_by_parent
+            JOIN authors AS a ON a.aid = m.aid
+            WHERE m.parent IN ({marks}) AND m.kind = '{kinds.POST}' AND {_VISIBLE}""",
+            chunk,
+        ).fetchall()
+    rows.sort(key=lambda row: row[:3])
     found = []
-    for actor, kind, target, parent, ts in rows:
+    for ts, _aid, _seq, actor, kind, target, parent in rows:
         if kind == kinds.POST:
             found.append(Action(actor, parent, "reply", ts))
         else:

@@ -203,7 +203,16 @@ CREATE TABLE private_mutes (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+_V5 = """
+-- Ranked feeds (pnyx.store.rankq.actions, docs/ranking.md): the replies, reposts and reactions
+-- naming a candidate post, and the reposts and reactions of the recent window clusters are found
+-- over, each found by an index instead of a scan of every message.
+CREATE INDEX messages_by_target ON messages (target) WHERE target IS NOT NULL;
+CREATE INDEX messages_by_parent ON messages (parent) WHERE parent IS NOT NULL;
+CREATE INDEX messages_actions_by_time ON messages (ts) WHERE kind IN ('repost', 'reaction');
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 
 
 def current_version() -> int:

@@ -320,7 +320,7 @@ class Store:
 
     def actions(self, posts: Iterable[bytes], *, since_ms: int) -> list[rankq.Action]:
         """Replies, reposts and reactions naming ``posts``, and all reposts and reactions from
-        ``since_ms`` on (one scan of the messages; ``pnyx.store.rankq``)."""
+        ``since_ms`` on (three index lookups; ``pnyx.store.rankq``)."""
         return self._read(rankq.actions, list(posts), since_ms)
 
     def notifications(

@@ -146,6 +146,15 @@ class TrustGraph:
         """Bytes held by the numpy arrays (the key list and index dict are not counted)."""
         return int(self.indptr.nbytes + self.src.nbytes + self.dst.nbytes + self.weight.nbytes)
 
+    def copy(self) -> TrustGraph:
+        """An independent copy (arrays, keys and index copied): mutating either leaves the other
+        as it was. O(E) memory copies, a few milliseconds at 2,000,000 edges."""
+        out = TrustGraph.__new__(TrustGraph)
+        out.keys, out.index = list(self.keys), dict(self.index)
+        out.indptr, out.src, out.dst = self.indptr.copy(), self.src.copy(), self.dst.copy()
+        out.weight = self.weight.copy()
+        return out
+
     # mutation -------------------------------------------------------------------------------
 
     def ensure(self, key: str) -> int:

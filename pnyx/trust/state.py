@@ -68,7 +68,17 @@ class TrustState:
         self.dist: IntArray = np.zeros(0, dtype=np.int64)
         self.changes = 0
         self._trusted: frozenset[str] | None = None
+        self._score_map: dict[str, float] | None = None
         self.recompute()
+
+    def copy(self) -> TrustState:
+        """An independent copy (graph and vectors): a reader may keep using this state while the
+        copy is updated (copy-on-write, as ``pnyx.node.trust_keeper`` does)."""
+        out = TrustState.__new__(TrustState)
+        out.graph, out.user = self.graph.copy(), self.user
+        out.scores, out.dist = self.scores.copy(), self.dist.copy()
+        out.changes, out._trusted, out._score_map = self.changes, self._trusted, self._score_map
+        return out
 
     @property
     def user_index(self) -> int:
@@ -79,7 +89,7 @@ class TrustState:
         self.scores = pagerank.personalised_pagerank(self.graph, self.user_index)
         self.dist = paths.hop_distances(self.graph, self.user_index)
         self.changes = 0
-        self._trusted = None
+        self._trusted = self._score_map = None
 
     def follow(self, follower: str, followee: str) -> bool:
         """Apply one new follow incrementally; False if it changed nothing."""
@@ -112,7 +122,7 @@ class TrustState:
 
     def _changed(self) -> None:
         self.changes += 1
-        self._trusted = None
+        self._trusted = self._score_map = None
         if self.changes >= REFRESH_AFTER:
             self.recompute()
 
@@ -132,6 +142,14 @@ class TrustState:
         order = order[self.scores[order] > 0]
         out: IntArray = order[order != self.user_index]
         return out
+
+    def score_map(self) -> dict[str, float]:
+        """Key -> score of every identity with a non-zero score, the user left out, in ranking
+        order; cached until the next change (callers must not mutate it)."""
+        if self._score_map is None:
+            keys = self.graph.keys
+            self._score_map = {keys[int(i)]: float(self.scores[i]) for i in self.ranking()}
+        return self._score_map
 
     def trusted(self) -> frozenset[str]:
         """The trusted set (see the module docstring); cached until the next change."""
