@@ -12,7 +12,7 @@ import pytest
 from pnyx import ops
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.home import Home
-from pnyx.reads import notifications, ranked_timeline, search, trust_report
+from pnyx.reads import notifications, ranked_timeline, search, trust_report, why
 from pnyx.reads.timeline import timeline
 from pnyx.store import Store
 from tests.conftest import Cli
@@ -121,3 +121,35 @@ def test_thread_shows_a_muted_reply_as_a_collapsed_placeholder(cli: Cli) -> None
     assert "bob's reply" not in shown and "hidden: you muted Bob" in shown
     ids = [json.loads(line)["id"] for line in cli.ok("thread", post_id, "--json").lines]
     assert ids == [post_id]
+
+
+def test_a_ranked_page_leaves_hidden_authors_out_before_ranking(tmp_path: Path) -> None:
+    """A page of a ranked feed is full although the muted author wrote the newest posts; ``why``
+    on the muted author's post still explains it, and says it is hidden and why."""
+    me, bob, carol = Feed(ME), Feed(BOB), Feed(CAROL)
+    me.follow(bob.author)
+    me.follow(carol.author)
+    carols = [carol.post(f"carol {n}") for n in range(3)]
+    bobs = [bob.post(f"bob {n}") for n in range(5)]
+    with open_store(tmp_path / "s") as store:
+        store.ingest([r for f in (me, bob, carol) for r in f.raws()], NOW_MS)
+        ops.mute(store, ME, encode_public_key(pub(BOB)), now_ms=NOW_MS)
+        page = ranked_timeline(store, pub(ME), "for-you", limit=3, now_ms=NOW_MS)
+        assert sorted(i.item.message.text or "" for i in page.items) == [
+            "carol 0",
+            "carol 1",
+            "carol 2",
+        ]
+        view = why(store, pub(ME), bobs[-1].id, "for-you", now_ms=NOW_MS)
+        assert view.hidden is not None and view.hidden.why == "mute"
+        assert (
+            view.hidden_text() == f"hidden from your feeds: you muted {encode_public_key(pub(BOB))}"
+        )
+        assert view.to_json()["hidden"] == {
+            "key": encode_public_key(pub(BOB)),
+            "why": "mute",
+            "via": "author",
+        }
+        assert "hidden from your feeds: you muted" in view.text()
+        shown = why(store, pub(ME), carols[0].id, "for-you", now_ms=NOW_MS)
+        assert shown.hidden is None and shown.to_json()["hidden"] is None

@@ -197,3 +197,42 @@ def test_a_post_written_without_peers_says_it_will_be_sent(cluster: Cluster, bro
     sync_api.expect(page.locator("#sync-progress")).to_be_visible()
     assert problems == []
     assert "Traceback" not in a.stderr()
+
+
+def test_a_browser_mutes_an_author_from_a_profile(cluster: Cluster, browser: Any) -> None:
+    """On a followed author's profile, Mute: their post leaves the timeline; the Muted and
+    blocked page lists them, and Unmute there brings the post back."""
+    cluster.cli("a", "follow", cluster.key("b"))
+    cluster.cli("b", "post", "a post by b to be muted")
+    a, b = cluster.start_many("a", "b")
+    a.connect(b)
+    b_key = cluster.key("b")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    base = login_url.rsplit("/", 1)[0]
+    problems: list[str] = []
+    page = open_page(browser, problems)
+    page.goto(login_url)
+    texts = page.locator("article .text")
+    for _ in range(30):  # b's post arrives by sync after the connection
+        if "a post by b to be muted" in texts.all_text_contents():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    sync_api.expect(texts.first).to_have_text("a post by b to be muted")
+
+    page.goto(f"{base}/u/{b_key}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Mute", exact=True).click()
+    sync_api.expect(page.locator(".you-moderate")).to_contain_text("You mute this key")
+    page.goto(f"{base}/timeline")
+    assert "a post by b to be muted" not in texts.all_text_contents()
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Muted and blocked").click()
+    sync_api.expect(page.locator("ul.moderated li")).to_have_count(1)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Unmute").click()
+    page.goto(f"{base}/timeline")
+    sync_api.expect(texts.first).to_have_text("a post by b to be muted")
+    assert problems == []
+    assert "Traceback" not in a.stderr()

@@ -198,7 +198,10 @@ async def _start_web(
     )
 
     def arrived(event: Stored) -> None:
-        posts = sum(1 for m in event.messages if m.kind == kinds.POST and m.author != node.me)
+        shown = node.output.shown  # the user's policy: a muted author's post is not announced
+        posts = sum(
+            1 for m in event.messages if m.kind == kinds.POST and m.author != node.me and shown(m)
+        )
         if posts:
             ctx.arrivals.publish(posts)
 

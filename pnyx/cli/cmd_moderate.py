@@ -56,6 +56,9 @@ def cmd_moderate(ctx: Context) -> int:
         ctx.warn(str(exc))
         return 0
     if view is None:  # a private mute added or removed: nothing signed, nothing to publish
+        from pnyx.control.client import notify_new_messages
+
+        notify_new_messages(ctx.home)  # a running node reloads its policy (its live output)
         done = "muted privately" if action == "mute" else "private mute removed"
         if ctx.args.json:
             from pnyx.crypto.keytext import encode_public_key, parse_public_key

@@ -54,7 +54,7 @@ from pnyx.node.frames import check_future, messages_of
 from pnyx.node.output import NodeOutput
 from pnyx.node.own import FromNetwork, collect_own
 from pnyx.node.penalties import Penalties
-from pnyx.node.reach import INTEREST_KINDS, Reach, answers, keep_replies
+from pnyx.node.reach import Reach, answers, changes_interest, keep_replies
 from pnyx.node.republish import OnlineMark, OwnRepublisher
 from pnyx.node.status import node_status, peer_rows
 from pnyx.runtime import Offload, in_thread
@@ -199,11 +199,14 @@ class Node:
             self._network = None
 
     def nudge(self) -> None:
-        """Look for own new messages now (called when ``pnyx post`` notifies the node)."""
+        """Look for own new messages and reload the policy now (``pnyx post``, ``mute`` notify)."""
         self._nudge.set()
+        if self._nursery is not None:
+            self._nursery.start_soon(self.output.reload, self.store, self.me, self.offload)
 
     async def refresh_interest(self) -> None:
-        """Reload the follows from the store (after the user follows or unfollows)."""
+        """Reload the follows and the policy (after the user follows, mutes or blocks)."""
+        await self.output.reload(self.store, self.me, self.offload)
         followed = await self.offload(self.store.wanted_authors, self.me)
         self._followed = frozenset(followed) | {self.me}
         self._wanted = self._followed | self._horizon
@@ -236,7 +239,7 @@ class Node:
         self._from_network.add(messages)
         await self.output.arrived(self.store, messages, self.offload)
         self.events.stored.publish(Stored(messages, source, peer))
-        if any(_changes_interest(m, self.me) for m in messages):
+        if any(changes_interest(m, self.me) for m in messages):
             await self.refresh_interest()
 
     # --- validation -------------------------------------------------------------------------
@@ -366,7 +369,7 @@ class Node:
             self.output.published(own)
             self.reach.tally(own)  # the storage budget's count of held bytes
             self.clock.published(own, trio.current_time())  # robustness: warn if clock ahead
-            if any(_changes_interest(m, self.me) for m in own):
+            if any(changes_interest(m, self.me) for m in own):
                 await self.refresh_interest()
 
     async def publish_own(self, messages: Sequence[Message]) -> None:
@@ -393,7 +396,3 @@ class Node:
     def peer_list(self) -> list[dict[str, Any]]:
         """The connected peers, as ``pnyx peers --json`` prints them."""
         return peer_rows(self.network)
-
-
-def _changes_interest(message: Message, me: bytes) -> bool:
-    return message.author == me and message.kind in INTEREST_KINDS

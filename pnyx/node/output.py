@@ -3,6 +3,13 @@
 ``pnyx run`` sends these lines to standard output (``pnyx.app.run.configure_logging``). Lines that
 a busy or hostile network could multiply are rate-limited: at most ``POST_LINES_PER_SECOND`` posts
 and ``REJECTION_LINES_PER_MINUTE`` rejections are shown, then one line says how many were not.
+
+The user's moderation policy (``pnyx.trust.policy``, read by ``pnyx.reads.policy.load_policy``)
+applies here as in every read: an arriving post whose author is muted or blocked, or a repost of
+such an author's post, is not shown; the web's live bar counts with the same ``policy``. The
+node reloads it (``reload``) when it starts, when it is nudged (``pnyx mute``/``block`` and the
+web app nudge it after every write, private mutes included) and when an own follow, mute or block
+message is stored.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ import trio
 
 from pnyx.core import display, kinds
 from pnyx.core.envelope import Message
-from pnyx.errors import RemoteError
+from pnyx.errors import RemoteError, StoreError
 from pnyx.net.contracts import PeerEvent
+from pnyx.reads.policy import load_policy
+from pnyx.trust.policy import Policy
 
 if TYPE_CHECKING:
     from pnyx.store import Store
@@ -115,6 +124,19 @@ class NodeOutput:
     def __init__(self) -> None:
         self._posts = _Budget(POST_LINES_PER_SECOND, 1.0)
         self._rejections = _Budget(REJECTION_LINES_PER_MINUTE, 60.0)
+        #: The user's mutes and blocks: what ``arrived`` and the web's live bar leave out.
+        self.policy = Policy()
+
+    async def reload(self, store: Store, me: bytes, offload: Callable[..., Awaitable[Any]]) -> None:
+        """Read the user's policy again; on a store failure keep the one held (and log it)."""
+        try:
+            self.policy = await offload(load_policy, store, me)
+        except StoreError as exc:
+            log.error("could not reload your mutes and blocks: %s", exc)
+
+    def shown(self, message: Message) -> bool:
+        """Whether an arriving ``message`` is a post timelines show, not hidden by the policy."""
+        return _shown_as_post(message) and self.policy.hidden(message) is None
 
     def peer(self, event: PeerEvent) -> None:
         info = event.peer
@@ -150,8 +172,8 @@ class NodeOutput:
     async def arrived(
         self, store: Store, messages: Sequence[Message], offload: Callable[..., Awaitable[Any]]
     ) -> None:
-        """Show newly stored posts, naming their authors from their profiles."""
-        posts = [m for m in messages if _shown_as_post(m)]
+        """Show newly stored posts the policy does not hide, naming their authors."""
+        posts = [m for m in messages if self.shown(m)]
         if not posts:
             return
         shown: list[Message] = []

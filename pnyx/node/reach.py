@@ -66,6 +66,8 @@ MAX_EVICTED_REMEMBERED = 50_000
 GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
 #: The user's own kinds that change the interest set: follows and blocks.
 INTEREST_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW, kinds.BLOCK, kinds.UNBLOCK})
+#: Own kinds after which the node reloads its interest set and moderation policy.
+RELOAD_KINDS = INTEREST_KINDS | {kinds.MUTE, kinds.UNMUTE}
 #: Body fields naming the post a stranger's message answers, by kind: replies and reactions.
 ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",)}
 
@@ -261,3 +263,8 @@ class Reach:
                     del self.evicted[next(iter(self.evicted))]
                 await self.node.set_horizon(plan.horizon - frozenset(self.evicted))
         return dropped
+
+
+def changes_interest(message: Message, me: bytes) -> bool:
+    """Whether ``message`` is the user's own follow, unfollow, mute, unmute, block or unblock."""
+    return message.author == me and message.kind in RELOAD_KINDS

@@ -6,9 +6,11 @@ unchanged (same query, same pages and cursors). Any other recipe is run by ``pny
 over inputs read from the store on every call:
 
 * **candidates**: the ``CANDIDATES`` newest visible posts below the cursor by the authors the
-  recipe admits: ``following`` the user and those the user follows; ``trusted`` those plus the
-  trusted set (``TrustState.trusted``); ``any`` every author the node holds posts of. What the
-  store holds is what can be ranked (admission by trust reach is a later slice);
+  recipe admits, less the authors the user blocks or mutes (left out before ranking, so a page is
+  not short; ``docs/moderation.md``): ``following`` the user and those the user follows;
+  ``trusted`` those plus the trusted set (``TrustState.trusted``); ``any`` every author the
+  node holds posts of. What the store holds is what can be ranked (admission by trust reach is
+  a later slice);
 * **context**: the trust state: the one the caller passes (``trust=``: the node keeps it current,
   ``pnyx.node.trust_keeper``), else built from the store's follows (``load_trust``): trust
   scores, trusted set, followed set;
@@ -22,7 +24,8 @@ uses them).
 
 A ranked page has no next cursor: ``before`` only bounds the candidates. ``why`` ranks the same
 candidates plus the post asked about and returns its ``Explanation`` (contributions sum exactly
-to the score) with the post's source: in network, or the first shortest follow path to its author.
+to the score) with the post's source: in network, or the first shortest follow path to its author;
+on a post the user's policy hides, it also says so and why (``WhyView.hidden``).
 
 Keys in explanations and clusters are lower-case hex; views hand out bytes and ``pnyx1...`` text.
 Failure modes: ``RecipeError`` (a ``UserError``) for an unknown feed or a bad recipe file;
@@ -51,6 +54,7 @@ from pnyx.reads.recipes import load
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Cursor, Store, StoredMessage
 from pnyx.store.rankq import Action
+from pnyx.trust.policy import Hidden, Policy
 from pnyx.trust.state import TrustState
 
 #: Reposts and reactions clusters are found over: those of the last 7 days, in seconds.
@@ -123,6 +127,7 @@ class _Inputs:
     page: list[Explanation]
     clusters: Clusters
     following: frozenset[bytes]
+    policy: Policy
 
 
 _KINDS: dict[str, EngagementKind] = {"reply": "reply", "repost": "repost", "reaction": "reaction"}
@@ -145,13 +150,18 @@ def _rank(
 ) -> _Inputs:
     """Read the inputs of ``recipe`` from the store and rank them (module docstring)."""
     state = trust if trust is not None else load_trust(store, me)
+    policy = load_policy(store, me)
+    hidden = policy.blocked | policy.muted | policy.private
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
         authors = {me, *following, *(bytes.fromhex(k) for k in state.trusted())}
     elif recipe.authors == "any":
         authors = None
-    posts = store.candidate_posts(authors, limit=CANDIDATES, before=before)
+    if authors is not None:
+        authors -= hidden
+    found = store.candidate_posts(authors, limit=CANDIDATES, before=before, exclude=hidden)
+    posts = screen(policy, found, _itself)[0]  # hidden authors are out already; reposts too
     if extra is not None and all(p.id != extra.id for p in posts):
         posts.append(extra)
     items = {p.id.hex(): p for p in posts}
@@ -180,7 +190,7 @@ def _rank(
     ]
     engagements = [e for e in converted if e.post in items]
     page = rank(recipe, models, engagements, ctx, limit)
-    return _Inputs(state, items, page, clusters, following)
+    return _Inputs(state, items, page, clusters, following, policy)
 
 
 def ranked_timeline(
@@ -205,11 +215,11 @@ def ranked_timeline(
     now = wall_clock_ms() if now_ms is None else now_ms
     found = _rank(store, me, recipe, limit, before, now, trust=trust)
     ranked = [RankedItem(found.items[e.post], e) for e in found.page]
-    return RankedPage(recipe, screen(load_policy(store, me), ranked, _item)[0], None)
+    return RankedPage(recipe, ranked, None)
 
 
-def _item(ranked: RankedItem) -> StoredMessage:
-    return ranked.item
+def _itself(item: StoredMessage) -> StoredMessage:
+    return item
 
 
 def source_of(state: TrustState, me: bytes, author: bytes, following: frozenset[bytes]) -> Source:
@@ -223,12 +233,22 @@ def source_of(state: TrustState, me: bytes, author: bytes, following: frozenset[
 
 @dataclass(frozen=True)
 class WhyView:
-    """Why a post is where it is on a feed: the explanation, its source and the names known."""
+    """Why a post is where it is on a feed: the explanation, its source and the names known;
+    ``hidden``: why the user's policy keeps it off every feed (None: shown)."""
 
     item: StoredMessage
     explanation: Explanation
     source: Source
     names: Mapping[bytes, str | None]
+    hidden: Hidden | None = None
+
+    def hidden_text(self, label: Label | None = None) -> str | None:
+        """``hidden from your feeds: you muted NAME`` (None when the post is shown)."""
+        if self.hidden is None:
+            return None
+        key = self.hidden.key
+        name = (label or _plain)(key, self.names.get(key))
+        return f"hidden from your feeds: {self.hidden.reason(name)}"
 
     def to_json(self) -> dict[str, object]:
         """``Explanation.to_json`` with keys as ``pnyx1...`` text, plus ``source``."""
@@ -243,6 +263,8 @@ class WhyView:
             for c in self.explanation.collapsed
         ]
         found["source"] = self.source.to_json()
+        hidden = self.hidden
+        found["hidden"] = None if hidden is None else hidden.to_json(encode_public_key(hidden.key))
         return found
 
     def text(self, label: Label | None = None) -> str:
@@ -263,6 +285,8 @@ class WhyView:
             ),
         )
         first, rest = shown.text().split("\n", 1)
+        hidden = self.hidden_text(label)
+        first += "" if hidden is None else f"\n{hidden}"
         return f"{first}\nsource: {self.source.text(self.names, label)}\n{rest}"
 
 
@@ -292,7 +316,8 @@ def why(
             source = source_of(found.state, me, item.author, found.following)
             keys = {item.author, *source.path}
             keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
-            return WhyView(item, explanation, source, names_of(store, keys))
+            hidden = found.policy.hidden(item.message) if found.policy else None
+            return WhyView(item, explanation, source, names_of(store, keys), hidden)
     raise UserError(
         f"post {post_id.hex()[:12]} is not in the feed {recipe.name!r}: it admits the posts of "
         f"{_ADMITS[recipe.authors]}"

@@ -33,13 +33,23 @@ class Action:
 
 
 def candidate_posts(
-    conn: sqlite3.Connection, authors: list[bytes] | None, limit: int, before: Cursor | None
+    conn: sqlite3.Connection,
+    authors: list[bytes] | None,
+    limit: int,
+    before: Cursor | None,
+    exclude: list[bytes] | None = None,
 ) -> list[StoredMessage]:
-    """The newest visible posts below ``before`` by ``authors`` (every author if None)."""
+    """The newest visible posts below ``before`` by ``authors`` (every author if None), none by
+    ``exclude`` (the user's hidden authors: left out before ``limit`` counts)."""
     check_limit(limit)
     ts, last_id = _below(before)
     params: dict[str, object] = {"ts": ts, "id": last_id, "n": limit}
     by_author = ""
+    if exclude:
+        unwanted = set(exclude)
+        held = conn.execute("SELECT aid, author FROM authors")
+        params["skip"] = json.dumps([aid for aid, key in held if key in unwanted])
+        by_author = "AND +m.aid NOT IN (SELECT value FROM json_each(:skip))"
     if authors is not None:
         wanted = set(authors)
         held = conn.execute("SELECT aid, author FROM authors")
@@ -47,7 +57,7 @@ def candidate_posts(
         if not aids:
             return []
         params["aids"] = json.dumps(aids)
-        by_author = "AND +m.aid IN (SELECT value FROM json_each(:aids))"
+        by_author += " AND +m.aid IN (SELECT value FROM json_each(:aids))"
     rows = conn.execute(
         f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_posts_by_time
         WHERE m.kind = '{kinds.POST}' AND (m.ts, m.id) < (:ts, :id) {by_author} AND {_VISIBLE}

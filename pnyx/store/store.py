@@ -307,12 +307,18 @@ class Store:
         return self._read(search.profiles, query, limit, author)
 
     def candidate_posts(
-        self, authors: Iterable[bytes] | None, *, limit: int, before: Cursor | None = None
+        self,
+        authors: Iterable[bytes] | None,
+        *,
+        limit: int,
+        before: Cursor | None = None,
+        exclude: Iterable[bytes] = (),
     ) -> list[StoredMessage]:
-        """The newest visible posts below ``before`` by ``authors`` (all if None): the
-        candidates of a ranked feed. ``UserError`` if ``limit`` is outside 1..MAX_PAGE_ITEMS."""
+        """The newest visible posts below ``before`` by ``authors`` (all if None) and none by
+        ``exclude``: the candidates of a ranked feed. ``UserError`` if ``limit`` is outside
+        1..MAX_PAGE_ITEMS."""
         chosen = None if authors is None else list(authors)
-        return self._read(rankq.candidate_posts, chosen, limit, before)
+        return self._read(rankq.candidate_posts, chosen, limit, before, list(exclude))
 
     def visible_post(self, post_id: bytes) -> bool:
         """Whether ``post_id`` is a post held and not deleted by its author."""

@@ -1,6 +1,7 @@
 """The JSON API under ``/api/v1/`` (docs/web.md lists every route; so does ``openapi.json``).
 
-Reads need the ``read`` scope, writes ``write``. Messages are ``MessageView.to_json`` objects,
+Reads need the ``read`` scope, writes ``write`` (mutes and blocks ``moderate``:
+``pnyx.web.moderation``). Messages are ``MessageView.to_json`` objects,
 exactly what the CLI prints with ``--json``. Every write goes through ``pnyx.ops`` (the same rules
 as the CLI), is committed before the answer (201 with the new message), and nudges the node to
 publish at once. Errors are ``{"error": "..."}`` with 400 (the user's mistake, a malformed body),
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, read
+from pnyx.web import api_rank, api_reads, moderation, read
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 
@@ -87,8 +88,9 @@ async def get_timeline(request: Request) -> Response:
 async def get_thread(request: Request) -> Response:
     ctx = web_context(request)
     await ctx.authorize(request, "read")
-    rows = await ctx.offload(read.thread, ctx.store, request.path_params["id"])
-    return JSONResponse({"items": [{**view.to_json(), "depth": depth} for view, depth in rows]})
+    rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    items = [{**v.to_json(), "depth": depth} for v, depth, hidden in rows if hidden is None]
+    return JSONResponse({"items": items})  # as `pnyx thread --json`: hidden replies left out
 
 
 async def get_status(request: Request) -> Response:
@@ -181,8 +183,11 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
     *api_reads.ROUTES,
     *api_rank.ROUTES,
+    *((method, path, handler, summary) for method, path, handler, summary, _ in moderation.ROUTES),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
+#: The scope of each route not read or write by its method.
+_SCOPES = {(method, path): scope for method, path, _, _, scope in moderation.ROUTES}
 
 
 def routes() -> list[Route]:
@@ -193,7 +198,7 @@ def openapi() -> dict[str, Any]:
     """A hand-written OpenAPI 3.1 description listing every route of ``ROUTES``."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, _, summary in ROUTES:
-        scope = "read" if method == "GET" else "write"
+        scope = _SCOPES.get((method, path), "read" if method == "GET" else "write")
         operation: dict[str, Any] = {
             "summary": summary,
             "responses": {"200" if method == "GET" else "201": {"description": "ok"}},

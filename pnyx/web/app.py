@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from pnyx.errors import NotFoundError, PnyxError, UserError
-from pnyx.web import api, pages, people, rank_pages
+from pnyx.web import api, moderation, pages, people, rank_pages
 from pnyx.web.context import WebContext
 from pnyx.web.guard import Guard
 
@@ -51,6 +51,7 @@ def build_app(ctx: WebContext) -> Starlette:
             *pages.routes(),
             *people.routes(),
             *rank_pages.routes(),
+            *moderation.routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(Guard, allowed_hosts=ctx.allowed_hosts)],

@@ -166,7 +166,7 @@ async def timeline(request: Request) -> Response:
 async def thread(request: Request) -> Response:
     session = _session(request)
     ctx = web_context(request)
-    rows = await ctx.offload(read.thread, ctx.store, request.path_params["id"])
+    rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
     reply_to = request.query_params.get("reply", "")
     if not all(c in "0123456789abcdef" for c in reply_to):
         reply_to = ""

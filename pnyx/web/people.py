@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from pnyx import ops, reads
 from pnyx.crypto.keytext import parse_public_key
+from pnyx.reads.policy import load_policy
 from pnyx.reads.profile import DEFAULT_PROFILE_PAGE
 from pnyx.views import NodeStatus
 from pnyx.web.api_reads import DEFAULT_RESULTS, search_json
@@ -31,15 +32,21 @@ if TYPE_CHECKING:
 
 
 def _profile_page(store: Store, me: bytes, key: bytes, before: str | None) -> dict[str, Any]:
+    policy = load_policy(store, me)
     return {
         "profile": reads.profile(store, me, key, DEFAULT_PROFILE_PAGE, before),
         "trust": reads.trust_report(store, me, key).to_json(),
+        "moderation": {
+            "blocked": key in policy.blocked,
+            "muted": key in policy.muted,
+            "private": key in policy.private,
+        },
     }
 
 
 async def profile(request: Request) -> Response:
-    """``/u/{key}``: name, bio, key and fingerprint, follow/unfollow, trust, posts; on your own
-    profile, the form that sets your name and bio."""
+    """``/u/{key}``: name, bio, key and fingerprint, follow/unfollow, mute/block (and whether you
+    do), trust, posts; on your own profile, the form that sets your name and bio."""
     session = _session(request)
     ctx = web_context(request)
     key = parse_public_key(request.path_params["key"])

@@ -76,19 +76,35 @@ def timeline(
     return records, cursor
 
 
-def thread(store: Store, id_text: str) -> list[tuple[MessageView, int]]:
+def thread(store: Store, me: bytes, id_text: str) -> list[tuple[MessageView, int, str | None]]:
     """The thread holding ``id_text`` (an id or unique prefix) in reading order, with depths
-    (capped at ``MAX_INDENT_DEPTH``)."""
+    (capped at ``MAX_INDENT_DEPTH``) and, for a reply the user's policy hides, the words of its
+    collapsed placeholder (``you muted NAME``; None when shown)."""
+    from pnyx.crypto.keytext import encode_public_key
     from pnyx.errors import NotFoundError
+    from pnyx.reads.policy import load_policy, screen
 
     ordered = tree_order(store.thread(store.resolve_id(id_text)))
     if not ordered:
         raise NotFoundError(f"no thread holds {id_text} in this store")
-    views = _views(store, [item for item, _ in ordered])
-    return [
-        (view, min(depth, MAX_INDENT_DEPTH))
-        for view, (_, depth) in zip(views, ordered, strict=True)
-    ]
+    items = [item for item, _ in ordered]
+    hidden = {i.id: why for i, why in screen(load_policy(store, me), items, _itself)[1]}
+    views = _views(store, items)
+    rows: list[tuple[MessageView, int, str | None]] = []
+    for view, (item, depth) in zip(views, ordered, strict=True):
+        why = hidden.get(item.id)
+        text = None
+        if why is not None:
+            profile = store.profile(why.key)
+            text = why.reason(
+                profile.name if profile and profile.name else encode_public_key(why.key)
+            )
+        rows.append((view, min(depth, MAX_INDENT_DEPTH), text))
+    return rows
+
+
+def _itself(item: StoredMessage) -> StoredMessage:
+    return item
 
 
 def ranked(
