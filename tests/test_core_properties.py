@@ -130,7 +130,10 @@ KIND_BODIES: st.SearchStrategy[tuple[str, dict[str, Any]]] = st.one_of(
     st.tuples(st.just("post"), post_bodies()),
     st.tuples(st.just("repost"), reference_bodies()),
     st.tuples(st.just("reaction"), reaction_bodies()),
-    st.tuples(st.sampled_from(["follow", "unfollow"]), edge_bodies()),
+    st.tuples(
+        st.sampled_from(["follow", "unfollow", "mute", "unmute", "block", "unblock"]),
+        edge_bodies(),
+    ),
     st.tuples(st.just("profile"), profile_bodies()),
     st.tuples(st.just("delete"), delete_bodies()),
     st.tuples(UNKNOWN_KINDS, st.dictionaries(FIELD_NAMES, VALUES, max_size=4)),
@@ -148,7 +151,8 @@ def messages(draw: st.DrawFn) -> Message:
 
 
 def test_every_known_kind_has_a_strategy() -> None:
-    assert {"post", "repost", "reaction", "follow", "unfollow", "profile", "delete"} == KNOWN_KINDS
+    edges = {"follow", "unfollow", "mute", "unmute", "block", "unblock"}
+    assert {"post", "repost", "reaction", *edges, "profile", "delete"} == KNOWN_KINDS
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])

@@ -81,6 +81,16 @@ def integrity(home: Path) -> str:
         conn.close()
 
 
+def _fill(path: Path) -> None:
+    """Write ``path`` until the file system is full (ENOSPC)."""
+    with open(path, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
 def test_full_disk(tmp_path: Path, make_cli: type[Cli]) -> None:
     """Posting until the disk is full: the post that does not fit gets one line (exit 3) and is
     not stored; every earlier post is intact; import fails the same way; once there is room again
@@ -100,6 +110,7 @@ def test_full_disk(tmp_path: Path, make_cli: type[Cli]) -> None:
         assert posts_in(cli.home) == stored and integrity(cli.home) == "ok"
         export = tmp_path / "export.pnyx"
         cli.ok("export", str(export))
+        _fill(disk / "filler")  # the store refuses a post with room left for a small file
         other = make_cli(disk / "other")
         refused = other("init")
         assert refused.code == 2 and "cannot write identity file" in one_line(refused.err)
@@ -107,6 +118,7 @@ def test_full_disk(tmp_path: Path, make_cli: type[Cli]) -> None:
         assert not [p for p in (disk / "other").iterdir() if p.name.startswith("identity")]
         imported = make_cli(disk / "home")("import", str(export))
         assert imported.code in (0, 1)  # everything is already there: nothing to write
+        (disk / "filler").unlink()
         remount(disk, f"size={SMALL_DISK_KIB * 4}k")
         cli.ok("post", "there is room again")
         assert posts_in(cli.home) == stored + 1 and integrity(cli.home) == "ok"

@@ -7,12 +7,17 @@ reason without root, iptables or the kernel's NAT support.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pnyx.net.relaying import RelayLimits
 from tests.nat_nodes import NatCluster, NatNode, address, elapsed
 from tests.netns_kit import Topology, nat_topology, require_nat_support
 from tests.waiting import wait_until
@@ -54,6 +59,20 @@ def _behind_nat_with_relays(node: NatNode) -> dict[str, object] | None:
     return None
 
 
+def _wait_reachable(node: NatNode) -> None:
+    def reachable() -> bool:
+        return bool(node.reach().get("status") == "reachable")
+
+    wait_until(reachable, timeout=30, what=f"{node.name} reachable")
+
+
+def _wait_behind_nat(node: NatNode) -> None:
+    def behind() -> dict[str, object] | None:
+        return _behind_nat_with_relays(node)
+
+    wait_until(behind, timeout=40, what=f"{node.name} behind NAT with 2 relays")
+
+
 def _accept_and_post(a: NatNode, b: NatNode) -> tuple[float, str]:
     invite = a.cli("invite").split()[0]
     assert invite.startswith("pnyxinv1"), invite
@@ -81,17 +100,9 @@ def test_home_nodes_meet_through_a_relay_then_go_direct(
     with NatCluster(topo, tmp_path) as cluster:
         relays, a, b = _start_square(topo, cluster)
         for relay in relays:
-            wait_until(
-                lambda r=relay: r.reach().get("status") == "reachable",
-                timeout=30,
-                what=f"{relay.name} reachable",
-            )
+            _wait_reachable(relay)
         for home in (a, b):
-            wait_until(
-                lambda h=home: _behind_nat_with_relays(h),
-                timeout=40,
-                what=f"{home.name} behind NAT with 2 relays",
-            )
+            _wait_behind_nat(home)
         assert any("/p2p-circuit" in x for x in a.status()["listen_addrs"])
         took, _ = _accept_and_post(a, b)
         print(f"accept -> first post (relayed): {took} s")
@@ -108,10 +119,81 @@ def test_a_port_randomising_nat_keeps_the_relay(port_randomising: Topology, tmp_
     with NatCluster(topo, tmp_path) as cluster:
         _, a, b = _start_square(topo, cluster)
         for home in (a, b):
-            wait_until(
-                lambda h=home: _behind_nat_with_relays(h),
-                timeout=40,
-                what=f"{home.name} behind NAT with 2 relays",
-            )
+            _wait_behind_nat(home)
         took, _ = _accept_and_post(a, b)
         print(f"accept -> first post (relayed, random ports): {took} s")
+
+
+def _relay_of(b: NatNode, peer_id: str) -> str | None:
+    """The relay peer id b's connection to ``peer_id`` goes through, if relayed."""
+    for row in b.peer_rows():
+        address = row.get("address") or ""
+        if row["peer_id"] == peer_id and "p2p-circuit" in address:
+            return address.split("/p2p-circuit")[0].rsplit("/p2p/", 1)[1]
+    return None
+
+
+def test_when_the_relay_dies_the_homes_move_to_the_other(
+    port_randomising: Topology, tmp_path: Path
+) -> None:
+    topo = port_randomising
+    with NatCluster(topo, tmp_path) as cluster:
+        relays, a, b = _start_square(topo, cluster)
+        for home in (a, b):
+            _wait_behind_nat(home)
+        _accept_and_post(a, b)
+        a_id = a.status()["peer_id"]
+        used = wait_until(lambda: _relay_of(b, a_id), timeout=10, what="b reaches a relayed")
+        index = [r.status()["peer_id"] for r in relays].index(used)
+        topo.kill_processes(topo.relay_ns[index])
+        started = time.monotonic()
+
+        def through_the_other() -> bool:
+            other = _relay_of(b, a_id)
+            return other is not None and other != used
+
+        wait_until(through_the_other, timeout=30, what="b reaches a through the other relay")
+        print(f"relay killed -> relayed through the other: {elapsed(started)} s")
+        a.cli("post", "after the relay died")
+        wait_until(
+            lambda: "after the relay died" in b.cli("timeline"), timeout=10, what="post arrives"
+        )
+
+
+def test_a_hostile_client_stays_inside_the_relays_limits(
+    port_preserving: Topology, tmp_path: Path
+) -> None:
+    topo = port_preserving
+    with NatCluster(topo, tmp_path) as cluster:
+        relays, a, b = _start_square(topo, cluster)
+        wait_until(lambda: _behind_nat_with_relays(b), timeout=40, what="b holds 2 reservations")
+        relay = relays[0]
+        relay_id, b_id = relay.status()["peer_id"], b.status()["peer_id"]
+        argv = [sys.executable, "-m", "tests.nat_hostile", address(relay, topo.relay_addr[0])]
+        hostile = topo.popen(
+            topo.relay_ns[1],
+            [*argv, b_id, "12", "12"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=str(Path(__file__).resolve().parents[1]),
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        try:
+            assert hostile.stdout is not None
+            line = hostile.stdout.readline()
+            result = json.loads(line)
+            limits = RelayLimits()
+            assert result["reservations_granted"] == limits.max_reservations_per_ip
+            assert result["circuits_open"] >= 1
+            counters = relay.reach()
+            # at no moment did the one machine hold more than its share of b's circuits
+            assert counters["relay_circuits_peak"] <= limits.max_circuits_per_ip_to_peer
+            assert counters["relay_refused_reservations"] >= 12 - limits.max_reservations_per_ip
+            assert counters["relay_refused_circuits"] >= 12 - result["circuits_open"]
+            # the honest: b keeps its reservation, a reaches b through this very relay
+            assert relay_id in b.reach()["relays"]
+            circuit = f"{address(relay, topo.relay_addr[0])}/p2p-circuit/p2p/{b_id}"
+            assert b_id in a.cli("connect", circuit)
+        finally:
+            hostile.kill()
+            hostile.wait()

@@ -18,6 +18,10 @@ from pnyx.net.contracts import Direction, PeerEvent, PeerInfo
 @dataclass
 class FakeNetwork:
     connected: list[PeerInfo] = field(default_factory=list)
+    protected: frozenset[str] = frozenset()
+
+    def protected_peers(self) -> frozenset[str]:
+        return self.protected
 
     def peers(self) -> list[PeerInfo]:
         return list(self.connected)
@@ -76,3 +80,18 @@ def test_only_the_newest_strangers_over_the_mark_are_trimmed() -> None:
     newest_first = [f"s{n:02}" for n in range(strangers - 1, -1, -1)]
     assert trimmed == newest_first[: len(trimmed)]
     assert "node-of-020202" not in trimmed and "dialled" not in trimmed
+
+
+def test_peers_the_relay_serves_are_never_trimmed() -> None:
+    node = FakeNode()
+    standing = standing_of(node)
+    for n in range(STRANGER_CONNECTIONS_HIGH + 4):
+        connect(node, f"s{n:02}")
+    newest = f"s{STRANGER_CONNECTIONS_HIGH + 3:02}"
+    assert newest in standing.strangers_to_trim()
+    node.network.protected = frozenset({newest})  # it holds a reservation on our relay
+    trimmed = standing.strangers_to_trim()
+    assert (
+        newest not in trimmed
+        and len(trimmed) == STRANGER_CONNECTIONS_HIGH + 3 - STRANGER_CONNECTIONS_LOW
+    )

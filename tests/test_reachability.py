@@ -53,6 +53,7 @@ def test_malformed_requests_are_refused_in_words(data: bytes) -> None:
 
 def test_an_answer_has_one_boolean_per_port() -> None:
     assert decode_answer(encode_answer([False, True]), 2) == [False, True]
+    assert encode_answer([True]) == bytes.fromhex("81a26f6b91c3")  # known answer (spec)
     with pytest.raises(DialbackError):
         decode_answer(encode_answer([True]), 2)
     with pytest.raises(DialbackError):

@@ -47,3 +47,24 @@ def test_network_page_shows_the_invite(ctx: WebContext) -> None:
     found = re.search(r"pnyxinv1[a-z0-9]+", html.unescape(page))
     assert found is not None and "goes stale" in page
     assert parse_invite(found.group(0)).addresses == (ADDRESS,)
+
+
+def test_network_page_says_whether_others_can_dial_the_node(ctx: WebContext) -> None:
+    relay = "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"
+
+    async def node_status() -> dict[str, Any]:
+        reach = {
+            "status": "behind NAT",
+            "shown": f"behind NAT (relayed via {relay})",
+            "why": "2 of 2 peers could not dial back",
+            "relays": [relay],
+            "relay_service": False,
+        }
+        return {**_status(), "reachability": reach}
+
+    ctx.status = node_status
+    with TestClient(build_app(ctx), base_url=BASE, backend="trio") as client:
+        login(ctx, client)
+        page = client.get("/network").text
+    assert "cannot" in page and f"behind NAT (relayed via {relay})" in page
+    assert "2 of 2 peers could not dial back" in page

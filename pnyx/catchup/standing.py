@@ -17,9 +17,10 @@ Everyone else is a stranger: strangers share what valued peers leave, within per
 caps connections, with the least valuable trimmed first: every ``TRIM_INTERVAL_S``, when more than
 ``STRANGER_CONNECTIONS_HIGH`` strangers are connected, the newest are disconnected until
 ``STRANGER_CONNECTIONS_LOW`` remain (a wave of fresh identities goes before the strangers that
-were there before it; valued peers are never trimmed). A trimmed stranger may connect again, and
-is trimmed again while the node is over its mark. Each py-libp2p connection holds a few MiB of
-buffers and per-peer state, which a flood's open connections otherwise kept.
+were there before it; valued peers are never trimmed, nor peers whose connection carries relay
+service: ``Network.protected_peers``, bounded by the relay's limits). A trimmed stranger may
+connect again, and is trimmed again while the node is over its mark. Each py-libp2p connection
+holds a few MiB of buffers and per-peer state, which a flood's open connections otherwise kept.
 
 Failure modes: none; a follower refresh that fails (the store) is logged and retried.
 """
@@ -86,7 +87,7 @@ class PeerStanding:
 
     def strangers_to_trim(self) -> list[str]:
         """Connected strangers to disconnect now, newest first (empty below the high mark)."""
-        valued = self._valued_ids()
+        valued = self._valued_ids() | self.node.network.protected_peers()  # NAT: relay service
         strangers = [
             p.peer_id
             for p in self.node.network.peers()

@@ -44,7 +44,6 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
-from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from pnyx.core.frame import MAX_GOSSIP_FRAME_BYTES
@@ -62,7 +61,12 @@ from pnyx.gossip.finding import FindingMixin, start_finding  # discovery
 from pnyx.gossip.guard import GuardedMixin, guard_streams
 from pnyx.gossip.identity import key_pair_from_seed
 from pnyx.gossip.mesh import new_pubsub
-from pnyx.gossip.muxer import bound_outbound_queues, bound_receive_windows, queues_full
+from pnyx.gossip.muxer import (
+    BoundedYamux,
+    bound_outbound_queues,
+    bound_receive_windows,
+    queues_full,
+)
 from pnyx.gossip.nat import NatMixin, NatService, announce_circuits  # NAT reach
 from pnyx.gossip.notifee import ConnectionNotifee
 from pnyx.gossip.streams import Libp2pStream
@@ -336,7 +340,7 @@ async def open_libp2p_network(
     host = new_host(
         key_pair=key_pair,
         sec_opt={NOISE_PROTOCOL_ID: NoiseTransport(key_pair, new_x25519_key_pair().private_key)},
-        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): BoundedYamux},  # robustness: bounded buffers
         connection_config=ConnectionConfig(
             max_connections_per_peer=2, min_connections=4, low_watermark=16, high_watermark=64
         ),

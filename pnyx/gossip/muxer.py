@@ -10,9 +10,12 @@ sync window of 4 batches of at most 256 KiB; ``MAX_YAMUX_WINDOW_BYTES`` keeps th
 yamux's initial 256 KiB, which loopback and LAN throughput do not need more of (a window is
 per RTT: 256 KiB per 10 ms is 25 MiB/s).
 
-What this does not bound: py-libp2p's yamux buffers data a peer sends beyond the window (it logs
-"peer exceeded receive window" and keeps the data); an honest yamux sender never does. See
-docs/security.md, "Known gaps".
+py-libp2p's yamux also buffers data a peer sends beyond the window (it logs "peer exceeded
+receive window" and keeps the data); an honest yamux sender never does. ``BoundedYamux`` (the
+muxer pnyx offers) gives each stream a buffer that refuses to hold more than
+``MAX_STREAM_BUFFER_BYTES`` (twice the window: an honest sender cannot get there): the refusal
+is a ``ConnectionAbortedError`` (py-libp2p's read loop drops the data and stops receiving on
+that stream) and closes the connection.
 """
 
 from __future__ import annotations
@@ -23,16 +26,72 @@ from typing import Any
 from libp2p.pubsub import pubsub as py_pubsub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
+from libp2p.stream_muxer import muxer_multistream as py_muxer_multistream
 from libp2p.stream_muxer.yamux import yamux as py_yamux
+from libp2p.stream_muxer.yamux.yamux import Yamux
 
 #: Largest yamux receive window of one stream, in bytes (py-libp2p: grows to 16 MiB).
 MAX_YAMUX_WINDOW_BYTES = 256 * 1024
 
 
+#: Unread bytes one yamux stream may hold, at most (twice the window: only a sender that ignores
+#: flow control reaches it, and its connection is then closed).
+MAX_STREAM_BUFFER_BYTES = 2 * MAX_YAMUX_WINDOW_BYTES
+
+
+class WindowExceeded(ConnectionAbortedError):
+    """A peer sent more than a yamux stream's window allows (an ``OSError``, so py-libp2p's read
+    loop closes the connection)."""
+
+
+class _BoundedBuffer(bytearray):
+    def __init__(self, data: Any = b"", on_exceeded: Any = None) -> None:
+        super().__init__(data)
+        self.on_exceeded = on_exceeded
+
+    def extend(self, data: Any) -> None:
+        if len(self) + len(data) > MAX_STREAM_BUFFER_BYTES:
+            if self.on_exceeded is not None:
+                self.on_exceeded()
+            raise WindowExceeded(
+                f"peer sent past the yamux window ({len(self) + len(data)} bytes unread)"
+            )
+        super().extend(data)
+
+
+class _BoundedBuffers(dict[int, bytearray]):
+    def __init__(self, on_exceeded: Any = None) -> None:
+        super().__init__()
+        self.on_exceeded = on_exceeded
+
+    def __setitem__(self, key: int, value: bytearray) -> None:
+        bounded = value if isinstance(value, _BoundedBuffer) else _BoundedBuffer(value)
+        bounded.on_exceeded = self.on_exceeded
+        super().__setitem__(key, bounded)
+
+
+class BoundedYamux(Yamux):
+    """py-libp2p's yamux whose streams refuse data beyond ``MAX_STREAM_BUFFER_BYTES``; the first
+    refusal closes the connection (py-libp2p would only drop the data and stop that stream)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream_buffers = _BoundedBuffers(self._window_exceeded)
+        self.windows_exceeded = 0
+
+    def _window_exceeded(self) -> None:
+        self.windows_exceeded += 1
+        if self.windows_exceeded == 1 and self._nursery is not None:
+            self._nursery.start_soon(self._cleanup_on_error)
+
+
 def bound_receive_windows() -> None:
     """Keep every yamux stream's receive window at ``MAX_YAMUX_WINDOW_BYTES`` (no auto-tuning
-    beyond it); py-libp2p reads its module-level maximum at every window update."""
+    beyond it; py-libp2p reads its module-level maximum at every window update), and make every
+    yamux connection a ``BoundedYamux``."""
     py_yamux.MAX_WINDOW_SIZE = MAX_YAMUX_WINDOW_BYTES
+    # py-libp2p builds every yamux connection as its own ``Yamux``, whatever ``muxer_opt`` says
+    py_muxer_multistream.Yamux = BoundedYamux  # type: ignore[attr-defined]
 
 
 #: Bytes of RPCs waiting in one peer's outbound gossip queue, at most; more are dropped.

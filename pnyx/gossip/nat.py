@@ -122,6 +122,10 @@ class NatService:
             "dialback_refused": self.dialback.refused,
         }
 
+    def protected_peers(self) -> set[str]:
+        """Peers a connection manager must keep: our relays and those our relay serves."""
+        return self.relay.protected_peers() | {p.to_base58() for p in self.reservations}
+
     async def dial(self, address: str) -> str:
         """Dial a ``/p2p-circuit`` address (``pnyx.gossip.relay.dial_circuit``)."""
         return await dial_circuit(self._host, self.transport, address)
@@ -203,20 +207,31 @@ class NatService:
         ports = self._listen_ports()
         if not ports:
             return
-        asked = 0
+        for peer, at in list(self._asked.items()):  # bounded: only the last interval's
+            if now - at >= DIALBACK_ASK_INTERVAL_S:
+                del self._asked[peer]
+        for peer, until in list(self._not_relays.items()):
+            if until <= now:
+                del self._not_relays[peer]
+        chosen: list[ID] = []
         for peer in self._direct_peers():
-            if asked >= DIALBACK_PEERS_PER_TICK:
+            if len(chosen) >= DIALBACK_PEERS_PER_TICK:
                 break
             last = self._asked.get(peer)
             if last is not None and now - last < DIALBACK_ASK_INTERVAL_S:
                 continue
-            if not self._speaks(peer, DIALBACK_PROTOCOL):
-                continue
-            self._asked[peer] = now
-            asked += 1
+            if self._speaks(peer, DIALBACK_PROTOCOL):
+                self._asked[peer] = now
+                chosen.append(peer)
+
+        async def ask(peer: ID) -> None:
             answer = await ask_dialback(self._host, peer, ports)
             if answer is not None:
                 self.tracker.observe(peer.to_base58(), answer, trio.current_time())
+
+        async with trio.open_nursery() as nursery:  # at once: a failed dial-back waits 3 s
+            for peer in chosen:
+                nursery.start_soon(ask, peer)
 
     async def _keep_reservations(self) -> None:
         connected = set(self._direct_peers())
@@ -275,6 +290,9 @@ class NatMixin:
         if self._nat is None:
             return {"status": str(Reachability.UNKNOWN), "shown": "unknown", "relays": []}
         return self._nat.view()
+
+    def protected_peers(self) -> frozenset[str]:
+        return frozenset() if self._nat is None else frozenset(self._nat.protected_peers())
 
     async def _connect_circuit(self, address: str) -> str:
         from pnyx.net.contracts import ConnectError

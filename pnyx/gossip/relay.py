@@ -3,7 +3,8 @@
 * ``BoundedRelay`` is py-libp2p's ``CircuitV2Protocol`` with the limits of
   ``pnyx.net.relaying.RelayLimits`` and two bounds py-libp2p lacks: reservations per IP address
   (a client's many identities from one machine take at most ``max_reservations_per_ip``) and
-  circuits in all and per source peer (py-libp2p bounds circuits only per reserved destination).
+  circuits in all, per source peer, per source IP and per source IP and destination (py-libp2p
+  bounds circuits only per reserved destination, so one machine could take all of a peer's).
   It always answers the *stop* protocol (so this node accepts circuits relayed to it); the *hop*
   protocol (serving as a relay) is switched on and off by ``set_hop`` (``relay = "auto"`` follows
   reachability).
@@ -67,8 +68,8 @@ class BoundedRelay(CircuitV2Protocol):
         self.pnyx_limits = limits
         self.hop_on = False
         self._reservation_ip: dict[ID, str] = {}
-        self._circuits = 0
-        self._circuits_from: dict[ID, int] = {}
+        self._circuit_counts: dict[tuple[object, ...], int] = {}
+        self.circuits_peak = 0
         self.refused_reservations = 0
         self.refused_circuits = 0
 
@@ -82,13 +83,24 @@ class BoundedRelay(CircuitV2Protocol):
         else:
             self.host.remove_stream_handler(HOP_PROTOCOL)
 
+    def protected_peers(self) -> set[str]:
+        """Peers whose connection to this node carries the relay service: those holding a
+        reservation and the sources of open circuits (a connection manager must not close
+        them; their number is bounded by the limits)."""
+        manager: Any = self.resource_manager
+        manager._clean_expired()
+        holders = {p.to_base58() for p in manager._reservations}
+        sources = {str(k[1]) for k in self._circuit_counts if k[0] == "from"}
+        return holders | sources
+
     def stats(self) -> dict[str, int]:
         """Reservations and circuits held now, and how many were refused by the limits."""
         manager: Any = self.resource_manager
         manager._clean_expired()
         return {
             "relay_reservations": len(manager._reservations),
-            "relay_circuits": self._circuits,
+            "relay_circuits": self._circuit_counts.get(("all",), 0),
+            "relay_circuits_peak": self.circuits_peak,
             "relay_refused_reservations": self.refused_reservations,
             "relay_refused_circuits": self.refused_circuits,
         }
@@ -117,26 +129,37 @@ class BoundedRelay(CircuitV2Protocol):
 
     async def _handle_connect(self, stream: INetStream, msg: Any) -> None:
         source = stream.muxed_conn.peer_id
+        ip = remote_ip(self.host, stream) or "?"
+        try:
+            target = ID(msg.peer.id).to_base58()
+        except Exception:  # noqa: BLE001  a peer's bytes: py-libp2p answers it below
+            target = "?"
         limits = self.pnyx_limits
-        if (
-            self._circuits >= limits.max_circuits
-            or self._circuits_from.get(source, 0) >= limits.max_circuits_per_peer
-        ):
+        counts = self._circuit_counts
+        keys = (("all",), ("from", source.to_base58()), ("ip", ip), ("ip-to", ip, target))
+        caps = (
+            limits.max_circuits,
+            limits.max_circuits_per_peer,
+            limits.max_circuits_per_ip,
+            limits.max_circuits_per_ip_to_peer,
+        )
+        if any(counts.get(key, 0) >= cap for key, cap in zip(keys, caps, strict=True)):
             self.refused_circuits += 1
             await self._send_status(stream, StatusCode.RESOURCE_LIMIT_EXCEEDED, "relay is full")
             await _reset(stream)
             return
-        self._circuits += 1
-        self._circuits_from[source] = self._circuits_from.get(source, 0) + 1
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        self.circuits_peak = max(self.circuits_peak, counts[("all",)])
         try:
             await super()._handle_connect(stream, msg)
         finally:
-            self._circuits -= 1
-            left = self._circuits_from[source] - 1
-            if left:
-                self._circuits_from[source] = left
-            else:
-                del self._circuits_from[source]
+            for key in keys:
+                left = counts[key] - 1
+                if left:
+                    counts[key] = left
+                else:
+                    del counts[key]
 
 
 def new_transport(host: IHost, relay: BoundedRelay) -> CircuitV2Transport:

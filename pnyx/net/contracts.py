@@ -255,6 +255,11 @@ class Network(Protocol):
         """Counters of the network's discovery parts (routing table size, mDNS finds, ...)."""
         ...
 
+    def protected_peers(self) -> frozenset[str]:
+        """Peers whose connections carry relay service (reservations held with us, circuits
+        through us, our own relays): never trimmed as strangers. Bounded by the relay limits."""
+        ...
+
     def reachability(self) -> dict[str, Any]:
         """Whether others can dial this node (``pnyx.net.reachability``): ``status``
         ("reachable", "behind NAT", "unknown"), ``shown`` (the status with its relays, in

@@ -254,6 +254,9 @@ class MemoryNetwork:
         others = sorted(p for p in self._hub.nodes if p != self._peer_id)
         return [self._found_peer(p) for p in others[:limit]]
 
+    def protected_peers(self) -> frozenset[str]:
+        return frozenset()
+
     def reachability(self) -> dict[str, Any]:
         return {"status": "unknown", "shown": "unknown", "relays": []}
 

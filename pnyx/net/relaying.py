@@ -37,6 +37,11 @@ class RelayLimits:
     max_circuits: int = 64
     #: Circuits at once to one reserved peer, and from one source peer, a count.
     max_circuits_per_peer: int = 8
+    #: Circuits at once from one IP address (all its identities), a count.
+    max_circuits_per_ip: int = 16
+    #: Circuits at once from one IP address to one reserved peer, a count (so the identities of
+    #: one machine cannot take all of a peer's ``max_circuits_per_peer``).
+    max_circuits_per_ip_to_peer: int = 2
     #: Longest one circuit lives, in seconds (then both ends reconnect or go direct).
     circuit_duration_s: int = 1800
     #: Bytes one circuit carries in both directions together before it is closed.
@@ -51,6 +56,8 @@ RELAY_LIMIT_RANGES: Final = {
     "reservation_ttl_s": (60, 86_400),
     "max_circuits": (0, 100_000),
     "max_circuits_per_peer": (1, 1_000),
+    "max_circuits_per_ip": (1, 100_000),
+    "max_circuits_per_ip_to_peer": (1, 1_000),
     "circuit_duration_s": (10, 86_400),
     "circuit_bytes": (4096, 1 << 40),
 }
