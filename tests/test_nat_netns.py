@@ -197,3 +197,20 @@ def test_a_hostile_client_stays_inside_the_relays_limits(
         finally:
             hostile.kill()
             hostile.wait()
+
+
+def test_a_home_finds_a_relay_through_the_dht(port_preserving: Topology, tmp_path: Path) -> None:
+    """The home knows one public node, which is no relay; the relay is found in the DHT."""
+    topo = port_preserving
+    with NatCluster(topo, tmp_path) as cluster:
+        friend = cluster.start("friend", topo.relay_ns[1], topo.relay_addr[1], "--relay", "off")
+        boot = ["--bootstrap", address(friend, topo.relay_addr[1])]
+        relay = cluster.start("relay", topo.relay_ns[0], topo.relay_addr[0], "--relay", "on", *boot)
+        a = cluster.start("a", topo.home_ns["a"], topo.home_addr["a"], *boot)
+        relay_id = relay.status()["peer_id"]
+
+        def reserved() -> bool:
+            return relay_id in a.reach().get("relays", [])
+
+        wait_until(reserved, timeout=60, what="a holds a reservation on the relay found in the DHT")
+        assert any(relay_id in x and "/p2p-circuit" in x for x in a.status()["listen_addrs"])

@@ -121,3 +121,12 @@ def test_an_invite_puts_relayed_addresses_before_private_ones() -> None:
     public_circuit = f"/ip4/203.0.114.1/tcp/4001/p2p/{RELAY}/p2p-circuit"
     chosen, kind = invite_addresses([private, public_circuit], PEER)
     assert (chosen, kind) == ([f"{public_circuit}/p2p/{PEER}"], "public")
+
+
+def test_the_relays_dht_key_is_the_specified_one() -> None:
+    from pnyx.gossip.dht import feed_key
+    from pnyx.gossip.nat import RELAYS_DHT_KEY
+
+    assert feed_key(RELAYS_DHT_KEY).hex() == (  # docs/protocol.md, "Relays"
+        "122017bd50c1247891fc35d36736705491ab2b6b15d87b4e5d69689f986e4772c094"
+    )

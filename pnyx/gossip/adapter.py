@@ -379,7 +379,11 @@ async def open_libp2p_network(
         async with trio.open_nursery() as nursery:
             network._nursery = nursery
             network._nat = NatService(
-                host, mode=relay, limits=relay_limits, set_dht_client=network._dht_client_mode
+                host,
+                mode=relay,
+                limits=relay_limits,
+                set_dht_client=network._dht_client_mode,
+                network=network,
             )
             await nursery.start(network._nat.run)
             await pubsub.wait_until_ready()

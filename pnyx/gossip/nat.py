@@ -16,13 +16,17 @@
    addresses are (identify, DHT provider records, ``listen_addrs`` and so invites);
 4. DCUtR (``pnyx.gossip.holepunch``) upgrades relayed connections to direct ones by itself.
 
-Relays are found among the peers the node is connected to: the dialer connects to peers from the
-peer book and the DHT, and any of them that is reachable and runs pnyx with ``relay`` not "off"
-answers a reservation. A peer that refused is not asked again for ``RELAY_RETRY_AFTER_S``.
+Relays are found among the peers the node is connected to (the dialer connects to peers from the
+peer book and the DHT) and, when those are not enough, in the DHT: a node serving as a relay
+announces itself as a provider of ``RELAYS_DHT_KEY`` every ``RELAY_ANNOUNCE_S``, and a node behind
+NAT short of relays looks that key up (at most every ``RELAY_LOOKUP_S``) and dials up to
+``RELAY_DIALS_PER_LOOKUP`` of the relays found. A peer that refused a reservation is not asked
+again for ``RELAY_RETRY_AFTER_S``. No relay is special: any reachable pnyx node is one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -44,7 +48,12 @@ from pnyx.gossip.relay import (
     new_transport,
     reserve,
 )
-from pnyx.net.reachability import DIALBACK_PROTOCOL, Reachability, ReachabilityTracker
+from pnyx.net.reachability import (
+    DIALBACK_PROTOCOL,
+    OBSERVATION_TTL_S,
+    Reachability,
+    ReachabilityTracker,
+)
 from pnyx.net.relaying import (
     RELAY_RETRY_AFTER_S,
     RESERVATION_REFRESH_MARGIN_S,
@@ -62,6 +71,14 @@ NAT_FAST_TICK_S: Final = 3.0
 DIALBACK_ASK_INTERVAL_S: Final = 600.0
 #: Peers asked for a dial-back in one round, a count.
 DIALBACK_PEERS_PER_TICK: Final = 2
+#: The 32 bytes under whose DHT key (``pnyx.gossip.dht.feed_key``) relays announce themselves.
+RELAYS_DHT_KEY: Final = hashlib.sha256(b"/pnyx/relays/1").digest()
+#: How often a relay announces itself in the DHT, in seconds.
+RELAY_ANNOUNCE_S: Final = 1800.0
+#: Shortest time between two DHT lookups for relays, in seconds.
+RELAY_LOOKUP_S: Final = 120.0
+#: Relays dialled after one lookup, at most, a count.
+RELAY_DIALS_PER_LOOKUP: Final = 4
 
 
 class NatService:
@@ -74,6 +91,7 @@ class NatService:
         mode: str,
         limits: RelayLimits,
         set_dht_client: Callable[[bool], Any] | None = None,
+        network: Any = None,
     ) -> None:
         self._host = host
         self._me = host.get_id()
@@ -84,6 +102,9 @@ class NatService:
         self.dialback = DialbackServer(host)
         self.holepunch = HolePunch(host)
         self._set_dht_client = set_dht_client
+        self._network = network  # provide / find_providers / connect, for relays in the DHT
+        self._announced_at: float | None = None
+        self._looked_up_at: float | None = None
         self._dht_client = False
         self._asked: dict[ID, float] = {}
         self._not_relays: dict[ID, float] = {}
@@ -159,10 +180,21 @@ class NatService:
         if self._set_dht_client is not None and behind != self._dht_client:
             self._dht_client = behind
             await self._set_dht_client(behind)
-        if behind:
+        await self._announce_relay()
+        if behind or self._likely_behind():
             await self._keep_reservations()
+            if len(self.reservations) < RESERVATIONS_WANTED:
+                await self._find_relays()
         elif status is Reachability.REACHABLE and self.reservations:
             self.reservations.clear()  # direct addresses do; the relays' slots go back
+
+    def _likely_behind(self) -> bool:
+        """Unknown, but the only answers so far are failures (one peer is not proof enough for
+        "behind NAT", but enough to look for relays: a reservation costs little)."""
+        now = trio.current_time()
+        ttl = OBSERVATION_TTL_S
+        fresh = [ok for ok, at in self.tracker.observations.values() if now - at < ttl]
+        return bool(fresh) and not any(fresh)
 
     def _apply_relay_mode(self) -> None:
         if self.mode == "on":
@@ -252,6 +284,41 @@ class NatService:
                 continue
             if not await self._reserve(peer):
                 self._not_relays[peer] = now + RELAY_RETRY_AFTER_S
+
+    async def _announce_relay(self) -> None:
+        now = trio.current_time()
+        if self._network is None or not self.relay.hop_on:
+            self._announced_at = None
+            return
+        due = self._announced_at is None or now - self._announced_at >= RELAY_ANNOUNCE_S
+        if due and await self._network.provide(RELAYS_DHT_KEY):  # else again next round
+            self._announced_at = now
+
+    async def _find_relays(self) -> None:
+        now = trio.current_time()
+        if self._network is None or (
+            self._looked_up_at is not None and now - self._looked_up_at < RELAY_LOOKUP_S
+        ):
+            return
+        self._looked_up_at = now
+        connected = {p.to_base58() for p in self._direct_peers()}
+        found = await self._network.find_providers(RELAYS_DHT_KEY, RELAY_DIALS_PER_LOOKUP * 2)
+        dialled = 0
+        for relay in found:
+            if relay.peer_id in connected or dialled >= RELAY_DIALS_PER_LOOKUP:
+                continue
+            for address in relay.addresses:
+                if "p2p-circuit" in address:
+                    continue
+                try:
+                    await self._network.connect(address)
+                except Exception as exc:  # noqa: BLE001  a dead relay is the common case
+                    log.debug("relay %s from the DHT did not answer: %r", relay.peer_id, exc)
+                    continue
+                dialled += 1
+                break
+        if dialled:
+            await self._keep_reservations()
 
     def _retryable(self, peer: ID) -> bool:
         # identify ran when the connection opened; a peer that turned its relay on later
