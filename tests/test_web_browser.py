@@ -1,7 +1,7 @@
 """The web UI in a real browser (Playwright driving the system's Chromium) against real nodes:
 log in with `pnyx ui`'s link, the byte counter, posting, the "N new posts" bar when a followed
 author posts, follow and unfollow from a profile, search, the for-you feed and a post's "why",
-the offline notice, and no
+the offline notice, the welcome page (name, passphrase, a first follow), and no
 Content-Security-Policy violation or script error on the way. One browser serves the module;
 each test opens its own context (cookies) and page.
 
@@ -235,4 +235,50 @@ def test_a_browser_mutes_an_author_from_a_profile(cluster: Cluster, browser: Any
     page.goto(f"{base}/timeline")
     sync_api.expect(texts.first).to_have_text("a post by b to be muted")
     assert problems == []
+    assert "Traceback" not in a.stderr()
+
+
+def test_a_new_user_walks_through_the_welcome_page(cluster: Cluster, browser: Any) -> None:
+    """The first run: the timeline's onboarding box leads to the welcome page, which shows the
+    key, sets a name, protects the key file (the node keeps posting), and follows a first
+    person after an inline error for a bad key."""
+    from pnyx.crypto.keyfile import is_encrypted, load_identity
+
+    a = cluster.start("a")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    page = open_page(browser, problems, viewport={"width": 390, "height": 844})
+    page.goto(login_url)
+    with page.expect_navigation():
+        page.locator(".onboarding a[href='/welcome']").click()
+    sync_api.expect(page.locator("#welcome-key")).to_have_text(cluster.key("a"))
+    sync_api.expect(page.locator("button[data-copy=welcome-key]")).to_be_visible()
+    page.locator("#welcome-name").fill("Aspasia")
+    with page.expect_navigation():
+        page.locator("#name button[type=submit]").click()
+    sync_api.expect(page.locator("#welcome-name")).to_have_value("Aspasia")
+    page.locator("#welcome-passphrase").fill("correct horse")
+    page.locator("#welcome-confirm").fill("correct horse")
+    with page.expect_navigation():
+        page.locator("#passphrase button[type=submit]").click()
+    sync_api.expect(page.locator("#passphrase .done")).to_contain_text("now encrypted")
+    key_path = cluster.home("a") / "identity.key"
+    assert is_encrypted(key_path) and load_identity(key_path, b"correct horse")
+    page.locator("#welcome-follow").fill("pnyx1notakey")
+    with page.expect_navigation():
+        page.locator("#follow button[type=submit]").click()
+    sync_api.expect(page.locator("#follow-error")).to_be_visible()
+    sync_api.expect(page.locator("#welcome-follow")).to_have_value("pnyx1notakey")
+    page.locator("#welcome-follow").fill(cluster.key("b"))
+    with page.expect_navigation():
+        page.locator("#follow button[type=submit]").click()
+    sync_api.expect(page.locator("#follow .done")).to_be_visible()
+    page.goto(login_url.rsplit("/", 1)[0] + "/timeline")
+    page.locator("form.compose textarea").fill("after the passphrase")
+    with page.expect_navigation():
+        page.locator("form.compose button[type=submit]").click()
+    sync_api.expect(page.locator("article").first.locator(".text")).to_have_text(
+        "after the passphrase"
+    )
+    assert [p for p in problems if "status of 400" not in p] == []  # the refused key
     assert "Traceback" not in a.stderr()

@@ -143,7 +143,14 @@ def _web_options(
     from pnyx.web.serve import check_listen
 
     host, port = check_listen(config.ui_listen, public=config.ui_public)  # warns if public
-    return WebOptions(host, port, key, home.path / TOKEN_FILE, recipes_path=home.recipes_path)
+    return WebOptions(
+        host,
+        port,
+        key,
+        home.path / TOKEN_FILE,
+        recipes_path=home.recipes_path,
+        key_path=home.key_path,
+    )
 
 
 def _force_exit() -> None:

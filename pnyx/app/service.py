@@ -53,8 +53,9 @@ NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 @dataclass
 class WebOptions:
     """The web UI of a node (docs/web.md): where it listens, the key its writes are signed with
-    (None: read-only), the token file, the recipes directory (the feeds). ``open_node`` sets
-    ``url`` once it listens."""
+    (None: read-only), the token file, the recipes directory (the feeds), the identity file
+    (the welcome page protects it with a passphrase). ``open_node`` sets ``url`` once it
+    listens."""
 
     host: str
     port: int
@@ -62,6 +63,7 @@ class WebOptions:
     tokens_path: Path
     url: str | None = None
     recipes_path: Path | None = None
+    key_path: Path | None = None
 
 
 def libp2p_factory(
@@ -195,6 +197,7 @@ async def _start_web(
         status=status,
         nudge=node.nudge,
         recipes_dir=web.recipes_path,
+        key_path=web.key_path,
     )
 
     def arrived(event: Stored) -> None:

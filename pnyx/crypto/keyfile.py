@@ -149,7 +149,35 @@ def _derive(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> byt
     )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def protect_identity(
+    path: Path,
+    key: nacl.signing.SigningKey,
+    passphrase: bytes,
+    *,
+    opslimit: int = DEFAULT_OPSLIMIT,
+    memlimit: int = DEFAULT_MEMLIMIT,
+) -> None:
+    """Re-write the unencrypted identity at ``path`` (which must hold ``key``) encrypted under
+    ``passphrase``, atomically (a crash leaves the old file or the new one, both holding ``key``).
+
+    Raises ``UserError`` for an empty passphrase or an identity that is encrypted already (change
+    a passphrase with the CLI), ``KeyFileError`` if the file holds another key or cannot be
+    written, and like ``load_identity`` for a missing or damaged file.
+    """
+    if not passphrase:
+        raise UserError("an empty passphrase protects nothing")
+    if is_encrypted(path):
+        raise UserError(f"the identity at {path} is protected by a passphrase already")
+    if load_identity(path, None).encode() != key.encode():
+        raise KeyFileError(f"identity file {path} holds another key than the running node's")
+    text = json.dumps(_document(key, passphrase, opslimit, memlimit), indent=1) + "\n"
+    try:
+        _write_atomically(path, text.encode(), replace=True)
+    except OSError as exc:
+        raise KeyFileError(f"cannot write identity file {path}: {exc.strerror or exc}") from None
+
+
+def _write_atomically(path: Path, data: bytes, *, replace: bool = False) -> None:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
     try:
@@ -158,7 +186,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if path.exists():
+        if path.exists() and not replace:
             raise IdentityExistsError(f"an identity already exists at {path}; not overwritten")
         os.replace(temp, path)
     except BaseException:

@@ -9,8 +9,9 @@
 * ``LoginCodes``: codes the running node hands ``pnyx ui`` over the control socket; each opens one
   browser session, once, within ``LOGIN_CODE_TTL_S``. Kept in memory only (hashed).
 * ``Sessions``: browser sessions (the HttpOnly cookie's value) with their CSRF token, in memory,
-  at most ``MAX_SESSIONS`` (the oldest goes), each for ``SESSION_TTL_S``. A node restart logs
-  every browser out.
+  at most ``MAX_SESSIONS`` (the oldest goes), each for ``SESSION_TTL_S``; each has a public id
+  (listed on the sessions page, where it can be ended) and its creation and last-use times. A
+  node restart logs every browser out.
 
 Failure modes: ``TokenBook`` raises ``UserError`` for a bad scope, name or unknown id,
 ``UnsafeHomeError`` for a linked or foreign token file, and ``PnyxError`` for an unreadable or
@@ -188,32 +189,57 @@ class LoginCodes:
         return expiry is not None and self._clock() < expiry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Session:
-    """A browser session: its CSRF token and when it ends (clock seconds)."""
+    """A browser session: its CSRF token, when it ends (clock seconds), its public id (a prefix
+    of the cookie's hash: shown on the sessions page, never enough to act as the session), when
+    it was created and last used (wall clock, milliseconds)."""
 
     csrf: str
     expires: float
+    id: str = ""
+    created_ms: int = 0
+    last_used_ms: int = 0
+
+
+#: Hex digits of a session's public id.
+SESSION_ID_CHARS = 12
 
 
 class Sessions:
     """Browser sessions, in memory (module docstring)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
+        self._wall = wall
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    def _now_ms(self) -> int:
+        return int(self._wall() * 1000)
 
     def create(self) -> tuple[str, Session]:
         """A new session: (cookie value, session)."""
         sid = secrets.token_urlsafe(SESSION_BYTES)
-        session = Session(secrets.token_urlsafe(SESSION_BYTES), self._clock() + SESSION_TTL_S)
-        self._sessions[_digest(sid)] = session
+        key = _digest(sid)
+        now = self._now_ms()
+        session = Session(
+            secrets.token_urlsafe(SESSION_BYTES),
+            self._clock() + SESSION_TTL_S,
+            key[:SESSION_ID_CHARS],
+            now,
+            now,
+        )
+        self._sessions[key] = session
         while len(self._sessions) > MAX_SESSIONS:
             self._sessions.popitem(last=False)
         return sid, session
 
     def get(self, sid: str | None) -> Session | None:
-        """The live session of cookie value ``sid``, else None."""
+        """The live session of cookie value ``sid``, else None; marks it used now."""
         if not sid:
             return None
         key = _digest(sid)
@@ -221,4 +247,21 @@ class Sessions:
         if session is not None and self._clock() >= session.expires:
             del self._sessions[key]
             return None
+        if session is not None:
+            session.last_used_ms = self._now_ms()
         return session
+
+    def active(self) -> list[Session]:
+        """The live sessions, newest first (expired ones are dropped)."""
+        now = self._clock()
+        for key in [k for k, s in self._sessions.items() if now >= s.expires]:
+            del self._sessions[key]
+        return sorted(self._sessions.values(), key=lambda s: s.created_ms, reverse=True)
+
+    def end(self, session_id: str) -> bool:
+        """End the session whose public id is ``session_id``; False if there is none."""
+        for key, session in self._sessions.items():
+            if session_id and hmac.compare_digest(session.id, session_id):
+                del self._sessions[key]
+                return True
+        return False

@@ -100,6 +100,9 @@ class WebContext:
     recipes_dir: Path | None = None
     """The user's recipe files (``Home.recipes_path``): the feeds beyond the built-ins; None:
     the built-ins only."""
+    key_path: Path | None = None
+    """The identity file (``Home.key_path``): the welcome page can protect it with a
+    passphrase; None: it cannot (a test app)."""
     queued: set[bytes] = field(default_factory=set)
     """Ids of posts written here while the node had no peers (shown "will be sent when
     connected"); emptied once the node has a peer again (it republishes them then)."""

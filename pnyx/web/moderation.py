@@ -26,7 +26,7 @@ from pnyx.crypto.keytext import encode_public_key, parse_public_key
 from pnyx.errors import NothingChangedError
 from pnyx.reads.policy import moderation_list
 from pnyx.web.context import web_context
-from pnyx.web.pages import _back, _form, _me, _session, render
+from pnyx.web.pages import _back, _form, _me, _session, known_names, render
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,7 +128,9 @@ async def mutes_page(request: Request) -> Response:
     ctx = web_context(request)
     entries = await ctx.offload(moderation_list, ctx.store, ctx.me)
     rows = [(e, encode_public_key(e.key)) for e in entries]
-    return HTMLResponse(render("mutes.html", session=session, me=_me(ctx), rows=rows))
+    names = await known_names(ctx)
+    html = render("mutes.html", session=session, me=_me(ctx), rows=rows, names=names)
+    return HTMLResponse(html)
 
 
 def routes() -> list[Route]:

@@ -17,6 +17,7 @@ id 404 (``NotFoundError``), rendered as a small error page by ``pnyx.web.app``.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from pnyx import ops
+from pnyx.core.display import Names
 from pnyx.core.limits import MAX_TEXT_BYTES
 from pnyx.errors import UserError
 from pnyx.rank.builtins import DEFAULT
@@ -61,12 +63,46 @@ def _when(ts_ms: int) -> str:
 
 _ENV.filters["when"] = _when
 
+#: The names the page being rendered marks look-alikes of (``render``'s ``names``).
+_NAMES: contextvars.ContextVar[Names | None] = contextvars.ContextVar("names", default=None)
+
+
+def _mark(key_text: str, name: str | None) -> str:
+    """``[look-alike of NAME (fingerprint)]`` when ``name`` (shown for ``key_text``) looks like
+    the name of the user or of someone they follow, else ``[mixed scripts: ...]`` when it mixes
+    scripts, else "" (``Names.mark``). Templates call it as ``mark(key, name)`` (the ``mark``
+    macro); the autoescape escapes it."""
+    from pnyx.crypto.keytext import parse_public_key
+
+    if not name:
+        return ""
+    try:
+        key = parse_public_key(key_text)
+    except UserError:
+        return ""
+    names = _NAMES.get()
+    return names.mark(key, name).strip() if names is not None else ""
+
+
+_ENV.globals["lookalike_mark"] = _mark
+
 
 def render(template: str, **values: Any) -> str:
     """``template`` with ``values``; ``queued`` (hex ids of posts waiting for a peer) defaults
-    to none."""
+    to none; ``names`` (``read.known_names``: whose look-alikes others' names are marked as)
+    defaults to nobody's."""
     values.setdefault("queued", frozenset())
-    return _ENV.get_template(template).render(max_text_bytes=MAX_TEXT_BYTES, **values)
+    token = _NAMES.set(values.pop("names", None))
+    try:
+        return _ENV.get_template(template).render(max_text_bytes=MAX_TEXT_BYTES, **values)
+    finally:
+        _NAMES.reset(token)
+
+
+async def known_names(ctx: WebContext) -> Names:
+    """The names others' names are checked against on a page (``read.known_names``)."""
+    names: Names = await ctx.offload(read.known_names, ctx.store, ctx.me)
+    return names
 
 
 def render_error(status: int, text: str) -> str:
@@ -159,6 +195,7 @@ async def timeline(request: Request) -> Response:
         feeds=[choice.recipe.name for choice in choices],
         feed_problem=problem,
         here=here,
+        names=await known_names(ctx),
     )
     return HTMLResponse(html)
 
@@ -170,7 +207,14 @@ async def thread(request: Request) -> Response:
     reply_to = request.query_params.get("reply", "")
     if not all(c in "0123456789abcdef" for c in reply_to):
         reply_to = ""
-    html = render("thread.html", session=session, rows=rows, me=_me(ctx), reply_to=reply_to)
+    html = render(
+        "thread.html",
+        session=session,
+        rows=rows,
+        me=_me(ctx),
+        reply_to=reply_to,
+        names=await known_names(ctx),
+    )
     return HTMLResponse(html)
 
 

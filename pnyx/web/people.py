@@ -23,7 +23,7 @@ from pnyx.reads.profile import DEFAULT_PROFILE_PAGE
 from pnyx.views import NodeStatus
 from pnyx.web.api_reads import DEFAULT_RESULTS, search_json
 from pnyx.web.context import web_context
-from pnyx.web.pages import _back, _form, _me, _session, render
+from pnyx.web.pages import _back, _form, _me, _session, known_names, render
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -53,7 +53,14 @@ async def profile(request: Request) -> Response:
     found = await ctx.offload(
         _profile_page, ctx.store, ctx.me, key, request.query_params.get("before")
     )
-    html = render("profile.html", session=session, me=_me(ctx), **found, **await _queued(request))
+    html = render(
+        "profile.html",
+        session=session,
+        me=_me(ctx),
+        names=await known_names(ctx),
+        **found,
+        **await _queued(request),
+    )
     return HTMLResponse(html)
 
 
@@ -84,6 +91,7 @@ async def search(request: Request) -> Response:
         author=author_text,
         found=found,
         suggestions=suggestions,
+        names=await known_names(ctx),
     )
     return HTMLResponse(html)
 
@@ -93,7 +101,12 @@ async def notifications(request: Request) -> Response:
     ctx = web_context(request)
     found = await ctx.offload(reads.notifications, ctx.store, ctx.me)
     html = render(
-        "notifications.html", session=session, me=_me(ctx), items=found, **await _queued(request)
+        "notifications.html",
+        session=session,
+        me=_me(ctx),
+        items=found,
+        names=await known_names(ctx),
+        **await _queued(request),
     )
     return HTMLResponse(html)
 

@@ -17,6 +17,7 @@ from pnyx.views.thread import tree_order
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from pnyx.core.display import Names
     from pnyx.rank.recipe import Recipe
     from pnyx.reads.recipes import Feed
     from pnyx.store import Store, StoredMessage
@@ -101,6 +102,18 @@ def thread(store: Store, me: bytes, id_text: str) -> list[tuple[MessageView, int
             )
         rows.append((view, min(depth, MAX_INDENT_DEPTH), text))
     return rows
+
+
+def known_names(store: Store, me: bytes) -> Names:
+    """The names the user knows (their own and those of everyone they follow), for look-alike
+    marks, as ``pnyx.cli.names.known_names`` gives the CLI."""
+    from pnyx.core.display import Names
+
+    known: dict[bytes, str | None] = {}
+    for key in [me, *store.following(me)]:
+        profile = store.profile(key)
+        known[key] = profile.name if profile is not None else None
+    return Names(known)
 
 
 def _itself(item: StoredMessage) -> StoredMessage:
