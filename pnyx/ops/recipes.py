@@ -81,6 +81,10 @@ def subscribe_recipe(store: Store, recipes_dir: Path, hash_text: str) -> Subscri
         recipe = from_canonical(message.body["recipe"], MAX_RECIPE_BODY_BYTES)
     except RecipeError as exc:
         raise RecipeError(f"published recipe {text[:12]} is refused: {exc}") from None
+    if recipe.name != message.body["name"]:
+        raise RecipeError(
+            f"published recipe {text[:12]} is refused: its name differs from the message's"
+        )
     if recipe.name in BUILTINS:
         raise RecipeError(f"recipe: {recipe.name!r} is a built-in feed's name; not installed")
     path = recipes_dir / f"{recipe.name}{SUFFIX}"
