@@ -20,6 +20,7 @@ from pnyx.core.reasons import InvalidMessage, Reason
 from pnyx.errors import StoreError
 from pnyx.store import Store
 from tests.store_helpers import NOW_MS, Feed, key, pub
+from tests.vectors.make_vectors import RECIPE_BYTES, RECIPE_HASH
 
 if TYPE_CHECKING:
     from pnyx.core.envelope import Message
@@ -184,6 +185,7 @@ def _every_known_kind() -> list[Message]:
         bob.profile(bio=""),
         alice.delete(post.id),
         *(bob.add(kind, {"key": alice.author}) for kind in ("mute", "unmute", "block", "unblock")),
+        bob.add("recipe", {"name": "buzz", "recipe": RECIPE_BYTES}),
     ]
 
 
@@ -193,6 +195,10 @@ def test_every_known_kind_has_a_spec_and_its_json_fields_are_unchanged() -> None
     for message in messages:
         spec = kinds.spec_of(message.kind)
         assert spec is not None and spec.name == message.kind
+        if message.kind == "recipe":  # newer than specs: its own fields from the start
+            fields = {"recipe_name": "buzz", "recipe_hash": RECIPE_HASH}
+            assert spec.json_fields(message.body) == fields
+            continue
         # the generic field mapping is what every kind showed before it had a spec of its own
         assert spec.json_fields(message.body) == unknown.json_fields(message.body), message.kind
 
@@ -200,7 +206,8 @@ def test_every_known_kind_has_a_spec_and_its_json_fields_are_unchanged() -> None
 def test_every_known_kind_in_words() -> None:
     found = _every_known_kind()
     post, reply, repost, like, party, follow, unfollow, profile, bio, delete = found[:10]
-    for message, verb in zip(found[10:], ("mutes", "unmutes", "blocks", "unblocks"), strict=True):
+    assert render.describe(found[14]) == f"publishes the feed recipe buzz ({RECIPE_HASH[:12]})"
+    for message, verb in zip(found[10:14], ("mutes", "unmutes", "blocks", "unblocks"), strict=True):
         assert render.describe(message) == f"{verb} {render.short_key(post.author)}"
     alice, ref = render.short_key(post.author), post.id.hex()[:12]
     assert render.describe(post, lead="  │ ") == "line one\n  │ line two"

@@ -119,6 +119,15 @@ def edge_bodies() -> st.SearchStrategy[dict[str, Any]]:
     return IDS.flatmap(lambda key: with_extras({"key": key}, frozenset({"key"})))
 
 
+@st.composite
+def recipe_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    body = {
+        "recipe": draw(st.binary(min_size=1, max_size=64)),
+        "name": draw(st.from_regex(r"[a-z0-9_-]{1,64}", fullmatch=True)),
+    }
+    return draw(with_extras(body, frozenset(body)))
+
+
 def delete_bodies() -> st.SearchStrategy[dict[str, Any]]:
     return IDS.flatmap(lambda target: with_extras({"id": target}, frozenset({"id"})))
 
@@ -136,6 +145,7 @@ KIND_BODIES: st.SearchStrategy[tuple[str, dict[str, Any]]] = st.one_of(
     ),
     st.tuples(st.just("profile"), profile_bodies()),
     st.tuples(st.just("delete"), delete_bodies()),
+    st.tuples(st.just("recipe"), recipe_bodies()),
     st.tuples(UNKNOWN_KINDS, st.dictionaries(FIELD_NAMES, VALUES, max_size=4)),
 )
 POSITIONS = st.one_of(st.just((1, None)), st.tuples(st.integers(2, MAX_SEQ), IDS.map(lambda i: i)))
@@ -152,7 +162,7 @@ def messages(draw: st.DrawFn) -> Message:
 
 def test_every_known_kind_has_a_strategy() -> None:
     edges = {"follow", "unfollow", "mute", "unmute", "block", "unblock"}
-    assert {"post", "repost", "reaction", *edges, "profile", "delete"} == KNOWN_KINDS
+    assert {"post", "repost", "reaction", *edges, "profile", "delete", "recipe"} == KNOWN_KINDS
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])

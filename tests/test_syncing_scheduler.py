@@ -225,6 +225,11 @@ async def test_control_sync_op(tmp_path: Path, autojump_clock: trio.abc.Clock) -
             status = await api({"op": "status"})
             assert status["sync"]["triggers_request"] == 1
             assert status["sync"]["messages_fetched"] >= 7
+            # the trust state ranked reads use (kept by the node once computed) and its age
+            kept = b.node.reach.trust.snapshot()
+            assert (status["trust"] is None) == (kept is None)
+            if kept is not None:
+                assert status["trust"]["age_ms"] >= 0
 
 
 @pytest.mark.parametrize("bad", [{}, {"addr": ""}, {"addr": "/memory/p2p/x", "authors": "k"}])

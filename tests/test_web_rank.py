@@ -246,3 +246,44 @@ def test_a_bad_recipe_file_does_not_break_the_timeline(
     assert client.get("/feeds").status_code == 400
     answer = client.get("/api/v1/feeds", headers=bearer(ctx, "read"))
     assert answer.status_code == 400 and "broken.toml" in answer.json()["error"]
+
+
+def test_the_node_s_kept_trust_is_used_and_its_age_shown(
+    world: tuple[WebContext, Any], client: TestClient
+) -> None:
+    from pnyx.node.trust_keeper import TrustSnapshot
+    from pnyx.reads.trust import load_trust
+    from pnyx.web.api_rank import keep_trust
+
+    ctx, w = world
+    f = w["f"]
+    carol = w["carol"].id.hex()
+    url = f"/api/v1/why/{carol}?feed=quiet"
+
+    def trust_term(why: dict[str, Any]) -> float:
+        return float(next(t["value"] for t in why["terms"] if t["name"] == "trust"))
+
+    own = client.get(url, headers=bearer(ctx, "read")).json()
+    assert own["trust_age_ms"] is None  # no node: the read computed its own
+    # the kept state differs from the store's follows (I also follow carol there), so it shows
+    kept = load_trust(ctx.store, ctx.me).copy()
+    kept.follow(ctx.me.hex(), f["carol"].author.hex())
+    snapshot = TrustSnapshot(kept, wall_clock_ms() - 3000, incremental=True)
+    keep_trust(ctx, lambda: snapshot)
+    why = client.get(url, headers=bearer(ctx, "read")).json()
+    assert 3000 <= why["trust_age_ms"] < 60_000
+    assert trust_term(why) > trust_term(own)
+    page = client.get("/api/v1/timeline?feed=quiet", headers=bearer(ctx, "read")).json()
+    assert 3000 <= page["trust_age_ms"] < 60_000
+    login(ctx, client)
+    html = client.get(f"/why/{carol}?feed=quiet")
+    assert html.status_code == 200 and "trust as of " in html.text and " s ago" in html.text
+    assert f"{trust_term(why):.8g}" in html.text
+
+
+def test_trust_age_text() -> None:
+    from pnyx.web.api_rank import trust_age_text
+
+    assert trust_age_text(None) == "trust computed for this read"
+    assert trust_age_text(3400) == "trust as of 3 s ago"
+    assert trust_age_text(150_000) == "trust as of 2 min ago"

@@ -180,6 +180,7 @@ async def _start_web(
 ) -> tuple[WebContext, Callable[[Stored], None]]:
     """Start the web server in ``nursery``; its context and the node-event subscriber feeding
     its live updates (the caller unsubscribes it)."""
+    from pnyx.web.api_rank import keep_trust
     from pnyx.web.auth import TokenBook
     from pnyx.web.context import WebContext
     from pnyx.web.serve import serve_web
@@ -209,6 +210,7 @@ async def _start_web(
             ctx.arrivals.publish(posts)
 
     node.events.stored.subscribe(arrived)
+    keep_trust(ctx, node.reach.trust.snapshot)  # ranked reads use the node's kept trust
     web.url = await nursery.start(serve_web, ctx, web.host, web.port)
     return ctx, arrived
 
@@ -232,6 +234,12 @@ class ControlApi:
         op = request["op"]
         if op == "status":
             status = await self._node.status()
+            kept = self._node.reach.trust.snapshot()  # the trust ranked reads use, and its age
+            status["trust"] = (
+                None
+                if kept is None
+                else {"age_ms": kept.age_ms(wall_clock_ms()), "incremental": kept.incremental}
+            )
             if self._syncer is not None:  # sync: counters of catch-up sessions
                 status["sync"] = {
                     **self._syncer.status(),

@@ -34,6 +34,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("recipes", help="the feeds you can choose, with the hash of each recipe")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=cmd_recipes)
+    acts = p.add_subparsers(dest="recipes_action", metavar="ACTION")
+    q = acts.add_parser("publish", help="sign and publish a feed recipe, so others can run it")
+    q.add_argument("name", metavar="NAME", help="the feed (pnyx recipes lists them)")
+    q.add_argument("--json", action="store_true", help="the message as one JSON object")
+    q.set_defaults(handler=cmd_recipe_publish)
+    q = acts.add_parser("subscribe", help="install a published recipe by its hash")
+    q.add_argument("hash", metavar="HASH", help="the recipe hash (64 hex digits)")
+    q.add_argument("--json", action="store_true", help="one JSON object")
+    q.set_defaults(handler=cmd_recipe_subscribe)
     p = sub.add_parser("why", help="why a post is where it is in a feed: each term, each discount")
     p.add_argument("id", metavar="ID", help="id (or unique prefix) of the post")
     add_feed_option(p)
@@ -77,9 +86,42 @@ def cmd_recipes(ctx: Context) -> int:
             continue
         recipe = feed.recipe
         where = "built in" if feed.path is None else str(feed.path)
+        if feed.publisher is not None:
+            where += f", subscribed: published by {feed.publisher}"
         ctx.print(f"{recipe.name}  {recipe.hash}  ({where})")
         if recipe.description:
             ctx.print(f"  {display.line(recipe.description)}")
+    return 0
+
+
+def cmd_recipe_publish(ctx: Context) -> int:
+    from pnyx.cli.cmd_write import _done
+    from pnyx.cli.context import Signer
+    from pnyx.ops.recipes import publish_recipe
+    from pnyx.reads.recipes import load
+
+    recipe = load(ctx.home.recipes_path, ctx.args.name)
+    view = publish_recipe(ctx.store(), Signer(ctx), recipe)
+    if not ctx.args.json:
+        ctx.print(f"published the recipe {recipe.name} {recipe.hash}")
+    return _done(ctx, view)
+
+
+def cmd_recipe_subscribe(ctx: Context) -> int:
+    from pnyx.errors import NothingChangedError
+    from pnyx.ops.recipes import subscribe_recipe
+
+    try:
+        done = subscribe_recipe(ctx.store(write=False), ctx.home.recipes_path, ctx.args.hash)
+    except NothingChangedError as exc:
+        ctx.warn(str(exc))
+        return 0
+    if ctx.args.json:
+        ctx.print(json.dumps(done.to_json(), ensure_ascii=False))
+    else:
+        ctx.print(f"subscribed to {done.recipe.name} {done.recipe.hash}")
+        ctx.print(f"  published by {done.to_json()['author']}; it runs here, on your node")
+        ctx.print(f"  read it with: pnyx timeline --feed {done.recipe.name}")
     return 0
 
 

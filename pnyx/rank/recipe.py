@@ -221,3 +221,26 @@ def parse(text: str | bytes) -> Recipe:
     except tomllib.TOMLDecodeError as exc:
         raise _fail(f"not valid TOML: {exc}") from exc
     return from_dict(doc)
+
+
+def from_canonical(data: bytes, max_bytes: int = MAX_RECIPE_BYTES) -> Recipe:
+    """A recipe from its canonical bytes (a published ``recipe`` message's body), validated as
+    a file is; the bytes must be exactly the canonical form. ``RecipeError`` otherwise."""
+    if len(data) > max_bytes:
+        raise _fail(f"published recipe is larger than {max_bytes} bytes")
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise _fail("published recipe is not UTF-8 text") from exc
+    except (ValueError, RecursionError) as exc:
+        raise _fail("published recipe is not valid JSON") from exc
+    if not isinstance(doc, dict):
+        raise _fail("published recipe is not a JSON object")
+    recipe = from_dict(doc)
+    if recipe.canonical() != data:
+        raise _fail("published recipe is not in canonical form")
+    return recipe
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number")

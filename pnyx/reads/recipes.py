@@ -12,6 +12,7 @@ available names). A missing recipes directory simply means no user recipes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from pnyx.rank.recipe import MAX_RECIPE_BYTES, NAME_RE, Recipe, RecipeError, par
 MAX_RECIPE_FILES = 100
 #: File name suffix of a recipe file.
 SUFFIX = ".toml"
+#: The file (in the recipes directory) naming who published each subscribed recipe.
+SUBSCRIBED = "subscribed.json"
+#: Largest ``SUBSCRIBED`` file read, in bytes.
+MAX_SUBSCRIBED_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,9 @@ class Feed:
 
     recipe: Recipe
     path: Path | None
+    publisher: str | None = None
+    """Who published it (``pnyx1...``), for a recipe installed by ``pnyx recipes subscribe``
+    and not edited since (its hash is still the one subscribed to)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -38,7 +46,25 @@ class Feed:
             "description": self.recipe.description,
             "authors": self.recipe.authors,
             "source": "built in" if self.path is None else str(self.path),
+            "publisher": self.publisher,
         }
+
+
+def subscriptions(recipes_dir: Path) -> dict[str, dict[str, str]]:
+    """``SUBSCRIBED``: per recipe name, the ``hash``, ``author`` and message ``id`` subscribed
+    to; empty when missing or unreadable (it only labels feeds)."""
+    try:
+        with (recipes_dir / SUBSCRIBED).open("rb") as handle:
+            doc = json.loads(handle.read(MAX_SUBSCRIBED_BYTES + 1))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {
+        k: {f: str(x) for f, x in v.items()}
+        for k, v in doc.items()
+        if isinstance(k, str) and isinstance(v, dict)
+    }
 
 
 def _read(path: Path) -> Recipe:
@@ -64,7 +90,13 @@ def feeds(recipes_dir: Path | None) -> list[Feed]:
     if recipes_dir is None or not recipes_dir.is_dir():
         return found
     files = sorted(p for p in recipes_dir.iterdir() if p.name.endswith(SUFFIX) and p.is_file())
-    return found + [Feed(_read(path), path) for path in files[:MAX_RECIPE_FILES]]
+    subscribed = subscriptions(recipes_dir)
+    for path in files[:MAX_RECIPE_FILES]:
+        recipe = _read(path)
+        record = subscribed.get(recipe.name, {})
+        publisher = record.get("author") if record.get("hash") == recipe.hash else None
+        found.append(Feed(recipe, path, publisher))
+    return found
 
 
 def load(recipes_dir: Path | None, name: str) -> Recipe:

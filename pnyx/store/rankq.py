@@ -116,3 +116,13 @@ def actions(conn: sqlite3.Connection, posts: list[bytes], since_ms: int) -> list
         else:
             found.append(Action(actor, target, kind, ts))
     return found
+
+
+def published_recipes(conn: sqlite3.Connection, recipe_hash: bytes) -> list[StoredMessage]:
+    """The held ``recipe`` messages whose recipe hash is ``recipe_hash``, oldest first (index)."""
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM published_recipes AS p JOIN messages AS m ON m.id = p.id
+        WHERE p.hash = ? AND {_VISIBLE} ORDER BY m.ts, m.id""",
+        (recipe_hash,),
+    )
+    return [stored(row) for row in rows]

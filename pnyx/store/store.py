@@ -226,6 +226,10 @@ class Store:
         """The root post and every reply to it, oldest first; ``NotFoundError`` if unknown."""
         return self._read(queries.thread, message_id)
 
+    def published_recipes(self, recipe_hash: bytes) -> list[StoredMessage]:
+        """Held ``recipe`` messages with this recipe hash (32 bytes), oldest first."""
+        return self._read(rankq.published_recipes, recipe_hash)
+
     def references(self, author: bytes, kind: str, target: bytes) -> list[StoredMessage]:
         """``author``'s messages of ``kind`` (repost, reaction, delete) naming ``target``."""
         return self._read(queries.references, author, kind, target)

@@ -7,24 +7,67 @@ worker thread (``WebContext.offload``) with the node's recipes directory, and an
 --json`` print. Failure modes: an unknown feed or a bad recipe file is 400 with ``"feeds"``, the
 names that exist (``RecipeError``); an unknown or deleted post 404 (``NotFoundError``); a message
 that is not a post, a post the feed does not admit, a bad id, limit or cursor 400 (``UserError``).
+
+**Kept trust.** A node's web app reads with the trust state the node keeps current
+(``node.reach.trust.snapshot()``, registered by the node's start-up with ``keep_trust``); the
+answers of ``why`` and of a ranked page carry ``trust_age_ms``, how old that state is (null: no
+kept state yet, or an app without a node, so the read computed its own).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pnyx import reads
+from pnyx.clock import wall_clock_ms
 from pnyx.rank.builtins import DEFAULT
 from pnyx.rank.recipe import RecipeError
+from pnyx.reads.profile import message_views
 from pnyx.store import Store
 from pnyx.web import read
 from pnyx.web.api_reads import limit_of
 from pnyx.web.context import WebContext, web_context
+
+if TYPE_CHECKING:
+    from pnyx.node.trust_keeper import TrustSnapshot
+    from pnyx.trust.state import TrustState
+
+#: What gives the node's kept trust state: ``TrustKeeper.snapshot`` (None before the first compute).
+TrustSource = Callable[[], "TrustSnapshot | None"]
+
+_SOURCES: dict[int, TrustSource] = {}
+
+
+def keep_trust(ctx: WebContext, source: TrustSource) -> None:
+    """Let the ranked reads of ``ctx``'s app use ``source`` (the node's kept trust) for as long as
+    ``ctx`` lives."""
+    _SOURCES[id(ctx)] = source
+    weakref.finalize(ctx, _SOURCES.pop, id(ctx), None)
+
+
+def kept_trust(ctx: WebContext) -> tuple[TrustState | None, int | None]:
+    """The node's kept trust state and its age in ms, or (None, None): the read builds its own."""
+    source = _SOURCES.get(id(ctx))
+    snapshot = source() if source is not None else None
+    if snapshot is None:
+        return None, None
+    return snapshot.state, snapshot.age_ms(wall_clock_ms())
+
+
+def trust_age_text(age_ms: int | None) -> str:
+    """``trust as of 3 s ago`` (``2 min ago`` from 120 s), or that the read computed it."""
+    if age_ms is None:
+        return "trust computed for this read"
+    seconds = age_ms // 1000
+    if seconds < 120:
+        return f"trust as of {seconds} s ago"
+    return f"trust as of {seconds // 60} min ago"
 
 
 async def _reader(request: Request) -> WebContext:
@@ -46,16 +89,38 @@ async def unknown_feed(ctx: WebContext, exc: RecipeError) -> Response:
 
 
 def _page_json(
-    store: Store, me: bytes, feed: str, recipes_dir: Path | None, limit: int, before: str | None
+    store: Store,
+    me: bytes,
+    feed: str,
+    recipes_dir: Path | None,
+    limit: int,
+    before: str | None,
+    trust: tuple[TrustState | None, int | None] = (None, None),
 ) -> dict[str, Any]:
-    recipe, scored, cursor = read.ranked(store, me, feed, recipes_dir, limit, before)
+    from pnyx.errors import UserError
+    from pnyx.store import Cursor
+
+    if not 1 <= limit <= read.MAX_PAGE:
+        raise UserError(f"limit must be 1..{read.MAX_PAGE} messages")
+    cursor = Cursor.from_text(before) if before else None
+    state, age_ms = trust
+    page = reads.ranked_timeline(
+        store, me, feed, limit, cursor, recipes_dir=recipes_dir, trust=state
+    )
+    views = message_views(store, [item.item for item in page.items])
     items = []
-    for view, score in scored:
+    for view, item in zip(views, page.items, strict=True):
         record = view.to_json()
-        if score is not None:
-            record["score"] = score
+        if item.score is not None:
+            record["score"] = item.score
         items.append(record)
-    return {"feed": recipe.name, "recipe_hash": recipe.hash, "items": items, "next_cursor": cursor}
+    return {
+        "feed": page.recipe.name,
+        "recipe_hash": page.recipe.hash,
+        "items": items,
+        "next_cursor": page.next.to_text() if page.next else None,
+        "trust_age_ms": age_ms,
+    }
 
 
 async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> Response:
@@ -65,7 +130,7 @@ async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> R
     before = request.query_params.get("before")
     try:
         found = await ctx.offload(
-            _page_json, ctx.store, ctx.me, feed, ctx.recipes_dir, limit, before
+            _page_json, ctx.store, ctx.me, feed, ctx.recipes_dir, limit, before, kept_trust(ctx)
         )
     except RecipeError as exc:
         return await unknown_feed(ctx, exc)
@@ -73,11 +138,18 @@ async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> R
 
 
 def why_json(
-    store: Store, me: bytes, id_text: str, feed: str, recipes_dir: Path | None
+    store: Store,
+    me: bytes,
+    id_text: str,
+    feed: str,
+    recipes_dir: Path | None,
+    trust: tuple[TrustState | None, int | None] = (None, None),
 ) -> dict[str, object]:
-    """``pnyx why ID --feed FEED --json`` (blocking)."""
+    """``pnyx why ID --feed FEED --json`` plus ``trust_age_ms`` (blocking)."""
     post_id = store.resolve_id(id_text)
-    return reads.why(store, me, post_id, feed, recipes_dir=recipes_dir).to_json()
+    state, age_ms = trust
+    found = reads.why(store, me, post_id, feed, recipes_dir=recipes_dir, trust=state).to_json()
+    return {**found, "trust_age_ms": age_ms}
 
 
 async def get_why(request: Request) -> Response:
@@ -85,7 +157,13 @@ async def get_why(request: Request) -> Response:
     feed = feed_of(request)
     try:
         found = await ctx.offload(
-            why_json, ctx.store, ctx.me, request.path_params["id"], feed, ctx.recipes_dir
+            why_json,
+            ctx.store,
+            ctx.me,
+            request.path_params["id"],
+            feed,
+            ctx.recipes_dir,
+            kept_trust(ctx),
         )
     except RecipeError as exc:
         return await unknown_feed(ctx, exc)

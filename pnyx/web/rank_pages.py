@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -28,8 +28,12 @@ from pnyx.rank.builtins import DEFAULT
 from pnyx.reads.trust import names_of
 from pnyx.store import Store
 from pnyx.views import MessageView
+from pnyx.web.api_rank import kept_trust, trust_age_text
 from pnyx.web.context import web_context
 from pnyx.web.pages import _me, _session, render
+
+if TYPE_CHECKING:
+    from pnyx.trust.state import TrustState
 
 #: Seconds per day (the cluster window is shown in days).
 S_PER_DAY = 86400
@@ -53,12 +57,19 @@ def _people(
 
 
 def why_page(
-    store: Store, me: bytes, id_text: str, feed: str, recipes_dir: Path | None
+    store: Store,
+    me: bytes,
+    id_text: str,
+    feed: str,
+    recipes_dir: Path | None,
+    trust: tuple[TrustState | None, int | None] = (None, None),
 ) -> dict[str, Any]:
     """The template values of ``/why/{id}`` (blocking): the ``WhyView``, the post's message view,
-    the people on the source path, the collapsed clusters' members."""
+    the people on the source path, the collapsed clusters' members, and how old the trust state
+    is (``trust_age``: "trust as of 3 s ago")."""
     post_id = store.resolve_id(id_text)
-    view = reads.why(store, me, post_id, feed, recipes_dir=recipes_dir)
+    state, age_ms = trust
+    view = reads.why(store, me, post_id, feed, recipes_dir=recipes_dir, trust=state)
     clusters = [(c, [bytes.fromhex(a) for a in c.actors]) for c in view.explanation.collapsed]
     keys = {view.item.author, *view.source.path, *(a for _, actors in clusters for a in actors)}
     names = {**names_of(store, keys - view.names.keys()), **view.names}
@@ -70,6 +81,7 @@ def why_page(
         "author": people[view.item.author],
         "path": [people[k] for k in view.source.path[1:-1]],
         "collapsed": [(c, [people[a] for a in actors]) for c, actors in clusters],
+        "trust_age": trust_age_text(age_ms),
     }
 
 
@@ -78,7 +90,13 @@ async def why(request: Request) -> Response:
     ctx = web_context(request)
     feed = request.query_params.get("feed", DEFAULT) or DEFAULT
     found = await ctx.offload(
-        why_page, ctx.store, ctx.me, request.path_params["id"], feed, ctx.recipes_dir
+        why_page,
+        ctx.store,
+        ctx.me,
+        request.path_params["id"],
+        feed,
+        ctx.recipes_dir,
+        kept_trust(ctx),
     )
     html = render("why.html", session=session, me=_me(ctx), feed=feed, **found)
     return HTMLResponse(html)

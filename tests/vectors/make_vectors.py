@@ -174,6 +174,19 @@ def add_valid(b: Builder) -> None:
     b.add("unmute", "B", 7, "mute", 900, "unmute", {"key": a_key}, "later seq wins")
     b.add("block", "B", 8, "unmute", 960, "block", {"key": a_key}, "B blocks A")
     b.add("unblock", "B", 9, "block", 1020, "unblock", {"key": a_key}, "later seq wins")
+    # A published feed recipe (docs/ranking.md): A's chain goes on after post-with-extra-field.
+    recipe = {"name": "buzz", "recipe": RECIPE_BYTES}
+    b.add("recipe", "A", 10, "post-with-extra-field", 1080, "recipe", recipe, RECIPE_NOTE)
+
+
+#: The canonical form of a small recipe (docs/ranking.md, "Hash") and its recipe hash.
+RECIPE_BYTES = (
+    b'{"authors":"any","description":"Recent posts.","modifiers":{"diversity_decay":0.5,'
+    b'"diversity_floor":1.0,"out_of_network":1.0,"reply":1.0},"name":"buzz","terms":'
+    b'{"recency":{"half_life_hours":3.0,"weight":1.0}},"version":1}'
+)
+RECIPE_HASH = "3de0de00c7dc3968a1f54e1831bbd437f11770f438d7bf7dca1f3155dcbf972e"
+RECIPE_NOTE = f"A publishes the recipe buzz; recipe hash {RECIPE_HASH}"
 
 
 def add_invalid(b: Builder) -> None:
@@ -332,6 +345,15 @@ def add_invalid(b: Builder) -> None:
         b.reject(name, raw, reason, note)
     future = b.sealed(ts=T0 + MAX_FUTURE_SKEW_MS + 1)
     b.reject("future", future, "future-timestamp", "1 ms past the allowed skew", now_ms=T0)
+    # recipe bodies (the kind recipe): shape only; the recipe itself is checked by its reader
+    for name, body, reason, note in (
+        ("recipe-oversized", {"name": "x", "recipe": b"{" * 4097}, "oversized", "4097 bytes"),
+        ("recipe-empty", {"name": "x", "recipe": b""}, "wrong-body", "no recipe bytes"),
+        ("recipe-as-text", {"name": "x", "recipe": "{}"}, "wrong-body", "recipe is a str"),
+        ("recipe-bad-name", {"name": "Buzz", "recipe": b"{}"}, "wrong-body", "upper case name"),
+        ("recipe-without-name", {"recipe": b"{}"}, "wrong-body", "no name"),
+    ):
+        b.reject(name, b.sealed(kind="recipe", body=body), reason, note)
 
 
 #: Import vectors: (name, records in file order, placement order, accepted names). An import

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pnyx.core.kinds import block, delete, follow, mute, post, profile, reaction, repost
+from pnyx.core.kinds import block, delete, follow, mute, post, profile, reaction, recipe, repost
 from pnyx.core.kinds.block import BLOCK, UNBLOCK
 from pnyx.core.kinds.delete import DELETE
 from pnyx.core.kinds.fields import check_kind_name
@@ -20,6 +20,7 @@ from pnyx.core.kinds.mute import MUTE, UNMUTE
 from pnyx.core.kinds.post import POST
 from pnyx.core.kinds.profile import PROFILE
 from pnyx.core.kinds.reaction import REACTION
+from pnyx.core.kinds.recipe import RECIPE
 from pnyx.core.kinds.registry import (
     CHECKS,
     KNOWN,
@@ -44,6 +45,7 @@ __all__ = [
     "POST",
     "PROFILE",
     "REACTION",
+    "RECIPE",
     "REPOST",
     "SPECS",
     "UNBLOCK",
@@ -60,7 +62,7 @@ __all__ = [
     "unregister",
 ]
 
-_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block)
+_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block, recipe)
 for _module in _MODULES:
     register(*_module.SPECS)
 
