@@ -4,6 +4,7 @@ and gossips over it. The namespace tests (tests/test_nat_netns.py) cover real NA
 
 from __future__ import annotations
 
+import time
 from contextlib import AsyncExitStack
 
 import pytest
@@ -11,6 +12,7 @@ import trio
 from libp2p.peer.id import ID
 
 from pnyx.gossip.adapter import Libp2pNetwork, open_libp2p_network
+from pnyx.net.relaying import RESERVATION_REFRESH_MARGIN_S, RelayLimits
 from tests.libp2p_kit import CAP_S, LOCAL, accept_unless_bad
 
 pytestmark = pytest.mark.network
@@ -64,3 +66,37 @@ async def test_a_circuit_through_a_relay_carries_gossip() -> None:
             with trio.fail_after(10):
                 got = await home.received.receive()
             assert got.data == b"over the relay"
+
+
+async def test_a_reservation_is_renewed_before_it_expires() -> None:
+    with trio.fail_after(CAP_S):
+        async with AsyncExitStack() as stack:
+            relay = await _open(
+                stack, 1, relay="on", relay_limits=RelayLimits(reservation_ttl_s=60)
+            )
+            home = await _open(stack, 2, relay="off")
+            await home.connect(relay.listen_addrs()[0])
+            assert home._nat is not None
+            relay_id = ID.from_base58(relay.peer_id)
+            assert await home._nat._reserve(relay_id)
+            first = home._nat.reservations[relay_id][0]
+            assert first - time.time() < RESERVATION_REFRESH_MARGIN_S  # so it is due at once
+            await trio.sleep(1.1)  # expiries are whole Unix seconds
+            await home._nat._keep_reservations()
+            assert home._nat.reservations[relay_id][0] > first
+
+
+async def test_a_relay_refuses_reservations_over_its_limit_per_address() -> None:
+    with trio.fail_after(CAP_S * 2):
+        async with AsyncExitStack() as stack:
+            limits = RelayLimits(max_reservations_per_ip=2)
+            relay = await _open(stack, 1, relay="on", relay_limits=limits)
+            relay_id = ID.from_base58(relay.peer_id)
+            granted = 0
+            for n in range(4):  # four identities from one address (127.0.0.1)
+                client = await _open(stack, 10 + n, relay="off")
+                await client.connect(relay.listen_addrs()[0])
+                assert client._nat is not None
+                granted += bool(await client._nat._reserve(relay_id))
+            assert granted == 2
+            assert relay.reachability()["relay_refused_reservations"] == 2

@@ -104,6 +104,7 @@ def test_home_nodes_meet_through_a_relay_then_go_direct(
         for home in (a, b):
             _wait_behind_nat(home)
         assert any("/p2p-circuit" in x for x in a.status()["listen_addrs"])
+        assert a.reach()["dht_client"] and not relays[0].reach()["dht_client"]  # issue 23 item 3
         took, _ = _accept_and_post(a, b)
         print(f"accept -> first post (relayed): {took} s")
         a_id = a.status()["peer_id"]
