@@ -165,6 +165,20 @@ async def delete_post(request: Request) -> Response:
     return await _write(request, ops.delete, args)
 
 
+async def delete_like(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["id"],)
+
+    return await _write(request, ops.unlike, args)
+
+
+async def delete_repost(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["id"],)
+
+    return await _write(request, ops.unrepost, args)
+
+
 async def get_openapi(request: Request) -> Response:
     return JSONResponse(openapi())
 
@@ -180,6 +194,8 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("POST", "/follows", post_follows, "follow a key: {key}"),
     ("DELETE", "/posts/{id}", delete_post, "delete one of your posts"),
     ("DELETE", "/follows/{key}", delete_follow, "unfollow a key"),
+    ("DELETE", "/likes/{id}", delete_like, "unlike a post: delete your reactions to it"),
+    ("DELETE", "/reposts/{id}", delete_repost, "undo your repost of a post"),
     ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
     *api_reads.ROUTES,
     *api_rank.ROUTES,
