@@ -24,6 +24,7 @@ from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
 from pnyx.web.engagement import EngagementMiddleware
 from pnyx.web.guard import Guard
+from pnyx.web.seen import routes as seen_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -55,6 +56,7 @@ def build_app(ctx: WebContext) -> Starlette:
             *rank_pages.routes(),
             *moderation.routes(),
             *account_routes(),
+            *seen_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[

@@ -102,11 +102,13 @@ class EngagementMiddleware:
         path: str = scope.get("path", "")
         if path.startswith(_API):
             return await self._fill_json(ctx, body)
-        text = body.decode()
+        from pnyx.web.pages import render
+        from pnyx.web.seen import fill
+
+        text = await fill(ctx, body.decode())
         ids = sorted({bytes.fromhex(found) for found in _MARKER.findall(text)})
         if not ids:
-            return body
-        from pnyx.web.pages import render
+            return text.encode()
 
         counted = await ctx.offload(engagement, ctx.store, ids, ctx.me)
         session = ctx.sessions.get(_cookie(scope, SESSION_COOKIE))
