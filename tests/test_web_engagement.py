@@ -98,7 +98,7 @@ def test_pages_show_counts_state_and_unlike(
 
 def test_marker_in_text_is_escaped_not_filled(ctx: WebContext, client: TestClient) -> None:
     assert ctx.key is not None
-    fake = f"<!--pnyx-engagement:{'ab' * 32}-->"
+    fake = f"<!--pnyx-engagement:{'ab' * 32} /timeline-->"
     ops.post(ctx.store, ctx.key, fake)
     login(ctx, client)
     page = client.get("/timeline").text

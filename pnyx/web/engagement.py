@@ -1,14 +1,16 @@
 """Likes and reposts on every post a page or an API answer shows, from one store query per
 answer (``pnyx.store.engagement``), whichever route made it.
 
-The ``message`` macro (``macros.html``) leaves a marker, ``<!--pnyx-engagement:ID-->`` (ID: the
-post's 64 hex digits; user text can never make one, since autoescape turns every ``<`` into
-``&lt;``), where the post's like and repost buttons go. ``EngagementMiddleware`` (a pure ASGI
-middleware inside the guard) holds back each ``text/html`` answer, finds the markers, reads the
-counts of all those posts at once through the node's ``offload``, and puts in each post's
-counts, "you liked this" / "you reposted this", and Like or Unlike, Repost or Undo repost (the
-forms return to the page, at the post). On the JSON API (``/api/v1/``), every message object of
-kind ``post`` in the answer gains ``"engagement": {"likes", "reposts", "liked", "reposted"}``.
+The ``message`` macro (``macros.html``) leaves a marker, ``<!--pnyx-engagement:ID NEXT-->`` (ID:
+the post's 64 hex digits, NEXT the page its forms return to, URL-quoted; user text can never
+make one, since autoescape turns every ``<`` into ``&lt;``), where the post's like and repost
+buttons go. ``EngagementMiddleware`` (a pure ASGI middleware inside the guard) holds back each
+``text/html`` answer, finds the markers, reads the counts of all those posts at once through the
+node's ``offload``, and puts in each post's counts, "you liked this" / "you reposted this", and
+Like or Unlike, Repost or Undo repost (the forms return to NEXT, at the post). It also fills in
+the header's unread count (``pnyx.web.seen.fill``). On the JSON API (``/api/v1/``), every
+message object of kind ``post`` in the answer gains ``"engagement": {"likes", "reposts",
+"liked", "reposted"}``.
 
 Other answers (the event stream, static files) pass through untouched. Failure modes: a store
 error while counting is a ``StoreError`` (500, as any route's).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.datastructures import MutableHeaders
 
@@ -30,14 +33,9 @@ if TYPE_CHECKING:
 
     from pnyx.web.context import WebContext
 
-_MARKER = re.compile(r"<!--pnyx-engagement:([0-9a-f]{64})-->")
+_MARKER = re.compile(r"<!--pnyx-engagement:([0-9a-f]{64}) ([^\s<>]*)-->")
 _HEX_ID = re.compile(r"[0-9a-f]{64}")
 _API = "/api/v1/"
-
-
-def marker(id_hex: str) -> str:
-    """The marker the ``message`` macro leaves for post ``id_hex``."""
-    return f"<!--pnyx-engagement:{id_hex}-->"
 
 
 def label(seen: Engagement) -> str:
@@ -106,14 +104,12 @@ class EngagementMiddleware:
         from pnyx.web.seen import fill
 
         text = await fill(ctx, body.decode())
-        ids = sorted({bytes.fromhex(found) for found in _MARKER.findall(text)})
+        ids = sorted({bytes.fromhex(found) for found, _ in _MARKER.findall(text)})
         if not ids:
             return text.encode()
 
         counted = await ctx.offload(engagement, ctx.store, ids, ctx.me)
         session = ctx.sessions.get(_cookie(scope, SESSION_COOKIE))
-        query = scope.get("query_string", b"").decode("latin-1")
-        here = path + (f"?{query}" if query else "")
 
         def fragment(found: re.Match[str]) -> str:
             seen = counted[bytes.fromhex(found.group(1))]
@@ -123,7 +119,7 @@ class EngagementMiddleware:
                 seen=seen,
                 text=label(seen),
                 csrf=session.csrf if session else "",
-                here=here,
+                here=unquote(found.group(2)),
             )
 
         return _MARKER.sub(fragment, text).encode()
