@@ -8,6 +8,7 @@ ends parse their input, call an operation, and show the ``MessageView`` it retur
 from __future__ import annotations
 
 from pnyx.ops.moderate import block, mute, unblock, unmute
+from pnyx.ops.undo import unlike, unrepost
 from pnyx.ops.write import (
     LIKE,
     KeySigner,
@@ -38,6 +39,8 @@ __all__ = [
     "repost",
     "unblock",
     "unfollow",
+    "unlike",
+    "unrepost",
     "unmute",
     "user_text",
 ]

@@ -9,7 +9,7 @@ through an ``Offload`` (``pnyx.runtime``). Publishing is the caller's business (
 the running node; the web app nudges its own node).
 
 Failure modes: ``UserError`` for the user's mistake (text over its limit in bytes, not UTF-8,
-empty, a second like or repost of the same post, deleting someone else's or a deleted post, a
+empty, a second live like or repost of the same post, deleting someone else's or a deleted post, a
 bad key text: ``BadKeyTextError``), ``NotFoundError`` for an id not held, ``NothingChangedError``
 when the state asked for already holds (following someone already followed), ``StoreError`` when
 the database fails. Nothing is stored in any of those cases.
@@ -198,6 +198,16 @@ def unfollow(
     return _edge(store, key, kinds.UNFOLLOW, target, now_ms)
 
 
+def live_references(store: Store, author: bytes, kind: str, target: bytes) -> list[bytes]:
+    """Ids of ``author``'s messages of ``kind`` naming ``target`` that ``author`` has not
+    deleted (an unlike or unrepost, ``pnyx.ops.undo``), by seq."""
+    from pnyx.store.engagement import deleted
+
+    ids = [found.message.id for found in store.references(author, kind, target)]
+    gone = deleted(store, ids) if ids else set()
+    return [i for i in ids if i not in gone]
+
+
 def like(
     store: Store,
     key: SignerLike,
@@ -211,8 +221,9 @@ def like(
     reaction = user_text(reaction, "reaction", MAX_REACTION_BYTES)
     target_post = _post_of(store, target)
     me = _signer(key).public_key
+    live = set(live_references(store, me, kinds.REACTION, target_post.id))
     for earlier in store.references(me, kinds.REACTION, target_post.id):
-        if earlier.message.body.get("reaction") == reaction:
+        if earlier.message.body.get("reaction") == reaction and earlier.message.id in live:
             what = "liked" if reaction == LIKE else f"reacted {reaction} to"
             raise UserError(f"you already {what} post {target_post.id.hex()[:12]}; nothing changed")
     body = {"id": target_post.id, "author": target_post.author, "reaction": reaction}
@@ -222,7 +233,7 @@ def like(
 def repost(store: Store, key: SignerLike, target: str, *, now_ms: int | None = None) -> MessageView:
     """Re-share post ``target`` with the user's followers; once per post."""
     target_post = _post_of(store, target)
-    if store.references(_signer(key).public_key, kinds.REPOST, target_post.id):
+    if live_references(store, _signer(key).public_key, kinds.REPOST, target_post.id):
         raise UserError(f"you already reposted post {target_post.id.hex()[:12]}; nothing changed")
     body = {"id": target_post.id, "author": target_post.author}
     return _append(store, key, kinds.REPOST, body, now_ms)

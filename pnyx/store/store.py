@@ -143,7 +143,7 @@ class Store:
 
         seq = highest held + 1, prev = id of that message, ts = ``now_ms``. Raises
         ``InvalidMessage`` if the message would be invalid (e.g. text too long), ``UserError``
-        (``NotFoundError`` if unknown) if a delete names anything but the author's own post, and
+        (``NotFoundError`` if unknown) if a delete names anything but the author's own message, and
         ``StoreError`` if the database fails; nothing is stored in those cases.
         """
         author = bytes(key.verify_key)
@@ -175,15 +175,15 @@ class Store:
             raise NotFoundError(f"no message {target.hex()} in this store to delete")
         if row[0] != author:
             raise UserError(f"message {target.hex()[:12]} is not yours: you can only delete yours")
-        if row[1] != kinds.POST:
-            raise UserError(f"message {target.hex()[:12]} is a {row[1]}: only posts can be deleted")
+        if row[1] not in (kinds.POST, kinds.REACTION, kinds.REPOST):  # undo: unlike, unrepost
+            raise UserError(f"message {target.hex()[:12]} is a {row[1]}: it cannot be deleted")
         deleted = self._conn.execute(
             """SELECT 1 FROM deletions AS d JOIN authors AS a ON a.aid = d.aid
             WHERE d.target = ? AND a.author = ?""",
             (target, author),
         ).fetchone()
         if deleted is not None:
-            raise UserError(f"post {target.hex()[:12]} is already deleted; nothing changed")
+            raise UserError(f"{row[1]} {target.hex()[:12]} is already deleted; nothing changed")
 
     def evict(self, authors: Iterable[bytes]) -> int:
         """Drop everything held of each of ``authors`` in one transaction, derived rows and

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, moderation, read
+from pnyx.web import api_rank, api_reads, moderation, read, seen
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 
@@ -165,6 +165,20 @@ async def delete_post(request: Request) -> Response:
     return await _write(request, ops.delete, args)
 
 
+async def delete_like(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["id"],)
+
+    return await _write(request, ops.unlike, args)
+
+
+async def delete_repost(request: Request) -> Response:
+    async def args() -> tuple[Any, ...]:
+        return (request.path_params["id"],)
+
+    return await _write(request, ops.unrepost, args)
+
+
 async def get_openapi(request: Request) -> Response:
     return JSONResponse(openapi())
 
@@ -180,10 +194,14 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("POST", "/follows", post_follows, "follow a key: {key}"),
     ("DELETE", "/posts/{id}", delete_post, "delete one of your posts"),
     ("DELETE", "/follows/{key}", delete_follow, "unfollow a key"),
+    ("DELETE", "/likes/{id}", delete_like, "unlike a post: delete your reactions to it"),
+    ("DELETE", "/reposts/{id}", delete_repost, "undo your repost of a post"),
     ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
     *api_reads.ROUTES,
     *api_rank.ROUTES,
     *((method, path, handler, summary) for method, path, handler, summary, _ in moderation.ROUTES),
+    ("GET", "/notifications/unread", seen.unread_route, "notifications newer than the seen mark"),
+    ("POST", "/notifications/seen", seen.seen_api, "mark every notification as seen"),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 #: The scope of each route not read or write by its method.

@@ -22,7 +22,9 @@ from pnyx.errors import NotFoundError, PnyxError, UserError
 from pnyx.web import api, moderation, pages, people, rank_pages
 from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
+from pnyx.web.engagement import EngagementMiddleware
 from pnyx.web.guard import Guard
+from pnyx.web.seen import routes as seen_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -54,9 +56,13 @@ def build_app(ctx: WebContext) -> Starlette:
             *rank_pages.routes(),
             *moderation.routes(),
             *account_routes(),
+            *seen_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[Middleware(Guard, allowed_hosts=ctx.allowed_hosts)],
+        middleware=[
+            Middleware(Guard, allowed_hosts=ctx.allowed_hosts),
+            Middleware(EngagementMiddleware),
+        ],
         exception_handlers={HTTPException: _error, PnyxError: _error},
     )
     app.state.web = ctx

@@ -240,6 +240,8 @@ _FORM_ACTIONS: dict[str, Callable[[Store, SigningKey, dict[str, str]], object]] 
     "like": lambda store, key, form: ops.like(store, key, form.get("id", "")),
     "repost": lambda store, key, form: ops.repost(store, key, form.get("id", "")),
     "delete": lambda store, key, form: ops.delete(store, key, form.get("id", "")),
+    "unlike": lambda store, key, form: ops.unlike(store, key, form.get("id", "")),
+    "unrepost": lambda store, key, form: ops.unrepost(store, key, form.get("id", "")),
 }
 
 

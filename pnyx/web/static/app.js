@@ -34,7 +34,20 @@
         link.textContent = waiting + (waiting === 1 ? " new post" : " new posts");
         bar.hidden = false; // the bar shows; the list does not move until the user asks
       }
+      refreshUnread();
     });
+  }
+
+  function refreshUnread() {
+    const badge = document.getElementById("unread");
+    if (!badge || !window.fetch) return;
+    fetch("/notifications/unread", { credentials: "same-origin" })
+      .then(function (answer) { return answer.ok ? answer.json() : null; })
+      .then(function (found) {
+        if (!found) return;
+        badge.querySelector(".unread-n").textContent = String(found.unread);
+        badge.hidden = found.unread === 0;
+      }, function () {});
   }
 
   function watchCopy(button) {
