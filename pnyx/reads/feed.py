@@ -11,9 +11,10 @@ over inputs read from the store on every call:
   ``trusted`` those plus the trusted set (``TrustState.trusted``); ``any`` every author the
   node holds posts of. What the store holds is what can be ranked (admission by trust reach is
   a later slice);
-* **context**: the trust state: the one the caller passes (``trust=``: the node keeps it current,
-  ``pnyx.node.trust_keeper``), else built from the store's follows (``load_trust``): trust
-  scores, trusted set, followed set;
+* **context**: the user's "show less" marks (``pnyx.store.less``, weighed by
+  ``pnyx.rank.negative``) and the trust state: the one the caller passes (``trust=``: the
+  node keeps it current, ``pnyx.node.trust_keeper``), else built from the store's follows
+  (``load_trust``): trust scores, trusted set, followed set;
 * **engagements**: replies, reposts and reactions naming a candidate (only those by the trusted
   and the user count: ``pnyx.rank.score``);
 * **clusters**: ``pnyx.rank.clusters.find_clusters`` over every repost and reaction of the last
@@ -47,12 +48,14 @@ from pnyx.rank.builtins import DEFAULT
 from pnyx.rank.clusters import Clusters, find_clusters
 from pnyx.rank.explain import Collapsed, Explanation
 from pnyx.rank.model import Context, Engagement, EngagementKind, Post
+from pnyx.rank.negative import weights
 from pnyx.rank.recipe import Recipe
 from pnyx.rank.score import MAX_PAGE, rank
 from pnyx.reads.policy import load_policy, screen, visible
 from pnyx.reads.recipes import load
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Cursor, Store, StoredMessage
+from pnyx.store.less import marks as less_marks
 from pnyx.store.rankq import Action
 from pnyx.trust.policy import Hidden, Policy
 from pnyx.trust.state import TrustState
@@ -171,6 +174,7 @@ def _rank(
         acts = store.actions([p.id for p in posts], since_ms=since_ms)
     converted = [_engagement(a) for a in acts]
     clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
+    by_author, by_thread = weights(less_marks(store), now_ms / MS_PER_S)
     ctx = Context(
         user=me.hex(),
         now=now_ms / MS_PER_S,
@@ -178,6 +182,8 @@ def _rank(
         trusted=state.trusted(),
         following=frozenset(k.hex() for k in following),
         cluster_of=clusters.cluster_of,
+        negative=by_author,
+        negative_thread=by_thread,
     )
     models = [
         Post(
@@ -185,6 +191,7 @@ def _rank(
             p.author.hex(),
             p.ts / MS_PER_S,
             p.body["parent"].hex() if p.body.get("parent") is not None else None,
+            p.body["root"].hex() if p.body.get("root") is not None else None,
         )
         for p in posts
     ]

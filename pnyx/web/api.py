@@ -22,7 +22,7 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, moderation, read
+from pnyx.web import api_rank, api_reads, less, moderation, read
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 
@@ -184,6 +184,7 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     *api_reads.ROUTES,
     *api_rank.ROUTES,
     *((method, path, handler, summary) for method, path, handler, summary, _ in moderation.ROUTES),
+    *((method, path, handler, summary) for method, path, handler, summary, _ in less.ROUTES),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 #: The scope of each route not read or write by its method.

@@ -30,6 +30,7 @@ from pnyx.store import Store
 from pnyx.views import MessageView
 from pnyx.web.api_rank import kept_trust, trust_age_text
 from pnyx.web.context import web_context
+from pnyx.web.less import marked
 from pnyx.web.pages import _me, _session, render
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ def why_page(
         "path": [people[k] for k in view.source.path[1:-1]],
         "collapsed": [(c, [people[a] for a in actors]) for c, actors in clusters],
         "trust_age": trust_age_text(age_ms),
+        "less_marked": marked(store, post_id),
     }
 
 
