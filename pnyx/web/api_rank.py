@@ -16,7 +16,6 @@ kept state yet, or an app without a node, so the read computed its own).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pnyx import reads
-from pnyx.clock import wall_clock_ms
 from pnyx.rank.builtins import DEFAULT
 from pnyx.rank.recipe import RecipeError
 from pnyx.reads.profile import message_views
@@ -33,41 +31,12 @@ from pnyx.store import Store
 from pnyx.web import read
 from pnyx.web.api_reads import limit_of
 from pnyx.web.context import WebContext, web_context
+from pnyx.web.kept import TrustSource, keep_trust, kept_trust, trust_age_text
+
+__all__ = ["ROUTES", "TrustSource", "keep_trust", "kept_trust", "trust_age_text"]
 
 if TYPE_CHECKING:
-    from pnyx.node.trust_keeper import TrustSnapshot
     from pnyx.trust.state import TrustState
-
-#: What gives the node's kept trust state: ``TrustKeeper.snapshot`` (None before the first compute).
-TrustSource = Callable[[], "TrustSnapshot | None"]
-
-_SOURCES: dict[int, TrustSource] = {}
-
-
-def keep_trust(ctx: WebContext, source: TrustSource) -> None:
-    """Let the ranked reads of ``ctx``'s app use ``source`` (the node's kept trust) for as long as
-    ``ctx`` lives."""
-    _SOURCES[id(ctx)] = source
-    weakref.finalize(ctx, _SOURCES.pop, id(ctx), None)
-
-
-def kept_trust(ctx: WebContext) -> tuple[TrustState | None, int | None]:
-    """The node's kept trust state and its age in ms, or (None, None): the read builds its own."""
-    source = _SOURCES.get(id(ctx))
-    snapshot = source() if source is not None else None
-    if snapshot is None:
-        return None, None
-    return snapshot.state, snapshot.age_ms(wall_clock_ms())
-
-
-def trust_age_text(age_ms: int | None) -> str:
-    """``trust as of 3 s ago`` (``2 min ago`` from 120 s), or that the read computed it."""
-    if age_ms is None:
-        return "trust computed for this read"
-    seconds = age_ms // 1000
-    if seconds < 120:
-        return f"trust as of {seconds} s ago"
-    return f"trust as of {seconds // 60} min ago"
 
 
 async def _reader(request: Request) -> WebContext:
