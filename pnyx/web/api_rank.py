@@ -32,6 +32,7 @@ from pnyx.web import read
 from pnyx.web.api_reads import limit_of
 from pnyx.web.context import WebContext, web_context
 from pnyx.web.kept import TrustSource, keep_trust, kept_trust, trust_age_text
+from pnyx.web.lookalike import marked
 
 __all__ = ["ROUTES", "TrustSource", "keep_trust", "kept_trust", "trust_age_text"]
 
@@ -103,7 +104,7 @@ async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> R
         )
     except RecipeError as exc:
         return await unknown_feed(ctx, exc)
-    return JSONResponse(found)
+    return JSONResponse(await marked(ctx, found))
 
 
 def why_json(

@@ -26,6 +26,7 @@ from pnyx.store import Store
 from pnyx.views import MessageView, NodeStatus
 from pnyx.web.context import WebContext, web_context
 from pnyx.web.kept import kept_state
+from pnyx.web.lookalike import marked
 
 if TYPE_CHECKING:
     from pnyx.trust.state import TrustState
@@ -85,7 +86,7 @@ async def get_profile(request: Request) -> Response:
     view = await ctx.offload(
         reads.profile, ctx.store, ctx.me, key, limit, request.query_params.get("before")
     )
-    return JSONResponse(view.to_json())
+    return JSONResponse(await marked(ctx, view.to_json()))
 
 
 async def get_trust(request: Request) -> Response:
@@ -105,7 +106,7 @@ async def get_search(request: Request) -> Response:
     limit = limit_of(request, DEFAULT_RESULTS)
     state = kept_state(ctx)
     found = await ctx.offload(search_json, ctx.store, ctx.me, query, author, limit, state)
-    return JSONResponse(found)
+    return JSONResponse(await marked(ctx, found))
 
 
 async def get_suggest(request: Request) -> Response:
@@ -120,7 +121,7 @@ async def get_notifications(request: Request) -> Response:
     ctx = await _reader(request)
     limit = limit_of(request, DEFAULT_NOTIFICATIONS)
     found = await ctx.offload(reads.notifications, ctx.store, ctx.me, limit)
-    return JSONResponse({"items": [item.to_json() for item in found]})
+    return JSONResponse(await marked(ctx, {"items": [item.to_json() for item in found]}))
 
 
 async def get_peers(request: Request) -> Response:
