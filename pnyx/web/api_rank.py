@@ -68,11 +68,11 @@ def _page_json(
     trust: tuple[TrustState | None, int | None] = (None, None),
 ) -> dict[str, Any]:
     from pnyx.errors import UserError
-    from pnyx.store import Cursor
+    from pnyx.reads.feed_cursor import parse_page_cursor
 
     if not 1 <= limit <= read.MAX_PAGE:
         raise UserError(f"limit must be 1..{read.MAX_PAGE} messages")
-    cursor = Cursor.from_text(before) if before else None
+    cursor = parse_page_cursor(before) if before else None
     state, age_ms = trust
     page = reads.ranked_timeline(
         store, me, feed, limit, cursor, recipes_dir=recipes_dir, trust=state
@@ -95,7 +95,8 @@ def _page_json(
 
 async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> Response:
     """A page of ``feed`` (not ``following``): ``{"feed", "recipe_hash", "items": [message +
-    "score"...], "next_cursor": null}`` in the recipe's order (the caller authorized it)."""
+    "score"...], "next_cursor"}`` in the recipe's order (the caller authorized it); pass
+    ``next_cursor`` as ``before`` for the next page of the same ranking snapshot."""
     limit = limit_of(request, read.DEFAULT_PAGE)
     before = request.query_params.get("before")
     try:

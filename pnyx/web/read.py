@@ -139,11 +139,11 @@ def ranked(
     """
     from pnyx.errors import UserError
     from pnyx.reads import ranked_timeline
-    from pnyx.store import Cursor
+    from pnyx.reads.feed_cursor import parse_page_cursor
 
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"limit must be 1..{MAX_PAGE} messages")
-    cursor = Cursor.from_text(before) if before else None
+    cursor = parse_page_cursor(before) if before else None
     page = ranked_timeline(store, me, feed, limit, cursor, recipes_dir=recipes_dir, trust=trust)
     views = _views(store, [item.item for item in page.items])
     scored = [(view, item.score) for view, item in zip(views, page.items, strict=True)]
