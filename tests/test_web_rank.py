@@ -131,10 +131,16 @@ def test_the_ranked_api_page(world: tuple[WebContext, Any], client: TestClient) 
     assert ranked.status_code == 200, ranked.text
     body = ranked.json()
     assert body["feed"] == "for-you" and body["recipe_hash"] == BUILTINS["for-you"].hash
-    assert body["next_cursor"] is None and len(body["items"]) == 5
+    assert body["next_cursor"].startswith("r.") and len(body["items"]) == 5
     scores = [item["score"] for item in body["items"]]
     assert scores == sorted(scores, reverse=True)
     everything = client.get("/api/v1/timeline?feed=for-you&limit=50", headers=headers).json()
+    assert everything["next_cursor"] is None  # one window, all shown
+    paged, cursor = list(body["items"]), body["next_cursor"]
+    while cursor is not None:  # the pages of one snapshot: no repeats, no gaps
+        more = client.get(f"/api/v1/timeline?feed=for-you&limit=5&before={cursor}", headers=headers)
+        paged, cursor = paged + more.json()["items"], more.json()["next_cursor"]
+    assert [i["id"] for i in paged] == [i["id"] for i in everything["items"]]
     shown = {item["id"] for item in everything["items"]}
     assert w["carol"].id.hex() in shown and w["gone"].id.hex() not in shown
     unknown = client.get("/api/v1/timeline?feed=nope", headers=headers)

@@ -60,13 +60,14 @@ def show_feed(ctx: Context) -> int:
     lines in the recipe's order; ``--json`` objects gain ``score``."""
     from pnyx.cli import cmd_read  # cmd_read registers --feed from here: import at call time
     from pnyx.reads import ranked_timeline
+    from pnyx.reads.feed_cursor import parse_page_cursor
 
     page = ranked_timeline(
         ctx.store(write=False),
         ctx.public_key(),
         ctx.args.feed,
         ctx.args.limit,
-        cmd_read.cursor(ctx),
+        parse_page_cursor(ctx.args.before) if ctx.args.before else None,
         recipes_dir=ctx.home.recipes_path,
     )
     if not page.items and not ctx.args.json:
@@ -74,6 +75,11 @@ def show_feed(ctx: Context) -> int:
         return 0
     scores = {i.item.id: i.score for i in page.items if i.score is not None}
     cmd_read.show(ctx, [i.item for i in page.items], scores)
+    if page.next is not None:  # the next page of the same ranking snapshot
+        more = page.next.to_text()
+        ctx.print(
+            json.dumps({"next_cursor": more}) if ctx.args.json else f"\n(more: --before {more})"
+        )
     return 0
 
 

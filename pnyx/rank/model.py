@@ -18,12 +18,14 @@ KINDS: tuple[EngagementKind, ...] = ("reply", "repost", "reaction")
 
 @dataclass(frozen=True)
 class Post:
-    """A candidate post: its id, author, creation time and the post it replies to (if any)."""
+    """A candidate post: its id, author, creation time, the post it replies to (if any) and its
+    thread's first post (``thread``; None: the post starts its own thread)."""
 
     id: str
     author: str
     created_at: float
     reply_to: str | None = None
+    thread: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class Context:
     * ``trusted``: the trusted set (``TrustState.trusted()``): only their engagement counts;
     * ``following``: identities the user follows (in-network);
     * ``cluster_of``: identity -> cluster id (``Clusters.cluster_of``), missing means alone;
-    * ``negative``: author -> number of "show less" marks the user gave that author's posts;
+    * ``negative``: author -> the user's "show less" marks on that author (decayed, so a float:
+      ``pnyx.rank.negative``);
+    * ``negative_thread``: thread (its first post's id) -> the marks on that thread, decayed;
     * ``hidden``: post ids the user said "show less" about (never shown again).
     """
 
@@ -56,5 +60,6 @@ class Context:
     trusted: frozenset[str] = frozenset()
     following: frozenset[str] = frozenset()
     cluster_of: Mapping[str, str] = field(default_factory=dict)
-    negative: Mapping[str, int] = field(default_factory=dict)
+    negative: Mapping[str, float] = field(default_factory=dict)
+    negative_thread: Mapping[str, float] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()

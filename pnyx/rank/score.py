@@ -17,7 +17,8 @@ Term values:
   count **voices** among trusted identities and the user (the author excluded): an identity is
   a voice, and all members of one cluster (``Context.cluster_of``) are one voice per kind;
 * ``recency``: ``0.5 ** (age_hours / half_life_hours)`` (future posts count as age 0);
-* ``negative``: the user's "show less" marks on the author, at most ``cap``.
+* ``negative``: the user's "show less" marks on the author plus those on the post's thread
+  (each decayed: ``pnyx.rank.negative``), at most ``cap``.
 
 Ordering is greedy: the post with the highest score (diversity included for its position) is
 placed next; ties go to the newer post, then the smaller id. The score is **defined** as
@@ -91,7 +92,9 @@ def _terms(
             age_h = max(0.0, ctx.now - post.created_at) / HOUR_S
             value = 0.5 ** (age_h / p["half_life_hours"])
         else:  # negative
-            value = min(p["cap"], float(ctx.negative.get(post.author, 0)))
+            marks = ctx.negative.get(post.author, 0.0)
+            marks += ctx.negative_thread.get(post.thread or post.id, 0.0)
+            value = min(p["cap"], float(marks))
         lines.append(TermLine(name, value, p["weight"], value * p["weight"] + 0.0))
     return lines
 

@@ -11,9 +11,10 @@ over inputs read from the store on every call:
   ``trusted`` those plus the trusted set (``TrustState.trusted``); ``any`` every author the
   node holds posts of. What the store holds is what can be ranked (admission by trust reach is
   a later slice);
-* **context**: the trust state: the one the caller passes (``trust=``: the node keeps it current,
-  ``pnyx.node.trust_keeper``), else built from the store's follows (``load_trust``): trust
-  scores, trusted set, followed set;
+* **context**: the user's "show less" marks (``pnyx.store.less``, weighed by
+  ``pnyx.rank.negative``) and the trust state: the one the caller passes (``trust=``: the
+  node keeps it current, ``pnyx.node.trust_keeper``), else built from the store's follows
+  (``load_trust``): trust scores, trusted set, followed set;
 * **engagements**: replies, reposts and reactions naming a candidate (only those by the trusted
   and the user count: ``pnyx.rank.score``);
 * **clusters**: ``pnyx.rank.clusters.find_clusters`` over every repost and reaction of the last
@@ -22,7 +23,8 @@ over inputs read from the store on every call:
 Engagements and clusters are read only for a recipe with an ``engagement`` term (no other term
 uses them).
 
-A ranked page has no next cursor: ``before`` only bounds the candidates. ``why`` ranks the same
+A ranked page's cursor is a ``RankCursor`` (``pnyx.reads.feed_cursor``: one ranking snapshot,
+paged without repeats or gaps). ``why`` ranks the same
 candidates plus the post asked about and returns its ``Explanation`` (contributions sum exactly
 to the score) with the post's source: in network, or the first shortest follow path to its author;
 on a post the user's policy hides, it also says so and why (``WhyView.hidden``).
@@ -47,12 +49,15 @@ from pnyx.rank.builtins import DEFAULT
 from pnyx.rank.clusters import Clusters, find_clusters
 from pnyx.rank.explain import Collapsed, Explanation
 from pnyx.rank.model import Context, Engagement, EngagementKind, Post
+from pnyx.rank.negative import weights
 from pnyx.rank.recipe import Recipe
 from pnyx.rank.score import MAX_PAGE, rank
+from pnyx.reads.feed_cursor import RankCursor, next_cursor, start
 from pnyx.reads.policy import load_policy, screen, visible
 from pnyx.reads.recipes import load
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Cursor, Store, StoredMessage
+from pnyx.store.less import marks as less_marks
 from pnyx.store.rankq import Action
 from pnyx.trust.policy import Hidden, Policy
 from pnyx.trust.state import TrustState
@@ -113,11 +118,11 @@ class RankedItem:
 
 @dataclass(frozen=True)
 class RankedPage:
-    """One page of a feed; ``next`` is a cursor on ``following`` only."""
+    """One page of a feed; ``next``: the next page's cursor (a ``RankCursor`` on a ranked feed)."""
 
     recipe: Recipe
     items: list[RankedItem]
-    next: Cursor | None
+    next: Cursor | RankCursor | None
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ class _Inputs:
     clusters: Clusters
     following: frozenset[bytes]
     policy: Policy
+    oldest: Cursor | None = None  # the window's oldest candidate
+    full: bool = False  # the window held CANDIDATES posts
 
 
 _KINDS: dict[str, EngagementKind] = {"reply": "reply", "repost": "repost", "reaction": "reaction"}
@@ -147,8 +154,10 @@ def _rank(
     now_ms: int,
     extra: StoredMessage | None = None,
     trust: TrustState | None = None,
+    received_by: int | None = None,
 ) -> _Inputs:
-    """Read the inputs of ``recipe`` from the store and rank them (module docstring)."""
+    """Read the inputs of ``recipe`` from the store and rank them (module docstring), counting
+    engagements created by ``now_ms``; with ``received_by``, only posts held by then."""
     state = trust if trust is not None else load_trust(store, me)
     policy = load_policy(store, me)
     hidden = policy.blocked | policy.muted | policy.private
@@ -161,6 +170,10 @@ def _rank(
     if authors is not None:
         authors -= hidden
     found = store.candidate_posts(authors, limit=CANDIDATES, before=before, exclude=hidden)
+    oldest = Cursor(found[-1].ts, found[-1].id) if found else None
+    full = len(found) == CANDIDATES
+    if received_by is not None:
+        found = [p for p in found if p.received_ms <= received_by]
     posts = screen(policy, found, _itself)[0]  # hidden authors are out already; reposts too
     if extra is not None and all(p.id != extra.id for p in posts):
         posts.append(extra)
@@ -169,8 +182,10 @@ def _rank(
     acts: list[Action] = []
     if "engagement" in recipe.terms:  # only the engagement term reads engagements and clusters
         acts = store.actions([p.id for p in posts], since_ms=since_ms)
+        acts = [a for a in acts if a.ts <= now_ms]  # those created by the ranking's time
     converted = [_engagement(a) for a in acts]
     clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
+    by_author, by_thread = weights(less_marks(store), now_ms / MS_PER_S)
     ctx = Context(
         user=me.hex(),
         now=now_ms / MS_PER_S,
@@ -178,6 +193,8 @@ def _rank(
         trusted=state.trusted(),
         following=frozenset(k.hex() for k in following),
         cluster_of=clusters.cluster_of,
+        negative=by_author,
+        negative_thread=by_thread,
     )
     models = [
         Post(
@@ -185,12 +202,13 @@ def _rank(
             p.author.hex(),
             p.ts / MS_PER_S,
             p.body["parent"].hex() if p.body.get("parent") is not None else None,
+            p.body["root"].hex() if p.body.get("root") is not None else None,
         )
         for p in posts
     ]
     engagements = [e for e in converted if e.post in items]
     page = rank(recipe, models, engagements, ctx, limit)
-    return _Inputs(state, items, page, clusters, following, policy)
+    return _Inputs(state, items, page, clusters, following, policy, oldest, full)
 
 
 def ranked_timeline(
@@ -198,7 +216,7 @@ def ranked_timeline(
     me: bytes,
     feed_name: str = DEFAULT,
     limit: int = 20,
-    before: Cursor | None = None,
+    before: Cursor | RankCursor | None = None,
     *,
     recipes_dir: Path | None = None,
     now_ms: int | None = None,
@@ -207,15 +225,20 @@ def ranked_timeline(
     """A page of feed ``feed_name`` for ``me``: ``following`` is ``Store.timeline`` itself."""
     recipe = load(recipes_dir, feed_name)
     if feed_name == DEFAULT:
+        if isinstance(before, RankCursor):
+            raise UserError("this cursor is a ranked feed's, not the following timeline's")
         page = store.timeline(me, limit=limit, before=before)
         shown = visible(store, me, page.items)
         return RankedPage(recipe, [RankedItem(i, None) for i in shown], page.next)
     if not 1 <= limit <= CANDIDATES:
         raise UserError(f"a ranked page holds 1..{CANDIDATES} posts, not {limit}")
-    now = wall_clock_ms() if now_ms is None else now_ms
-    found = _rank(store, me, recipe, limit, before, now, trust=trust)
-    ranked = [RankedItem(found.items[e.post], e) for e in found.page]
-    return RankedPage(recipe, ranked, None)
+    at = start(before, wall_clock_ms() if now_ms is None else now_ms)
+    want = min(at.offset + limit + 1, MAX_PAGE)  # one more than shown: is there a next page?
+    held_by = at.now_ms if isinstance(before, RankCursor) else None  # page 1: all held now
+    found = _rank(store, me, recipe, want, at.window, at.now_ms, None, trust, held_by)
+    ranked = [RankedItem(found.items[e.post], e) for e in found.page[at.offset :][:limit]]
+    after = next_cursor(at, limit, len(found.page), found.oldest, found.full)
+    return RankedPage(recipe, ranked, after)
 
 
 def _itself(item: StoredMessage) -> StoredMessage:

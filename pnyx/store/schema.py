@@ -212,7 +212,20 @@ CREATE INDEX messages_by_parent ON messages (parent) WHERE parent IS NOT NULL;
 CREATE INDEX messages_actions_by_time ON messages (ts) WHERE kind IN ('repost', 'reaction');
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+_V6 = """
+-- "Show less like this" (pnyx.store.less, docs/ranking.md): the user's own negative feedback,
+-- kept in this home only and never signed or published. Marking post `via` puts one mark on its
+-- author and one on its thread (kind 'author' or 'thread', target the key or the first post id).
+CREATE TABLE less_marks (
+    via        BLOB    NOT NULL,
+    kind       TEXT    NOT NULL CHECK (kind IN ('author', 'thread')),
+    target     BLOB    NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (via, kind)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 def current_version() -> int:

@@ -22,9 +22,10 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, moderation, read, seen
+from pnyx.web import api_rank, api_reads, less, moderation, read, seen
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
+from pnyx.web.lookalike import marked
 
 __all__ = ["PREFIX", "ROUTES", "openapi", "routes"]
 
@@ -82,7 +83,7 @@ async def get_timeline(request: Request) -> Response:
     records, cursor = await ctx.offload(
         read.timeline, ctx.store, ctx.me, int(limit_text), request.query_params.get("before")
     )
-    return JSONResponse({"items": records, "next_cursor": cursor})
+    return JSONResponse(await marked(ctx, {"items": records, "next_cursor": cursor}))
 
 
 async def get_thread(request: Request) -> Response:
@@ -90,7 +91,8 @@ async def get_thread(request: Request) -> Response:
     await ctx.authorize(request, "read")
     rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
     items = [{**v.to_json(), "depth": depth} for v, depth, hidden in rows if hidden is None]
-    return JSONResponse({"items": items})  # as `pnyx thread --json`: hidden replies left out
+    found = await marked(ctx, {"items": items})
+    return JSONResponse(found)  # as `pnyx thread --json`: hidden replies left out
 
 
 async def get_status(request: Request) -> Response:
@@ -202,6 +204,7 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     *((method, path, handler, summary) for method, path, handler, summary, _ in moderation.ROUTES),
     ("GET", "/notifications/unread", seen.unread_route, "notifications newer than the seen mark"),
     ("POST", "/notifications/seen", seen.seen_api, "mark every notification as seen"),
+    *((method, path, handler, summary) for method, path, handler, summary, _ in less.ROUTES),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 #: The scope of each route not read or write by its method.

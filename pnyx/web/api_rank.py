@@ -16,7 +16,6 @@ kept state yet, or an app without a node, so the read computed its own).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pnyx import reads
-from pnyx.clock import wall_clock_ms
 from pnyx.rank.builtins import DEFAULT
 from pnyx.rank.recipe import RecipeError
 from pnyx.reads.profile import message_views
@@ -33,41 +31,13 @@ from pnyx.store import Store
 from pnyx.web import read
 from pnyx.web.api_reads import limit_of
 from pnyx.web.context import WebContext, web_context
+from pnyx.web.kept import TrustSource, keep_trust, kept_trust, trust_age_text
+from pnyx.web.lookalike import marked
+
+__all__ = ["ROUTES", "TrustSource", "keep_trust", "kept_trust", "trust_age_text"]
 
 if TYPE_CHECKING:
-    from pnyx.node.trust_keeper import TrustSnapshot
     from pnyx.trust.state import TrustState
-
-#: What gives the node's kept trust state: ``TrustKeeper.snapshot`` (None before the first compute).
-TrustSource = Callable[[], "TrustSnapshot | None"]
-
-_SOURCES: dict[int, TrustSource] = {}
-
-
-def keep_trust(ctx: WebContext, source: TrustSource) -> None:
-    """Let the ranked reads of ``ctx``'s app use ``source`` (the node's kept trust) for as long as
-    ``ctx`` lives."""
-    _SOURCES[id(ctx)] = source
-    weakref.finalize(ctx, _SOURCES.pop, id(ctx), None)
-
-
-def kept_trust(ctx: WebContext) -> tuple[TrustState | None, int | None]:
-    """The node's kept trust state and its age in ms, or (None, None): the read builds its own."""
-    source = _SOURCES.get(id(ctx))
-    snapshot = source() if source is not None else None
-    if snapshot is None:
-        return None, None
-    return snapshot.state, snapshot.age_ms(wall_clock_ms())
-
-
-def trust_age_text(age_ms: int | None) -> str:
-    """``trust as of 3 s ago`` (``2 min ago`` from 120 s), or that the read computed it."""
-    if age_ms is None:
-        return "trust computed for this read"
-    seconds = age_ms // 1000
-    if seconds < 120:
-        return f"trust as of {seconds} s ago"
-    return f"trust as of {seconds // 60} min ago"
 
 
 async def _reader(request: Request) -> WebContext:
@@ -98,11 +68,11 @@ def _page_json(
     trust: tuple[TrustState | None, int | None] = (None, None),
 ) -> dict[str, Any]:
     from pnyx.errors import UserError
-    from pnyx.store import Cursor
+    from pnyx.reads.feed_cursor import parse_page_cursor
 
     if not 1 <= limit <= read.MAX_PAGE:
         raise UserError(f"limit must be 1..{read.MAX_PAGE} messages")
-    cursor = Cursor.from_text(before) if before else None
+    cursor = parse_page_cursor(before) if before else None
     state, age_ms = trust
     page = reads.ranked_timeline(
         store, me, feed, limit, cursor, recipes_dir=recipes_dir, trust=state
@@ -125,7 +95,8 @@ def _page_json(
 
 async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> Response:
     """A page of ``feed`` (not ``following``): ``{"feed", "recipe_hash", "items": [message +
-    "score"...], "next_cursor": null}`` in the recipe's order (the caller authorized it)."""
+    "score"...], "next_cursor"}`` in the recipe's order (the caller authorized it); pass
+    ``next_cursor`` as ``before`` for the next page of the same ranking snapshot."""
     limit = limit_of(request, read.DEFAULT_PAGE)
     before = request.query_params.get("before")
     try:
@@ -134,7 +105,7 @@ async def get_ranked_timeline(request: Request, ctx: WebContext, feed: str) -> R
         )
     except RecipeError as exc:
         return await unknown_feed(ctx, exc)
-    return JSONResponse(found)
+    return JSONResponse(await marked(ctx, found))
 
 
 def why_json(

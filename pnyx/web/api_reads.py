@@ -3,13 +3,15 @@ notifications, peers (all need the ``read`` scope; docs/web.md lists them).
 
 Each parses its path and query, runs one read in a worker thread (``WebContext.offload``: SQLite
 never blocks the trio loop) and answers the read's ``to_json``. Failure modes: a bad key text,
-limit or cursor, an empty query: 400 (``UserError``); 401 / 403 as every API route.
+limit or cursor, an empty query: 400 (``UserError``); 401 / 403 as every API route. Trust,
+search and suggest use the node's kept trust state (``pnyx.web.kept``) when there is one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +25,11 @@ from pnyx.reads.search import SearchHit
 from pnyx.store import Store
 from pnyx.views import MessageView, NodeStatus
 from pnyx.web.context import WebContext, web_context
+from pnyx.web.kept import kept_state
+from pnyx.web.lookalike import marked
+
+if TYPE_CHECKING:
+    from pnyx.trust.state import TrustState
 
 #: The API's path prefix.
 PREFIX = "/api/v1"
@@ -56,10 +63,16 @@ def hit_json(store: Store, hit: SearchHit) -> dict[str, object]:
 
 
 def search_json(
-    store: Store, me: bytes, query: str, author: bytes | None, limit: int
+    store: Store,
+    me: bytes,
+    query: str,
+    author: bytes | None,
+    limit: int,
+    trust: TrustState | None = None,
 ) -> dict[str, Any]:
-    """``{"people": [...], "posts": [...]}`` of ``reads.search`` (blocking)."""
-    results = reads.search(store, me, query, author, limit)
+    """``{"people": [...], "posts": [...]}`` of ``reads.search`` (blocking; ``trust``: the node's
+    kept state, ``pnyx.web.kept``)."""
+    results = reads.search(store, me, query, author, limit, trust=trust)
     return {
         "people": [hit_json(store, hit) for hit in results.people],
         "posts": [hit_json(store, hit) for hit in results.posts],
@@ -73,13 +86,15 @@ async def get_profile(request: Request) -> Response:
     view = await ctx.offload(
         reads.profile, ctx.store, ctx.me, key, limit, request.query_params.get("before")
     )
-    return JSONResponse(view.to_json())
+    return JSONResponse(await marked(ctx, view.to_json()))
 
 
 async def get_trust(request: Request) -> Response:
     ctx = await _reader(request)
     key = parse_public_key(request.path_params["key"])
-    view = await ctx.offload(reads.trust_report, ctx.store, ctx.me, key)
+    view = await ctx.offload(
+        functools.partial(reads.trust_report, trust=kept_state(ctx)), ctx.store, ctx.me, key
+    )
     return JSONResponse(view.to_json())
 
 
@@ -89,14 +104,16 @@ async def get_search(request: Request) -> Response:
     author = parse_public_key(author_text) if author_text else None
     query = request.query_params.get("q", "")
     limit = limit_of(request, DEFAULT_RESULTS)
-    found = await ctx.offload(search_json, ctx.store, ctx.me, query, author, limit)
-    return JSONResponse(found)
+    state = kept_state(ctx)
+    found = await ctx.offload(search_json, ctx.store, ctx.me, query, author, limit, state)
+    return JSONResponse(await marked(ctx, found))
 
 
 async def get_suggest(request: Request) -> Response:
     ctx = await _reader(request)
     limit = limit_of(request, DEFAULT_RESULTS)
-    found = await ctx.offload(reads.suggest, ctx.store, ctx.me, limit)
+    suggest = functools.partial(reads.suggest, trust=kept_state(ctx))
+    found = await ctx.offload(suggest, ctx.store, ctx.me, limit)
     return JSONResponse({"items": [item.to_json() for item in found]})
 
 
@@ -104,7 +121,7 @@ async def get_notifications(request: Request) -> Response:
     ctx = await _reader(request)
     limit = limit_of(request, DEFAULT_NOTIFICATIONS)
     found = await ctx.offload(reads.notifications, ctx.store, ctx.me, limit)
-    return JSONResponse({"items": [item.to_json() for item in found]})
+    return JSONResponse(await marked(ctx, {"items": [item.to_json() for item in found]}))
 
 
 async def get_peers(request: Request) -> Response:

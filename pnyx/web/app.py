@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from pnyx.errors import NotFoundError, PnyxError, UserError
 from pnyx.web import api, moderation, pages, people, rank_pages
+from pnyx.web import less as less_pages
 from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
 from pnyx.web.engagement import EngagementMiddleware
@@ -55,6 +56,7 @@ def build_app(ctx: WebContext) -> Starlette:
             *people.routes(),
             *rank_pages.routes(),
             *moderation.routes(),
+            *less_pages.routes(),
             *account_routes(),
             *seen_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -40,6 +40,7 @@ from pnyx.views import MessageView
 from pnyx.web import read
 from pnyx.web.auth import SESSION_TTL_S, Session
 from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
+from pnyx.web.kept import kept_state as kept
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -169,7 +170,7 @@ async def timeline(request: Request) -> Response:
     feed = request.query_params.get("feed", DEFAULT) or DEFAULT
     before = request.query_params.get("before")
     recipe, scored, cursor = await ctx.offload(
-        read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before
+        read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before, kept(ctx)
     )
     reposted: read.Reposted = {}
     if feed == DEFAULT:  # time order, with reposts as `pnyx timeline` shows them

@@ -10,6 +10,7 @@ a small error page by ``pnyx.web.app``.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -23,19 +24,23 @@ from pnyx.reads.profile import DEFAULT_PROFILE_PAGE
 from pnyx.views import NodeStatus
 from pnyx.web.api_reads import DEFAULT_RESULTS, search_json
 from pnyx.web.context import web_context
+from pnyx.web.kept import kept_state
 from pnyx.web.pages import _back, _form, _me, _session, known_names, render
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
 
     from pnyx.store import Store
+    from pnyx.trust.state import TrustState
 
 
-def _profile_page(store: Store, me: bytes, key: bytes, before: str | None) -> dict[str, Any]:
+def _profile_page(
+    store: Store, me: bytes, key: bytes, before: str | None, trust: TrustState | None = None
+) -> dict[str, Any]:
     policy = load_policy(store, me)
     return {
         "profile": reads.profile(store, me, key, DEFAULT_PROFILE_PAGE, before),
-        "trust": reads.trust_report(store, me, key).to_json(),
+        "trust": reads.trust_report(store, me, key, trust=trust).to_json(),
         "moderation": {
             "blocked": key in policy.blocked,
             "muted": key in policy.muted,
@@ -51,7 +56,7 @@ async def profile(request: Request) -> Response:
     ctx = web_context(request)
     key = parse_public_key(request.path_params["key"])
     found = await ctx.offload(
-        _profile_page, ctx.store, ctx.me, key, request.query_params.get("before")
+        _profile_page, ctx.store, ctx.me, key, request.query_params.get("before"), kept_state(ctx)
     )
     html = render(
         "profile.html",
@@ -81,8 +86,11 @@ async def search(request: Request) -> Response:
     found = None
     if query:
         author = parse_public_key(author_text) if author_text else None
-        found = await ctx.offload(search_json, ctx.store, ctx.me, query, author, DEFAULT_RESULTS)
-    suggestions = await ctx.offload(reads.suggest, ctx.store, ctx.me, DEFAULT_RESULTS)
+        found = await ctx.offload(
+            search_json, ctx.store, ctx.me, query, author, DEFAULT_RESULTS, kept_state(ctx)
+        )
+    suggest = functools.partial(reads.suggest, trust=kept_state(ctx))
+    suggestions = await ctx.offload(suggest, ctx.store, ctx.me, DEFAULT_RESULTS)
     html = render(
         "search.html",
         session=session,

@@ -30,7 +30,8 @@ from pnyx.store import Store
 from pnyx.views import MessageView
 from pnyx.web.api_rank import kept_trust, trust_age_text
 from pnyx.web.context import web_context
-from pnyx.web.pages import _me, _session, render
+from pnyx.web.less import marked
+from pnyx.web.pages import _me, _session, known_names, render
 
 if TYPE_CHECKING:
     from pnyx.trust.state import TrustState
@@ -82,6 +83,7 @@ def why_page(
         "path": [people[k] for k in view.source.path[1:-1]],
         "collapsed": [(c, [people[a] for a in actors]) for c, actors in clusters],
         "trust_age": trust_age_text(age_ms),
+        "less_marked": marked(store, post_id),
     }
 
 
@@ -98,7 +100,8 @@ async def why(request: Request) -> Response:
         ctx.recipes_dir,
         kept_trust(ctx),
     )
-    html = render("why.html", session=session, me=_me(ctx), feed=feed, **found)
+    names = await known_names(ctx)
+    html = render("why.html", session=session, me=_me(ctx), feed=feed, names=names, **found)
     return HTMLResponse(html)
 
 
@@ -119,7 +122,9 @@ async def clusters(request: Request) -> Response:
     session = _session(request)
     ctx = web_context(request)
     found = await ctx.offload(clusters_page, ctx.store, ctx.me)
-    return HTMLResponse(render("clusters.html", session=session, me=_me(ctx), **found))
+    names = await known_names(ctx)
+    html = render("clusters.html", session=session, me=_me(ctx), names=names, **found)
+    return HTMLResponse(html)
 
 
 async def feeds(request: Request) -> Response:

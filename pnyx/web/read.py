@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pnyx.rank.recipe import Recipe
     from pnyx.reads.recipes import Feed
     from pnyx.store import Store, StoredMessage
+    from pnyx.trust.state import TrustState
 
 #: Default page of the timeline, in messages.
 DEFAULT_PAGE = 20
@@ -127,21 +128,23 @@ def ranked(
     recipes_dir: Path | None,
     limit: int = DEFAULT_PAGE,
     before: str | None = None,
+    trust: TrustState | None = None,
 ) -> tuple[Recipe, list[tuple[MessageView, float | None]], str | None]:
     """A page of feed ``feed`` (``pnyx.reads.ranked_timeline``): its recipe, each message with
-    its score (None on ``following``, in time order), and the next cursor (``following`` only).
+    its score (None on ``following``, in time order), and the next cursor. ``trust``: the
+    node's kept trust state (``pnyx.web.kept``); None builds it.
 
     ``RecipeError`` (a ``UserError``) for an unknown feed (naming the feeds) or a bad recipe
     file; ``UserError`` for a bad cursor or a limit outside 1..``MAX_PAGE``.
     """
     from pnyx.errors import UserError
     from pnyx.reads import ranked_timeline
-    from pnyx.store import Cursor
+    from pnyx.reads.feed_cursor import parse_page_cursor
 
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"limit must be 1..{MAX_PAGE} messages")
-    cursor = Cursor.from_text(before) if before else None
-    page = ranked_timeline(store, me, feed, limit, cursor, recipes_dir=recipes_dir)
+    cursor = parse_page_cursor(before) if before else None
+    page = ranked_timeline(store, me, feed, limit, cursor, recipes_dir=recipes_dir, trust=trust)
     views = _views(store, [item.item for item in page.items])
     scored = [(view, item.score) for view, item in zip(views, page.items, strict=True)]
     return page.recipe, scored, page.next.to_text() if page.next else None
