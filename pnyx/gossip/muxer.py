@@ -20,6 +20,7 @@ that stream) and closes the connection.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,8 @@ from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.stream_muxer import muxer_multistream as py_muxer_multistream
 from libp2p.stream_muxer.yamux import yamux as py_yamux
 from libp2p.stream_muxer.yamux.yamux import Yamux
+
+log = logging.getLogger(__name__)
 
 #: Largest yamux receive window of one stream, in bytes (py-libp2p: grows to 16 MiB).
 MAX_YAMUX_WINDOW_BYTES = 256 * 1024
@@ -81,6 +84,8 @@ class BoundedYamux(Yamux):
 
     def _window_exceeded(self) -> None:
         self.windows_exceeded += 1
+        if self.windows_exceeded == 1:
+            log.warning("closing the connection of %s: it sent past the yamux window", self.peer_id)
         if self.windows_exceeded == 1 and self._nursery is not None:
             self._nursery.start_soon(self._cleanup_on_error)
 

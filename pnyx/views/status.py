@@ -230,6 +230,10 @@ class NodeStatus:
     sync: SyncStatus | None = None
     discovery: DiscoveryStatus | None = None
     reachability: ReachabilityView | None = None  # NAT reach
+    #: The node's kept trust (``{"age_ms", "incremental"}``, or None before the first compute);
+    #: ``trust_given`` says whether the reply had the key at all (older nodes: no).
+    trust: Mapping[str, Any] | None = None
+    trust_given: bool = False
 
     @property
     def inbound(self) -> int:
@@ -261,6 +265,8 @@ class NodeStatus:
             reachability=None
             if status.get("reachability") is None
             else ReachabilityView.from_json(status["reachability"]),
+            trust=None if status.get("trust") is None else dict(_map(status["trust"], "trust")),
+            trust_given="trust" in status,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -278,6 +284,8 @@ class NodeStatus:
             "clock": self.clock.to_json(),
             "uptime_s": self.uptime_s,
         }
+        if self.trust_given:
+            record["trust"] = None if self.trust is None else dict(self.trust)
         if self.sync is not None:
             record["sync"] = self.sync.to_json()
         if self.discovery is not None:
