@@ -204,7 +204,8 @@ async def timeline(request: Request) -> Response:
 async def thread(request: Request) -> Response:
     session = _session(request)
     ctx = web_context(request)
-    rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    found = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    rows, deleted = found
     reply_to = request.query_params.get("reply", "")
     if not all(c in "0123456789abcdef" for c in reply_to):
         reply_to = ""
@@ -212,6 +213,7 @@ async def thread(request: Request) -> Response:
         "thread.html",
         session=session,
         rows=rows,
+        deleted=deleted,
         me=_me(ctx),
         reply_to=reply_to,
         names=await known_names(ctx),
