@@ -141,6 +141,28 @@ def test_like_and_repost_once_each(cli: Cli) -> None:
     assert "↻ reposted pnyx1" in shown and f"reacts 🦉 to {post[:12]}" in shown
 
 
+def test_unlike_and_unrepost_take_back_once(cli: Cli) -> None:
+    cli.ok("init")
+    post = cli.ok("post", "second thoughts").out.strip()
+    never = cli("unlike", post)
+    assert never.code == 2
+    assert never.err == f"pnyx: you have not liked post {post[:12]}; nothing changed\n"
+    not_reposted = cli("unrepost", post[:10])
+    assert not_reposted.code == 2
+    assert not_reposted.err == f"pnyx: you have not reposted post {post[:12]}; nothing changed\n"
+    cli.ok("like", post)
+    cli.ok("repost", post)
+    undone = json.loads(cli.ok("unlike", post[:10], "--json").out)
+    assert undone["kind"] == "delete"
+    assert cli.ok("unrepost", post).out.strip() != post
+    assert cli("unlike", post).code == 2 and cli("unrepost", post).code == 2
+    kinds = [r["kind"] for r in rows(cli.ok("feed", cli.ok("id").out.strip(), "--json"))]
+    assert kinds.count("delete") == 2
+    cli.ok("like", post)  # liking again after taking it back is allowed
+    unknown = cli("unlike", "ab" * 32)
+    assert unknown.code == 2 and unknown.err.count("\n") == 1
+
+
 def test_second_delete_is_refused(cli: Cli) -> None:
     cli.ok("init")
     post = cli.ok("post", "oops").out.strip()

@@ -77,6 +77,7 @@ def test_bash_completion_offers_commands_options_and_choices(cli: Cli) -> None:
     ]
     assert _bash_complete(script, ["pnyx", "completion", ""]) == ["bash", "zsh", "fish"]
     assert "repost" in _bash_complete(script, ["pnyx", "help", "re"])
+    assert _bash_complete(script, ["pnyx", "unl"]) == ["unlike"]
 
 
 def test_completion_scripts_are_generated_from_the_parser(cli: Cli) -> None:
@@ -87,7 +88,7 @@ def test_completion_scripts_are_generated_from_the_parser(cli: Cli) -> None:
         if isinstance(action, argparse._SubParsersAction)
         for name in action.choices
     )
-    assert {"like", "repost", "help", "completion", "timeline"} <= set(commands)
+    assert {"like", "repost", "unlike", "unrepost", "help", "timeline"} <= set(commands)
     bash = cli.ok("completion", "bash").out
     zsh = cli.ok("completion", "zsh").out
     fish = cli.ok("completion", "fish").out

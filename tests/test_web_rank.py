@@ -121,6 +121,32 @@ def test_the_feed_switcher(world: tuple[WebContext, Any], client: TestClient) ->
     assert "for-you" in unknown.text and "quiet" in unknown.text
 
 
+def test_the_chosen_feed_is_remembered(world: tuple[WebContext, Any], client: TestClient) -> None:
+    ctx, _ = world
+    login(ctx, client)
+    plain = client.get("/timeline")
+    assert "set-cookie" not in plain.headers  # nothing chosen yet: following
+    chosen = client.get("/timeline?feed=for-you")
+    cookie = chosen.headers["set-cookie"]
+    assert cookie.startswith("feed=for-you;") and "samesite=strict" in cookie.lower()
+    again = client.get("/timeline")  # the next visit opens the feed chosen last
+    assert "refresh to re-rank" in again.text and 'aria-current="page" class="current">for-you' in (
+        again.text
+    )
+    assert 'href="/timeline?feed=following"' in again.text  # following is one click away
+    back = client.get("/timeline?feed=following")
+    assert back.headers["set-cookie"].startswith("feed=following;")
+    assert 'data-live="/events"' in client.get("/timeline").text
+    client.cookies.set("feed", "gone")  # a recipe file since removed
+    fallback = client.get("/timeline")
+    assert fallback.status_code == 200 and 'data-live="/events"' in fallback.text
+    assert 'The feed you chose last, <bdi dir="auto">gone</bdi>, is not available' in (
+        fallback.text
+    )
+    assert fallback.headers["set-cookie"].startswith("feed=following;")
+    assert client.get("/timeline?feed=gone").status_code == 400  # asked for by name: refused
+
+
 def test_the_ranked_api_page(world: tuple[WebContext, Any], client: TestClient) -> None:
     ctx, w = world
     headers = bearer(ctx, "read")

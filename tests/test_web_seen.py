@@ -10,6 +10,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from pnyx import ops
+from pnyx.clock import wall_clock_ms
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.web.context import WebContext
 from pnyx.web.seen import SEEN_FILE
@@ -68,3 +69,24 @@ def test_api_unread_and_seen(ctx: WebContext, client: TestClient) -> None:
     assert client.get("/api/v1/notifications/unread", headers=reader).json() == {"unread": 0}
     assert client.get("/api/v1/notifications/unread").status_code == 401
     assert client.get("/notifications/unread").status_code == 401
+
+
+def test_the_page_marks_what_is_new_until_marked_seen(ctx: WebContext, client: TestClient) -> None:
+    assert ctx.key is not None
+    mine = ops.post(ctx.store, ctx.key, "mine").id.hex()
+    old = ops.reply(ctx.store, key(2), mine, "an old reply", now_ms=wall_clock_ms() - 60_000).id
+    csrf = login(ctx, client)
+    client.post("/notifications/seen", data={"csrf": csrf}, headers=ORIGIN)
+    page = client.get("/notifications").text
+    assert 'class="notification reply new"' not in page and "new since you last" not in page
+    fresh = ops.reply(ctx.store, key(3), mine, "a fresh reply").id.hex()
+    page = client.get("/notifications").text
+    assert page.count('class="notification reply new"') == 1
+    assert page.count('<span class="sr-only">New, unread notification:</span>') == 1
+    assert "1 new since you last marked them as seen." in page
+    new_at = page.index('class="notification reply new"')
+    assert new_at < page.index("a fresh reply") and page.index("an old reply") > new_at
+    api = client.get("/api/v1/notifications", headers=bearer(ctx, "read")).json()["items"]
+    assert [(n["message"]["id"], n["unread"]) for n in api] == [(fresh, True), (old.hex(), False)]
+    client.post("/notifications/seen", data={"csrf": csrf}, headers=ORIGIN)
+    assert 'class="notification reply new"' not in client.get("/notifications").text

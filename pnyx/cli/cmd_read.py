@@ -13,12 +13,10 @@ from pnyx.cli.names import known_names
 from pnyx.core import display
 from pnyx.core.display import plural
 from pnyx.rank.builtins import DEFAULT
-from pnyx.views.thread import tree_order
 
 if TYPE_CHECKING:
     from pnyx.reads.timeline import Original, TimelinePage
     from pnyx.store import Cursor, Page, Profile, Store, StoredMessage
-    from pnyx.trust.policy import Hidden
 
 #: Default page size of timeline and feed, in messages.
 DEFAULT_PAGE = 20
@@ -231,19 +229,20 @@ def cmd_thread(ctx: Context) -> int:
             "`pnyx run` runs if you follow its author"
         )
         return EXIT_NOT_SHOWN
-    items = store.thread(post_id)
+    from pnyx.reads.thread import thread
+
+    me = ctx.public_key() if ctx.home.key_path.exists() else None  # no identity: nobody's policy
+    view = thread(store, me, post_id)
     status = 0
-    if not store.visible_post(post_id):  # a post (thread refuses other kinds) that was deleted
+    if view.deleted:  # a post (thread refuses other kinds) that was deleted
         status = EXIT_NOT_SHOWN
-        more = "; the rest of its thread held here follows" if items else ""
+        more = "; the rest of its thread held here follows" if view.rows else ""
         ctx.warn(f"post {post_id.hex()[:12]} was deleted by its author{more}")
-    hidden = _hidden_in(ctx, store, items)
     if ctx.args.json:
-        show(ctx, [item for item in items if item.message.id not in hidden])
+        show(ctx, view.shown())
         return status
-    authors = {item.message.id: item.message.author for item in items}
-    forked = store.forked_among(set(authors.values()))
-    for author in sorted(forked):  # robustness: the user sees who signed two histories
+    authors = {row.item.message.id: row.item.message.author for row in view.rows}
+    for author in sorted(view.forked):  # robustness: the user sees who signed two histories
         _warn_forked(ctx, store, author)
     profiles: dict[bytes, Profile | None] = {}
 
@@ -253,16 +252,16 @@ def cmd_thread(ctx: Context) -> int:
         return profiles[author]
 
     names = known_names(ctx)
-    for index, (item, depth) in enumerate(tree_order(items)):
-        message = item.message
+    for index, row in enumerate(view.rows):
+        message = row.item.message
         parent = authors.get(message.body.get("parent", b""))
         parent_who = render.who(parent, profile(parent)) if parent is not None else None
-        indent = "  " * min(depth, MAX_INDENT_DEPTH)
+        indent = "  " * min(row.depth, MAX_INDENT_DEPTH)
         if index:
             ctx.print()
-        if message.id in hidden:  # collapsed: the conversation keeps its shape
-            who = render.who(hidden[message.id].key, profile(hidden[message.id].key))
-            ctx.print(f"{indent}hidden: {hidden[message.id].reason(who)}")
+        if row.hidden is not None:  # collapsed: the conversation keeps its shape
+            who = render.who(row.hidden.key, profile(row.hidden.key))
+            ctx.print(f"{indent}hidden: {row.hidden.reason(who)}")
             continue
         ctx.print(
             render.message_text(
@@ -271,21 +270,10 @@ def cmd_thread(ctx: Context) -> int:
                 indent=indent,
                 parent_who=parent_who,
                 names=names,
-                forked=message.author in forked,
+                forked=message.author in view.forked,
             )
         )
     return status
-
-
-def _hidden_in(ctx: Context, store: Store, items: list[StoredMessage]) -> dict[bytes, Hidden]:
-    """The thread's items the user's mutes and blocks hide, by id, with why (none without an
-    identity: nobody's policy to apply)."""
-    from pnyx.reads.policy import load_policy, screen
-
-    if not ctx.home.key_path.exists():
-        return {}
-    policy = load_policy(store, ctx.public_key())
-    return {item.message.id: why for item, why in screen(policy, items, lambda i: i)[1]}
 
 
 def cmd_following(ctx: Context) -> int:

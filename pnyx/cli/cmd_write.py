@@ -1,4 +1,5 @@
-"""Commands that sign and store a message: post, delete, follow, unfollow, profile, like, repost.
+"""Commands that sign and store a message: post, delete, follow, unfollow, profile, like, repost,
+unlike, unrepost.
 
 Each works with no network: the message is signed, stored durably, and its id printed (with
 ``--json``: the new message as one JSON line, as ``timeline --json`` prints it). If a node is
@@ -73,6 +74,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _json(p)
     p.set_defaults(handler=cmd_repost)
 
+    for name, helptext in (
+        ("unlike", "take back your like (every reaction) of a post"),
+        ("unrepost", "take back your repost of a post"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("id", metavar="ID", help="the post's id or a unique prefix")
+        _json(p)
+        p.set_defaults(handler=cmd_undo, kind=name)
+
 
 def _json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -135,6 +145,14 @@ def cmd_like(ctx: Context) -> int:
 
 def cmd_repost(ctx: Context) -> int:
     return _done(ctx, ops.repost(ctx.store(), Signer(ctx), ctx.args.id))
+
+
+def cmd_undo(ctx: Context) -> int:
+    """Sign a ``delete`` of the user's live reaction(s) or repost of the post (``pnyx.ops.undo``);
+    none to take back is a ``NothingChangedError`` (exit 2, nothing signed). Prints the last
+    delete signed."""
+    action = ops.unlike if ctx.args.kind == "unlike" else ops.unrepost
+    return _done(ctx, action(ctx.store(), Signer(ctx), ctx.args.id))
 
 
 def cmd_profile(ctx: Context) -> int:

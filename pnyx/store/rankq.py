@@ -6,7 +6,8 @@ Both functions only read. Costs:
 * ``candidate_posts`` walks ``messages_posts_by_time`` newest first from the cursor and keeps the
   chosen authors' visible posts, up to ``limit``: about ``limit / density`` index entries;
 * ``actions`` looks up three indexes of migration 5 (reposts and reactions by time, by target;
-  posts by parent): O(rows returned + posts x log(messages)), no scan.
+  posts by parent), each row then probing the ``deletions`` primary key (target, aid) to skip
+  undone ones: O((rows returned + posts) x log(messages)), no scan.
 """
 
 from __future__ import annotations
@@ -84,12 +85,14 @@ _ACTIVE = "m.kind IN ('repost', 'reaction')"  # the term of index messages_actio
 
 
 def actions(conn: sqlite3.Connection, posts: list[bytes], since_ms: int) -> list[Action]:
-    """Replies (visible ones), reposts and reactions naming one of ``posts``, plus every repost
-    and reaction at or after ``since_ms``; by ts, then author and seq. Three index lookups
-    (migration 5): the recent window by ts, reposts and reactions by target, replies by parent."""
+    """Replies, reposts and reactions naming one of ``posts``, plus every repost and reaction at
+    or after ``since_ms``; by ts, then author and seq. Only ones their author has not deleted (an
+    undone like or repost stops counting): each row is checked with the ``deletions`` primary key,
+    as posts are. Three index lookups (migration 5): the recent window by ts, reposts and
+    reactions by target, replies by parent."""
     rows = conn.execute(
         f"""SELECT {_ACTION_COLUMNS} FROM messages AS m INDEXED BY messages_actions_by_time
-        JOIN authors AS a ON a.aid = m.aid WHERE {_ACTIVE} AND m.ts >= ?""",
+        JOIN authors AS a ON a.aid = m.aid WHERE {_ACTIVE} AND m.ts >= ? AND {_VISIBLE}""",
         (since_ms,),
     ).fetchall()
     ids = sorted(set(posts))
@@ -99,7 +102,7 @@ def actions(conn: sqlite3.Connection, posts: list[bytes], since_ms: int) -> list
         rows += conn.execute(
             f"""SELECT {_ACTION_COLUMNS} FROM messages AS m INDEXED BY messages_by_target
             JOIN authors AS a ON a.aid = m.aid
-            WHERE m.target IN ({marks}) AND {_ACTIVE} AND m.ts < ?""",
+            WHERE m.target IN ({marks}) AND {_ACTIVE} AND m.ts < ? AND {_VISIBLE}""",
             (*chunk, since_ms),
         ).fetchall()
         rows += conn.execute(

@@ -89,7 +89,7 @@ async def get_timeline(request: Request) -> Response:
 async def get_thread(request: Request) -> Response:
     ctx = web_context(request)
     await ctx.authorize(request, "read")
-    rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    rows, _ = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
     items = [{**v.to_json(), "depth": depth} for v, depth, hidden in rows if hidden is None]
     found = await marked(ctx, {"items": items})
     return JSONResponse(found)  # as `pnyx thread --json`: hidden replies left out

@@ -24,6 +24,7 @@ from pnyx.reads.profile import DEFAULT_PROFILE_PAGE
 from pnyx.reads.search import SearchHit
 from pnyx.store import Store
 from pnyx.views import MessageView, NodeStatus
+from pnyx.web import seen
 from pnyx.web.context import WebContext, web_context
 from pnyx.web.kept import kept_state
 from pnyx.web.lookalike import marked
@@ -121,7 +122,9 @@ async def get_notifications(request: Request) -> Response:
     ctx = await _reader(request)
     limit = limit_of(request, DEFAULT_NOTIFICATIONS)
     found = await ctx.offload(reads.notifications, ctx.store, ctx.me, limit)
-    return JSONResponse(await marked(ctx, {"items": [item.to_json() for item in found]}))
+    unread = await ctx.offload(seen.unread_ids, ctx.store, found)
+    items = [{**n.to_json(), "unread": n.message.id.hex() in unread} for n in found]
+    return JSONResponse(await marked(ctx, {"items": items}))
 
 
 async def get_peers(request: Request) -> Response:

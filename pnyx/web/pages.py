@@ -22,7 +22,7 @@ import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote
 
 import jinja2
 import trio
@@ -161,17 +161,44 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/timeline", status_code=303)
 
 
+#: The cookie remembering the feed last chosen in this browser (its name, percent-encoded).
+FEED_COOKIE = "feed"
+#: How long the chosen feed is remembered, in seconds (a year).
+FEED_COOKIE_S = 365 * 24 * 3600
+
+
 async def timeline(request: Request) -> Response:
-    """``/timeline[?feed=NAME&before=CURSOR]``: ``following`` (the default) newest first with
-    the live arrival bar; any other feed in its recipe's order with each post's score and a
-    "why" link (``read.ranked``). An unknown feed is 400 naming the feeds (``RecipeError``)."""
+    """``/timeline[?feed=NAME&before=CURSOR]``: ``following`` newest first with the live arrival
+    bar; any other feed in its recipe's order with each post's score and a "why" link
+    (``read.ranked``). An unknown feed is 400 naming the feeds (``RecipeError``). Without
+    ``feed`` the feed last chosen in this browser (cookie ``feed``) is shown; one that no longer
+    exists falls back to ``following`` with a note, and is forgotten."""
+    from pnyx.rank.recipe import RecipeError
+
     session = _session(request)
     ctx = web_context(request)
-    feed = request.query_params.get("feed", DEFAULT) or DEFAULT
+    explicit = request.query_params.get("feed")
+    feed = explicit or unquote(request.cookies.get(FEED_COOKIE, "")) or DEFAULT
     before = request.query_params.get("before")
-    recipe, scored, cursor = await ctx.offload(
-        read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before, kept(ctx)
-    )
+    forgot = None
+    try:
+        recipe, scored, cursor = await ctx.offload(
+            read.ranked,
+            ctx.store,
+            ctx.me,
+            feed,
+            ctx.recipes_dir,
+            read.DEFAULT_PAGE,
+            before,
+            kept(ctx),
+        )
+    except RecipeError:
+        if explicit:
+            raise
+        forgot, feed = feed, DEFAULT
+        recipe, scored, cursor = await ctx.offload(
+            read.ranked, ctx.store, ctx.me, feed, ctx.recipes_dir, read.DEFAULT_PAGE, before
+        )
     reposted: read.Reposted = {}
     if feed == DEFAULT:  # time order, with reposts as `pnyx timeline` shows them
         views, reposted, cursor = await ctx.offload(
@@ -197,14 +224,26 @@ async def timeline(request: Request) -> Response:
         feed_problem=problem,
         here=here,
         names=await known_names(ctx),
+        forgot=forgot,
     )
-    return HTMLResponse(html)
+    response = HTMLResponse(html)
+    if explicit or forgot:  # remember the choice; forget a feed that is gone
+        response.set_cookie(
+            FEED_COOKIE,
+            quote(feed, safe=""),
+            max_age=FEED_COOKIE_S,
+            httponly=True,  # only the server reads it
+            samesite="strict",
+            path="/",
+        )
+    return response
 
 
 async def thread(request: Request) -> Response:
     session = _session(request)
     ctx = web_context(request)
-    rows = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    found = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
+    rows, deleted = found
     reply_to = request.query_params.get("reply", "")
     if not all(c in "0123456789abcdef" for c in reply_to):
         reply_to = ""
@@ -212,6 +251,7 @@ async def thread(request: Request) -> Response:
         "thread.html",
         session=session,
         rows=rows,
+        deleted=deleted,
         me=_me(ctx),
         reply_to=reply_to,
         names=await known_names(ctx),

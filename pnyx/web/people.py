@@ -22,6 +22,7 @@ from pnyx.crypto.keytext import parse_public_key
 from pnyx.reads.policy import load_policy
 from pnyx.reads.profile import DEFAULT_PROFILE_PAGE
 from pnyx.views import NodeStatus
+from pnyx.web import seen
 from pnyx.web.api_reads import DEFAULT_RESULTS, search_json
 from pnyx.web.context import web_context
 from pnyx.web.kept import kept_state
@@ -108,11 +109,13 @@ async def notifications(request: Request) -> Response:
     session = _session(request)
     ctx = web_context(request)
     found = await ctx.offload(reads.notifications, ctx.store, ctx.me)
+    unread = await ctx.offload(seen.unread_ids, ctx.store, found)
     html = render(
         "notifications.html",
         session=session,
         me=_me(ctx),
         items=found,
+        unread=unread,
         names=await known_names(ctx),
         **await _queued(request),
     )

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from pnyx.reads.profile import message_views
 from pnyx.views import MessageView
-from pnyx.views.thread import tree_order
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -78,31 +77,30 @@ def timeline(
     return records, cursor
 
 
-def thread(store: Store, me: bytes, id_text: str) -> list[tuple[MessageView, int, str | None]]:
-    """The thread holding ``id_text`` (an id or unique prefix) in reading order, with depths
-    (capped at ``MAX_INDENT_DEPTH``) and, for a reply the user's policy hides, the words of its
-    collapsed placeholder (``you muted NAME``; None when shown)."""
+def thread(
+    store: Store, me: bytes, id_text: str
+) -> tuple[list[tuple[MessageView, int, str | None]], bool]:
+    """The thread holding ``id_text`` (an id or unique prefix; ``pnyx.reads.thread``, as
+    ``pnyx thread`` reads it) in reading order, with depths (capped at ``MAX_INDENT_DEPTH``) and,
+    for a reply the user's policy hides, the words of its collapsed placeholder (``you muted
+    NAME``; None when shown); and whether the post asked about was deleted by its author."""
     from pnyx.crypto.keytext import encode_public_key
     from pnyx.errors import NotFoundError
-    from pnyx.reads.policy import load_policy, screen
+    from pnyx.reads.thread import thread as read_thread
 
-    ordered = tree_order(store.thread(store.resolve_id(id_text)))
-    if not ordered:
+    view = read_thread(store, me, store.resolve_id(id_text))
+    if not view.rows:
         raise NotFoundError(f"no thread holds {id_text} in this store")
-    items = [item for item, _ in ordered]
-    hidden = {i.id: why for i, why in screen(load_policy(store, me), items, _itself)[1]}
-    views = _views(store, items)
+    views = _views(store, [row.item for row in view.rows])
     rows: list[tuple[MessageView, int, str | None]] = []
-    for view, (item, depth) in zip(views, ordered, strict=True):
-        why = hidden.get(item.id)
+    for shown, row in zip(views, view.rows, strict=True):
         text = None
-        if why is not None:
-            profile = store.profile(why.key)
-            text = why.reason(
-                profile.name if profile and profile.name else encode_public_key(why.key)
-            )
-        rows.append((view, min(depth, MAX_INDENT_DEPTH), text))
-    return rows
+        if row.hidden is not None:
+            profile = store.profile(row.hidden.key)
+            name = profile.name if profile and profile.name else None
+            text = row.hidden.reason(name or encode_public_key(row.hidden.key))
+        rows.append((shown, min(row.depth, MAX_INDENT_DEPTH), text))
+    return rows, view.deleted
 
 
 def known_names(store: Store, me: bytes) -> Names:
@@ -115,10 +113,6 @@ def known_names(store: Store, me: bytes) -> Names:
         profile = store.profile(key)
         known[key] = profile.name if profile is not None else None
     return Names(known)
-
-
-def _itself(item: StoredMessage) -> StoredMessage:
-    return item
 
 
 def ranked(

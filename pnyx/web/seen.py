@@ -2,7 +2,8 @@
 (``notifications-seen.json`` beside the store: ``{"ts": MS, "id": HEX}``, replaced atomically),
 the unread count it gives, and the routes that read and move it.
 
-A notification is unread when it is newer (by ts, then id) than the mark; "Mark all as seen"
+A notification is unread when it is newer (by ts, then id) than the mark (``unread_ids``: the
+notifications page marks those "new", the API gives each item ``unread``); "Mark all as seen"
 (``POST /notifications/seen``, CSRF-checked; ``POST /api/v1/notifications/seen``) moves the mark
 to the newest notification. The header's count is put into every page by
 ``pnyx.web.engagement`` (``<!--pnyx-unread-->`` in ``base.html``), and ``app.js`` refreshes it
@@ -28,6 +29,9 @@ from pnyx.reads.notify import MAX_NOTIFICATIONS, notifications
 from pnyx.web.context import web_context
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pnyx.reads.notify import Notification
     from pnyx.store import Store
     from pnyx.web.context import WebContext
 
@@ -52,6 +56,13 @@ def unread(store: Store, me: bytes) -> int:
     mark = _mark(store)
     items = notifications(store, me, MAX_NOTIFICATIONS)
     return sum(1 for n in items if (n.message.ts, n.message.id.hex()) > mark)
+
+
+def unread_ids(store: Store, items: Iterable[Notification]) -> set[str]:
+    """The ids (hex) of those of ``items`` newer than the seen mark: the ones the notifications
+    page marks "new" and the API marks ``"unread": true``."""
+    mark = _mark(store)
+    return {n.message.id.hex() for n in items if (n.message.ts, n.message.id.hex()) > mark}
 
 
 def mark_seen(store: Store, me: bytes) -> int:
