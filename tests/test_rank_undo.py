@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pnyx import ops
 from pnyx.reads import why
-from pnyx.store import Store, rankq
+from pnyx.store import Store, queries, rankq
 from tests.store_helpers import NOW_MS, Feed, key, open_store
 
 HOUR_MS = 3600 * 1000
@@ -57,7 +57,7 @@ def test_the_deletion_check_uses_the_primary_key(tmp_path: Path) -> None:
     ):
         plan = conn.execute(
             f"""EXPLAIN QUERY PLAN SELECT m.n FROM messages AS m INDEXED BY {index}
-            WHERE {where} AND {rankq._VISIBLE}"""
+            WHERE {where} AND {queries._VISIBLE}"""
         ).fetchall()
         text = " | ".join(str(row[-1]) for row in plan)
         assert "SCAN m" not in text and "SCAN d" not in text, text

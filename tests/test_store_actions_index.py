@@ -86,6 +86,7 @@ def test_a_store_of_version_4_gets_the_indexes_when_opened(tmp_path: Path) -> No
     conn = sqlite3.connect(path, isolation_level=None)
     for index in INDEXES:  # back to what version 4 wrote
         conn.execute(f"DROP INDEX {index}")
+    conn.execute("DROP TABLE less_marks")  # migration 6 (show less), after this one
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     assert not INDEXES & _indexes(path)
@@ -93,6 +94,6 @@ def test_a_store_of_version_4_gets_the_indexes_when_opened(tmp_path: Path) -> No
         assert _found(store, posts) == expected
     assert _indexes(path) >= INDEXES
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.current_version() == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.current_version()
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
