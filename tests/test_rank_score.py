@@ -206,3 +206,46 @@ def test_random_pages_are_ordered_and_every_why_adds_up(seed: int) -> None:
     for e in page:
         assert math.fsum(e.contributions()) == e.score
         assert all(d.contribution <= 0 for d in e.discounts)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_place_is_the_full_pages_entry(seed: int) -> None:
+    """``place`` (``pnyx why``) gives exactly ``rank``'s entry: position, terms, discounts
+    (diversity, reply, out of network) and clusters collapsed."""
+    import dataclasses
+    import random
+
+    from pnyx.rank.score import MAX_PAGE, place
+
+    rnd = random.Random(seed)
+    authors = [f"a{i}" for i in range(6)]
+    posts = [
+        Post(
+            f"p{i}",
+            rnd.choice(authors),
+            NOW - rnd.uniform(0, 48 * HOUR_S),
+            "x" if i % 3 == 0 else None,
+        )
+        for i in range(80)
+    ]
+    kinds = ("reply", "repost", "reaction")
+    engagements = [
+        Engagement(rnd.choice(authors), rnd.choice(posts).id, rnd.choice(kinds), NOW)  # type: ignore[arg-type]
+        for _ in range(400)
+    ]
+    ctx = Context(
+        user="me",
+        now=NOW,
+        trust={a: rnd.random() for a in authors},
+        trusted=frozenset(authors),
+        following=frozenset(authors[:3]),
+        cluster_of={"a4": "a4", "a5": "a4"},
+    )
+    base = builtin("for-you")
+    mods = {**base.modifiers, "reply": 0.5, "out_of_network": 0.75, "diversity_floor": 0.25}
+    for recipe in (base, dataclasses.replace(base, authors="any", modifiers=mods)):
+        page = rank(recipe, posts, engagements, ctx, limit=MAX_PAGE)
+        assert any(e.collapsed for e in page) and any(e.discounts for e in page)
+        for e in page[:3] + rnd.sample(page, 10) + page[-3:]:
+            assert place(recipe, posts, engagements, ctx, e.post) == e
+        assert place(recipe, posts, engagements, ctx, "unknown") is None

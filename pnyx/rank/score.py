@@ -23,6 +23,11 @@ Term values:
 Ordering is greedy: the post with the highest score (diversity included for its position) is
 placed next; ties go to the newer post, then the smaller id. The score is **defined** as
 ``math.fsum`` of the contributions, so the ``why`` adds up exactly.
+
+The term values of all candidates come from one table (``pnyx.rank.table``, numpy); the greedy
+order runs on plain floats, and an ``Explanation`` is built only for the posts placed (``rank``)
+or for the one post asked about (``place``, ``pnyx why``): both walk the same order
+(``_order``), so ``place`` gives exactly the entry ``rank`` would, position included.
 """
 
 from __future__ import annotations
@@ -30,14 +35,15 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from pnyx.rank.explain import Collapsed, Discount, Explanation, TermLine
-from pnyx.rank.model import KINDS, Context, Engagement, Post
+from pnyx.rank.explain import Discount, Explanation, TermLine
+from pnyx.rank.model import Context, Engagement, Post
 from pnyx.rank.recipe import Recipe
+from pnyx.rank.table import HOUR_S, Table, table
 
-#: Seconds per hour (term values are in hours).
-HOUR_S = 3600.0
+__all__ = ["HOUR_S", "MAX_PAGE", "diversity_factor", "place", "rank", "trust_reference"]
+
 #: Most posts one call ranks into a page.
 MAX_PAGE = 1_000
 
@@ -53,52 +59,6 @@ def _eligible(recipe: Recipe, post: Post, ctx: Context) -> bool:
     return True
 
 
-def _voices(
-    post: Post, engagements: Sequence[Engagement], ctx: Context
-) -> tuple[dict[str, int], list[Collapsed]]:
-    """Voices per kind on ``post`` and the clusters collapsed (see the module docstring)."""
-    by_kind: dict[str, defaultdict[str, set[str]]] = {k: defaultdict(set) for k in KINDS}
-    for e in engagements:
-        if e.actor == post.author or not (e.actor == ctx.user or e.actor in ctx.trusted):
-            continue
-        by_kind[e.kind][ctx.cluster_of.get(e.actor, e.actor)].add(e.actor)
-    collapsed = [
-        Collapsed(voice, kind, tuple(sorted(actors)))
-        for kind in KINDS
-        for voice, actors in sorted(by_kind[kind].items())
-        if len(actors) > 1
-    ]
-    return {k: len(by_kind[k]) for k in KINDS}, collapsed
-
-
-def _terms(
-    recipe: Recipe, post: Post, voices: dict[str, int], ctx: Context, trust_ref: float
-) -> list[TermLine]:
-    lines = []
-    for name in sorted(recipe.terms):
-        p = recipe.terms[name]
-        if name == "time":
-            value = post.created_at / HOUR_S
-        elif name == "trust":
-            if post.author == ctx.user:
-                value = 1.0
-            else:
-                t = ctx.trust.get(post.author, 0.0)
-                value = min(1.0, t / trust_ref) if trust_ref > 0 else 0.0
-        elif name == "engagement":
-            total = math.fsum(p[k] * voices[k] for k in KINDS)
-            value = math.log2(1.0 + total)
-        elif name == "recency":
-            age_h = max(0.0, ctx.now - post.created_at) / HOUR_S
-            value = 0.5 ** (age_h / p["half_life_hours"])
-        else:  # negative
-            marks = ctx.negative.get(post.author, 0.0)
-            marks += ctx.negative_thread.get(post.thread or post.id, 0.0)
-            value = min(p["cap"], float(marks))
-        lines.append(TermLine(name, value, p["weight"], value * p["weight"] + 0.0))
-    return lines
-
-
 def _discount(name: str, factor: float, parts: list[float]) -> Discount:
     return Discount(name, factor, -(1.0 - factor) * abs(math.fsum(parts)))
 
@@ -110,35 +70,28 @@ def diversity_factor(recipe: Recipe, k: int) -> float:
 
 
 class _Scored:
-    """A candidate's terms and fixed discounts, before its place on the page is known."""
+    """A candidate's contributions (terms, then fixed discounts) before its place is known."""
 
-    def __init__(
-        self, post: Post, terms: list[TermLine], fixed: list[Discount], col: list[Collapsed]
-    ):
+    __slots__ = ("base", "fixed", "parts", "post", "row")
+
+    def __init__(self, post: Post, row: int, terms: list[float], fixed: list[Discount]):
         self.post = post
-        self.terms = terms
+        self.row = row
         self.fixed = fixed
-        self.collapsed = col
-        self.parts = [t.contribution for t in terms] + [d.contribution for d in fixed]
+        self.parts = terms + [d.contribution for d in fixed]
+        self.base = math.fsum(self.parts)  # the score at k = 0 (no diversity discount)
 
     def at(self, recipe: Recipe, k: int) -> tuple[float, list[Discount]]:
         """Score and discounts if placed as the author's ``k``-th post on the page."""
-        discounts = list(self.fixed)
         factor = diversity_factor(recipe, k)
-        if factor != 1.0:
-            discounts.append(_discount("diversity", factor, self.parts))
-        total = math.fsum(
-            [t.contribution for t in self.terms] + [d.contribution for d in discounts]
-        )
-        return total, discounts
+        if factor == 1.0:
+            return self.base, self.fixed
+        diversity = Discount("diversity", factor, -(1.0 - factor) * abs(self.base))
+        return math.fsum([*self.parts, diversity.contribution]), [*self.fixed, diversity]
 
 
-def _score_post(
-    recipe: Recipe, post: Post, engagements: Sequence[Engagement], ctx: Context, trust_ref: float
-) -> _Scored:
-    voices, collapsed = _voices(post, engagements, ctx)
-    terms = _terms(recipe, post, voices, ctx, trust_ref)
-    parts = [t.contribution for t in terms]
+def _score(recipe: Recipe, post: Post, row: int, terms: list[float], ctx: Context) -> _Scored:
+    parts = list(terms)
     fixed: list[Discount] = []
     m = recipe.modifiers
     if post.reply_to is not None and m["reply"] != 1.0:
@@ -147,12 +100,73 @@ def _score_post(
     in_network = post.author == ctx.user or post.author in ctx.following
     if not in_network and m["out_of_network"] != 1.0:
         fixed.append(_discount("out_of_network", m["out_of_network"], parts))
-    return _Scored(post, terms, fixed, collapsed)
+    return _Scored(post, row, terms, fixed)
 
 
 def trust_reference(ctx: Context) -> float:
     """The highest trust of anyone but the user (the ``trust`` term's unit)."""
     return max((v for k, v in ctx.trust.items() if k != ctx.user), default=0.0)
+
+
+def _score_all(
+    recipe: Recipe, posts: Iterable[Post], engagements: Iterable[Engagement], ctx: Context
+) -> tuple[list[_Scored], Table]:
+    on_post: defaultdict[str, list[Engagement]] = defaultdict(list)
+    for e in engagements:
+        on_post[e.post].append(e)
+    seen: set[str] = set()
+    kept: list[Post] = []
+    for post in posts:
+        if post.id in seen or not _eligible(recipe, post, ctx):
+            continue
+        seen.add(post.id)
+        kept.append(post)
+    terms = table(recipe, kept, on_post, ctx, trust_reference(ctx))
+    rows = terms.contributions
+    return [_score(recipe, p, i, rows[i], ctx) for i, p in enumerate(kept)], terms
+
+
+def _order(recipe: Recipe, scored: Sequence[_Scored]) -> Iterator[tuple[_Scored, int]]:
+    """The page's greedy order: each post with the number of its author's posts above it."""
+    first = diversity_factor(recipe, 0) == 1.0  # then the score at k = 0 is the base
+    heap = [
+        (-(s.base if first else s.at(recipe, 0)[0]), -s.post.created_at, s.post.id, 0, i)
+        for i, s in enumerate(scored)
+    ]
+    heapq.heapify(heap)
+    placed: defaultdict[str, int] = defaultdict(int)
+    while heap:
+        _, _, _, k, i = heapq.heappop(heap)
+        s = scored[i]
+        now_k = placed[s.post.author]
+        if now_k != k:  # the author gained a post above: re-score for the new position
+            value, _ = s.at(recipe, now_k)
+            heapq.heappush(heap, (-value, -s.post.created_at, s.post.id, now_k, i))
+            continue
+        placed[s.post.author] += 1
+        yield s, k
+
+
+def _explain(
+    recipe: Recipe, recipe_hash: str, terms: Table, s: _Scored, k: int, position: int
+) -> Explanation:
+    value, discounts = s.at(recipe, k)
+    row = s.row
+    lines = tuple(
+        TermLine(name, terms.values[row][j], terms.weights[j], terms.contributions[row][j])
+        for j, name in enumerate(terms.names)
+    )
+    return Explanation(
+        post=s.post.id,
+        author=s.post.author,
+        position=position,
+        recipe=recipe.name,
+        recipe_hash=recipe_hash,
+        terms=lines,
+        discounts=tuple(discounts),
+        collapsed=terms.collapsed[row],
+        score=value,
+    )
 
 
 def rank(
@@ -164,44 +178,29 @@ def rank(
 ) -> list[Explanation]:
     """The page: up to ``limit`` (at most ``MAX_PAGE``) posts in order, each with its ``why``."""
     limit = max(0, min(limit, MAX_PAGE))
-    on_post: defaultdict[str, list[Engagement]] = defaultdict(list)
-    for e in engagements:
-        on_post[e.post].append(e)
-    ref = trust_reference(ctx)
-    seen: set[str] = set()
-    heap: list[tuple[float, float, str, int, int]] = []
-    scored: list[_Scored] = []
-    for post in posts:
-        if post.id in seen or not _eligible(recipe, post, ctx):
-            continue
-        seen.add(post.id)
-        s = _score_post(recipe, post, on_post.get(post.id, []), ctx, ref)
-        scored.append(s)
-        value, _ = s.at(recipe, 0)
-        heapq.heappush(heap, (-value, -post.created_at, post.id, 0, len(scored) - 1))
-    placed: defaultdict[str, int] = defaultdict(int)
+    scored, terms = _score_all(recipe, posts, engagements, ctx)
+    recipe_hash = recipe.hash  # once: it serialises the recipe
     page: list[Explanation] = []
-    while heap and len(page) < limit:
-        _, _, _, k, i = heapq.heappop(heap)
-        s = scored[i]
-        now_k = placed[s.post.author]
-        if now_k != k:  # the author gained a post above: re-score for the new position
-            value, _ = s.at(recipe, now_k)
-            heapq.heappush(heap, (-value, -s.post.created_at, s.post.id, now_k, i))
-            continue
-        value, discounts = s.at(recipe, k)
-        placed[s.post.author] += 1
-        page.append(
-            Explanation(
-                post=s.post.id,
-                author=s.post.author,
-                position=len(page),
-                recipe=recipe.name,
-                recipe_hash=recipe.hash,
-                terms=tuple(s.terms),
-                discounts=tuple(discounts),
-                collapsed=tuple(s.collapsed),
-                score=value,
-            )
-        )
+    for s, k in _order(recipe, scored):
+        if len(page) >= limit:
+            break
+        page.append(_explain(recipe, recipe_hash, terms, s, k, len(page)))
     return page
+
+
+def place(
+    recipe: Recipe,
+    posts: Iterable[Post],
+    engagements: Iterable[Engagement],
+    ctx: Context,
+    post_id: str,
+) -> Explanation | None:
+    """The entry ``rank(..., limit=MAX_PAGE)`` would give post ``post_id`` (None: not on that
+    page): the same order is walked on floats up to the post, and only its ``why`` is built."""
+    scored, terms = _score_all(recipe, posts, engagements, ctx)
+    for position, (s, k) in enumerate(_order(recipe, scored)):
+        if position >= MAX_PAGE:
+            return None
+        if s.post.id == post_id:
+            return _explain(recipe, recipe.hash, terms, s, k, position)
+    return None

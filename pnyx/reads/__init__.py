@@ -8,13 +8,12 @@ the user's public key; the CLI (and later the web app) only parses arguments and
 imports the store, trust and rank cores, views.
 """
 
+from pnyx.reads.coacting import ClustersView, clusters
 from pnyx.reads.feed import (
-    ClustersView,
     RankedItem,
     RankedPage,
     Source,
     WhyView,
-    clusters,
     ranked_timeline,
     why,
 )

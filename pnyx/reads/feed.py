@@ -1,5 +1,5 @@
 """Ranked reads: ``ranked_timeline`` (``pnyx timeline --feed NAME``), ``why`` (``pnyx why ID``)
-and ``clusters`` (``pnyx clusters``). See ``docs/ranking.md``, "Wired in: feeds".
+(``pnyx clusters``: ``pnyx.reads.coacting``). See ``docs/ranking.md``, "Wired in: feeds".
 
 A feed is a recipe (``pnyx.reads.recipes``). ``following`` is the store's time-ordered timeline,
 unchanged (same query, same pages and cursors). Any other recipe is run by ``pnyx.rank.score.rank``
@@ -24,8 +24,9 @@ Engagements and clusters are read only for a recipe with an ``engagement`` term 
 uses them).
 
 A ranked page's cursor is a ``RankCursor`` (``pnyx.reads.feed_cursor``: one ranking snapshot,
-paged without repeats or gaps). ``why`` ranks the same
-candidates plus the post asked about and returns its ``Explanation`` (contributions sum exactly
+paged without repeats or gaps). ``why`` places the post asked about among the same candidates
+(``pnyx.rank.score.place``: the entry a full ranking would give it) and returns its
+``Explanation`` (contributions sum exactly
 to the score) with the post's source: in network, or the first shortest follow path to its author;
 on a post the user's policy hides, it also says so and why (``WhyView.hidden``).
 
@@ -51,7 +52,7 @@ from pnyx.rank.explain import Collapsed, Explanation
 from pnyx.rank.model import Context, Engagement, EngagementKind, Post
 from pnyx.rank.negative import weights
 from pnyx.rank.recipe import Recipe
-from pnyx.rank.score import MAX_PAGE, rank
+from pnyx.rank.score import MAX_PAGE, place, rank
 from pnyx.reads.feed_cursor import RankCursor, next_cursor, start
 from pnyx.reads.policy import load_policy, screen, visible
 from pnyx.reads.recipes import load
@@ -140,7 +141,8 @@ class _Inputs:
 _KINDS: dict[str, EngagementKind] = {"reply": "reply", "repost": "repost", "reaction": "reaction"}
 
 
-def _engagement(action: Action) -> Engagement:
+def engagement_of(action: Action) -> Engagement:
+    """The ranking model's engagement of a stored action (times in seconds)."""
     kind = _KINDS[action.kind]
     return Engagement(action.actor.hex(), action.post.hex(), kind, action.ts / MS_PER_S)
 
@@ -155,6 +157,7 @@ def _rank(
     extra: StoredMessage | None = None,
     trust: TrustState | None = None,
     received_by: int | None = None,
+    target: bytes | None = None,
 ) -> _Inputs:
     """Read the inputs of ``recipe`` from the store and rank them (module docstring), counting
     engagements created by ``now_ms``; with ``received_by``, only posts held by then."""
@@ -183,7 +186,7 @@ def _rank(
     if "engagement" in recipe.terms:  # only the engagement term reads engagements and clusters
         acts = store.actions([p.id for p in posts], since_ms=since_ms)
         acts = [a for a in acts if a.ts <= now_ms]  # those created by the ranking's time
-    converted = [_engagement(a) for a in acts]
+    converted = [engagement_of(a) for a in acts]
     clusters = find_clusters(e for e, a in zip(converted, acts, strict=True) if a.ts >= since_ms)
     by_author, by_thread = weights(less_marks(store), now_ms / MS_PER_S)
     ctx = Context(
@@ -207,7 +210,11 @@ def _rank(
         for p in posts
     ]
     engagements = [e for e in converted if e.post in items]
-    page = rank(recipe, models, engagements, ctx, limit)
+    if target is None:
+        page = rank(recipe, models, engagements, ctx, limit)
+    else:  # `why`: only the asked post's entry, placed as rank(..., MAX_PAGE) would place it
+        one = place(recipe, models, engagements, ctx, target.hex())
+        page = [] if one is None else [one]
     return _Inputs(state, items, page, clusters, following, policy, oldest, full)
 
 
@@ -333,7 +340,7 @@ def why(
     if not store.visible_post(post_id):
         raise NotFoundError(f"post {post_id.hex()[:12]} was deleted by its author")
     now = wall_clock_ms() if now_ms is None else now_ms
-    found = _rank(store, me, recipe, MAX_PAGE, None, now, extra=item, trust=trust)
+    found = _rank(store, me, recipe, MAX_PAGE, None, now, item, trust, target=post_id)
     for explanation in found.page:
         if explanation.post == post_id.hex():
             source = source_of(found.state, me, item.author, found.following)
@@ -352,47 +359,3 @@ _ADMITS = {
     "trusted": "you, those you follow and those you trust",
     "any": "anyone",
 }
-
-
-@dataclass(frozen=True)
-class ClustersView:
-    """The clusters ranking applies now: found over ``actions`` reposts and reactions of the
-    last ``window_s`` seconds."""
-
-    clusters: Clusters
-    window_s: int
-    actions: int
-    names: Mapping[bytes, str | None]
-
-    def groups(self) -> list[tuple[bytes, tuple[bytes, ...]]]:
-        """(cluster id, members) in cluster id order; keys as bytes."""
-        return [
-            (bytes.fromhex(cid), tuple(bytes.fromhex(m) for m in members))
-            for cid, members in sorted(self.clusters.members.items())
-        ]
-
-    def to_json(self) -> dict[str, object]:
-        def text(hex_key: str) -> str:
-            return encode_public_key(bytes.fromhex(hex_key))
-
-        return {
-            "window_s": self.window_s,
-            "actions": self.actions,
-            "clusters": [
-                {"cluster": encode_public_key(cid), "members": [encode_public_key(m) for m in ms]}
-                for cid, ms in self.groups()
-            ],
-            "pairs": [[text(a), text(b), v] for a, b, v in self.clusters.pairs],
-        }
-
-
-def clusters(store: Store, me: bytes, *, now_ms: int | None = None) -> ClustersView:
-    """The clusters of co-acting identities over the last ``CLUSTER_WINDOW_S`` (``me`` is kept
-    for the web app's per-user view; the clusters do not depend on the user)."""
-    del me
-    now = wall_clock_ms() if now_ms is None else now_ms
-    since_ms = now - CLUSTER_WINDOW_S * MS_PER_S
-    acts = [a for a in store.actions([], since_ms=since_ms) if a.kind != "reply"]
-    found = find_clusters(_engagement(a) for a in acts)
-    keys = {bytes.fromhex(k) for k in found.cluster_of}
-    return ClustersView(found, CLUSTER_WINDOW_S, len(acts), names_of(store, keys))

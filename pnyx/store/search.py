@@ -98,6 +98,19 @@ def _run(
         raise
 
 
+#: Matches taken by bm25 before the join, per result wanted (a deleted post or a non-post row
+#: drops out after the cap; when fewer than the limit survive, the uncapped query runs).
+CAP_FACTOR = 2
+#: The capped post query: bm25 is computed for every match inside FTS5, but only the best
+#: ``:cap`` (ties: lower rowid) are joined with ``messages`` and checked; since the inner rows are
+#: a prefix of the uncapped order, whenever ``:n`` survive they are the uncapped query's first.
+_CAPPED = f"""SELECT m.id, m.raw, m.received_ms, f.r
+FROM (SELECT rowid AS n, bm25(posts_fts) AS r FROM posts_fts WHERE posts_fts MATCH :q
+      ORDER BY r, rowid LIMIT :cap) AS f
+JOIN messages AS m ON m.n = f.n
+WHERE m.kind = 'post' AND {_VISIBLE} ORDER BY f.r, m.n LIMIT :n"""
+
+
 def posts(
     conn: sqlite3.Connection, query: str, limit: int, author: bytes | None = None
 ) -> list[PostMatch]:
@@ -112,15 +125,20 @@ def posts(
             return []
         params["aid"] = aid
         by_author = "AND m.aid = :aid"
-    rows = _run(
-        conn,
-        f"""SELECT m.id, m.raw, m.received_ms, bm25(posts_fts) AS r
-        FROM posts_fts JOIN messages AS m ON m.n = posts_fts.rowid
-        WHERE posts_fts MATCH :q AND m.kind = 'post' {by_author} AND {_VISIBLE}
-        ORDER BY r, m.n LIMIT :n""",
-        params,
-        query,
-    )
+    rows: list[tuple[object, ...]] = []
+    if author is None:  # the best CAP_FACTOR * limit by bm25 first, then joined and filtered
+        params["cap"] = CAP_FACTOR * limit
+        rows = _run(conn, _CAPPED, params, query)
+    if len(rows) < limit:  # too few survived the filters (or few match): every match, exact
+        rows = _run(
+            conn,
+            f"""SELECT m.id, m.raw, m.received_ms, bm25(posts_fts) AS r
+            FROM posts_fts JOIN messages AS m ON m.n = posts_fts.rowid
+            WHERE posts_fts MATCH :q AND m.kind = 'post' {by_author} AND {_VISIBLE}
+            ORDER BY r, m.n LIMIT :n""",
+            params,
+            query,
+        )
     return [PostMatch(stored(row), -float(row[3])) for row in rows]  # type: ignore[arg-type]
 
 
