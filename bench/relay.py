@@ -104,18 +104,19 @@ async def measure(relay_home: Path, pairs: int, rounds: int, pid: int) -> dict[s
     relay_addr, relay_id = status["listen_addrs"][0], status["peer_id"]
     async with AsyncExitStack() as stack:
         dests = [await _host(stack, 1000 + i) for i in range(pairs)]
+        circuits = []
         for dest in dests:
             dest.set_stream_handler(ECHO, _echo)
             await dest.connect(relay_addr)
             assert dest._nat is not None and await dest._nat._reserve(ID.from_base58(relay_id))
+            # now: on loopback the node finds itself reachable and forgets its reservations
+            circuits.append(f"{next(str(a) for a in dest._nat.circuit_addrs())}/p2p/{dest.peer_id}")
         direct = await _host(stack, 5000)
         await direct.connect(dests[0].listen_addrs()[0])
         rss0, cpu0 = _proc(pid)
         streams = []
-        for i, dest in enumerate(dests):
+        for i, (dest, circuit) in enumerate(zip(dests, circuits, strict=True)):
             src = await _host(stack, 2000 + i)
-            assert dest._nat is not None
-            circuit = f"{next(str(a) for a in dest._nat.circuit_addrs())}/p2p/{dest.peer_id}"
             await src.connect(circuit)
             streams.append(await src.open_stream(dest.peer_id, ECHO))
         await trio.sleep(1.0)
