@@ -121,8 +121,14 @@ def test_a_port_randomising_nat_keeps_the_relay(port_randomising: Topology, tmp_
         _, a, b = _start_square(topo, cluster)
         for home in (a, b):
             _wait_behind_nat(home)
+        a.cli("post", "written before the invite")  # reaches b by sync, over the relay
         took, _ = _accept_and_post(a, b)
         print(f"accept -> first post (relayed, random ports): {took} s")
+        wait_until(
+            lambda: "written before the invite" in b.cli("timeline"), timeout=20, what="sync"
+        )
+        a_id = a.status()["peer_id"]
+        assert _relay_of(b, a_id) is not None  # still relayed: the punch cannot pass this NAT
 
 
 def _relay_of(b: NatNode, peer_id: str) -> str | None:

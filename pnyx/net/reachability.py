@@ -136,8 +136,9 @@ class ReachabilityTracker:
         """The verdict's reason in words: "2 of 2 peers could not dial back" and the like."""
         fresh = [ok for ok, at in self.observations.values() if now - at < OBSERVATION_TTL_S]
         ok = sum(fresh)
+        peers = "peer" if len(fresh) == 1 else "peers"
         if ok:
-            return f"{ok} of {len(fresh)} peers dialled back"
+            return f"{ok} of {len(fresh)} {peers} dialled back"
         if fresh:
-            return f"{len(fresh)} of {len(fresh)} peers could not dial back"
+            return f"{len(fresh)} of {len(fresh)} {peers} could not dial back"
         return "no peer has tried to dial back yet"
