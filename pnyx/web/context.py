@@ -24,8 +24,9 @@ from starlette.requests import Request
 
 from pnyx.errors import UserError
 from pnyx.runtime import Offload, in_thread
-from pnyx.web.auth import LoginCodes, Session, Sessions, TokenBook
+from pnyx.web.auth import LoginCodes, TokenBook
 from pnyx.web.guard import SAFE_METHODS, loopback_hosts
+from pnyx.web.sessions import Session, Sessions
 
 if TYPE_CHECKING:
     import nacl.signing

@@ -38,9 +38,9 @@ from pnyx.errors import UserError
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView
 from pnyx.web import read
-from pnyx.web.auth import SESSION_TTL_S, Session
 from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
 from pnyx.web.kept import kept_state as kept
+from pnyx.web.sessions import SESSION_MAX_AGE_S, Session
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -149,7 +149,7 @@ async def login(request: Request) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         sid,
-        max_age=int(SESSION_TTL_S),
+        max_age=int(SESSION_MAX_AGE_S),
         httponly=True,
         samesite="strict",
         path="/",
