@@ -212,6 +212,13 @@ async def _start_web(
         )
         if posts:
             ctx.arrivals.publish(posts)
+        elif any(
+            m.kind in (kinds.FOLLOW, kinds.UNFOLLOW)
+            and m.author != node.me
+            and m.body.get("key") == node.me
+            for m in event.messages
+        ):
+            ctx.arrivals.notify()  # a follower: the header's unread count changes
 
     node.events.stored.subscribe(arrived)
     keep_trust(ctx, node.reach.trust.snapshot)  # ranked reads use the node's kept trust

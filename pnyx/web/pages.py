@@ -319,7 +319,8 @@ async def follow_form(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive."""
+    """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive;
+    ``event: notify`` when something else may change the unread count (a new follower)."""
     _session(request)
     ctx = web_context(request)
     if ctx.arrivals.full():
@@ -332,7 +333,10 @@ async def events(request: Request) -> Response:
                 count = None
                 with trio.move_on_after(SSE_HEARTBEAT_S):  # never yield inside a cancel scope
                     count = await arrivals.receive()
-                yield ": keep-alive\n\n" if count is None else f"event: arrived\ndata: {count}\n\n"
+                if count is None:
+                    yield ": keep-alive\n\n"
+                else:
+                    yield f"event: {'arrived' if count else 'notify'}\ndata: {count}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream")
 
