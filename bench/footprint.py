@@ -1,10 +1,15 @@
-"""Benchmark 6, footprint: memory of a process holding the store, and bytes on disk per message.
+"""Benchmark 6, footprint: memory of a process holding the store, and bytes on disk per message;
+the node's start-up time and memory with the web UI and with ``--no-ui``.
 
 Measured in child processes (so this script's own datasets do not count): the resident set (RSS)
 of a process holding an empty store open (the stand-in for an idle node, see NODE HOOK below) and
 of one holding the timeline benchmark's store (``messages`` messages) open after serving a
 timeline page, a deep page and a thread. Target: <= 150 MB each. Disk: the store's files divided by
 the messages held, next to the mean size of one envelope (the bytes that must be kept).
+
+The web UI's cost: the same idle node on a new home started alternately with the web UI and
+with ``--no-ui`` (``START_RUNS`` each): median start-up (spawn until the control socket exists)
+and RSS after ``NODE_SETTLE_S``, and their ratios (``start_ui_vs_no_ui``, ``rss_ui_vs_no_ui``).
 
 Reference (same run): RSS of a bare interpreter started the same way.
 
@@ -15,6 +20,7 @@ Usage: ``python bench/footprint.py [--json] [--quick | --size tiny|quick|full] [
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +59,13 @@ NODE_READY: list[str] | None = [sys.executable, "-m", "pnyx", "--home", "{home}"
 NODE_INIT = [sys.executable, "-m", "pnyx", "--home", "{home}", "init"]
 #: How long the node runs idle before it is measured, in seconds.
 NODE_SETTLE_S = 5.0
+#: The control socket's name in the home (``pnyx.home.Home.control_socket_path``): its
+#: appearing marks the end of the node's start-up.
+CONTROL_SOCKET = "control.sock"
+#: Start-ups timed per mode (with and without the web UI), a count; the median is reported.
+START_RUNS = 3
+#: How often start-up polls for the control socket, in seconds.
+START_POLL_S = 0.01
 # ---------------------------------------------------------------------------------------------
 
 _HOLDER = """
@@ -97,22 +110,46 @@ def child_rss(code: str, *args: str) -> tuple[float, float]:
         child.wait()
 
 
-def node_rss_mb(home: Path) -> float | None:
-    """RSS of ``pnyx run`` on ``home`` after NODE_SETTLE_S idle seconds (None: hook not set)."""
-    if NODE_COMMAND is None or NODE_READY is None:
-        return None
+def _node_argv(home: Path, ui: bool) -> list[str]:
+    assert NODE_COMMAND is not None
     argv = [part.replace("{home}", str(home)) for part in NODE_COMMAND]
+    if not ui:  # the same node without the web server
+        at = argv.index("--ui")
+        argv[at : at + 2] = ["--no-ui"]
+    return argv
+
+
+def node_run(home: Path, *, ui: bool = True, settle: bool = True) -> tuple[float, float]:
+    """(start-up seconds, RSS in MB) of ``pnyx run`` on ``home``, with or without the web UI.
+
+    Start-up: from spawning the process until its control socket exists (the node serves it
+    last, after the network, sync, discovery and the web server are up), polled every
+    ``START_POLL_S``; then ``NODE_READY`` confirms it answers. RSS after ``NODE_SETTLE_S`` idle
+    seconds (0 when ``settle`` is False: a start-up sample only)."""
+    assert NODE_READY is not None
     ready = [part.replace("{home}", str(home)) for part in NODE_READY]
-    node = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = home / CONTROL_SOCKET
+    socket.unlink(missing_ok=True)
+    began = time.perf_counter()
+    node = subprocess.Popen(
+        _node_argv(home, ui), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while subprocess.run(ready, capture_output=True, check=False).returncode != 0:
+        while not socket.exists():
             if node.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the node did not start")
+            time.sleep(START_POLL_S)
+        started = time.perf_counter() - began
+        while subprocess.run(ready, capture_output=True, check=False).returncode != 0:
+            if node.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the node did not answer")
             time.sleep(0.2)
+        if not settle:
+            return started, 0.0
         time.sleep(NODE_SETTLE_S)
         rss: float = psutil.Process(node.pid).memory_info().rss / MB
-        return rss
+        return started, rss
     finally:
         node.terminate()
         try:
@@ -120,6 +157,32 @@ def node_rss_mb(home: Path) -> float | None:
         except subprocess.TimeoutExpired:
             node.kill()
             node.wait()
+
+
+def node_rss_mb(home: Path) -> float | None:
+    """RSS of ``pnyx run`` on ``home`` after NODE_SETTLE_S idle seconds (None: hook not set)."""
+    if NODE_COMMAND is None or NODE_READY is None:
+        return None
+    return node_run(home)[1]
+
+
+def with_and_without_ui(home: Path) -> dict[str, float]:
+    """The same idle node on ``home`` started with the web UI and with ``--no-ui``, alternately,
+    ``START_RUNS`` times each: the median start-up and the RSS of the first settled run."""
+    starts: dict[bool, list[float]] = {True: [], False: []}
+    rss: dict[bool, float] = {}
+    for run in range(START_RUNS):
+        for ui in (False, True):
+            started, resident = node_run(home, ui=ui, settle=run == 0)
+            starts[ui].append(started)
+            if run == 0:
+                rss[ui] = resident
+    return {
+        "idle_node_start_s": statistics.median(starts[True]),
+        "idle_node_no_ui_start_s": statistics.median(starts[False]),
+        "idle_node_rss_mb": rss[True],
+        "idle_node_no_ui_rss_mb": rss[False],
+    }
 
 
 def disk_bytes(db: Path) -> int:
@@ -173,11 +236,25 @@ def run(params: dict[str, Any], cache: Path) -> Result:
             fresh, copy = Path(tmp) / "fresh", Path(tmp) / "full"
             init = [part.replace("{home}", str(fresh)) for part in NODE_INIT]
             subprocess.run(init, capture_output=True, check=True)
-            node_idle = node_rss_mb(fresh)
+            ui_split = with_and_without_ui(fresh)  # the idle node, with and without the UI
+            node_idle = ui_split["idle_node_rss_mb"]
             shutil.copytree(home, copy)  # the node writes to its home: never to the cache
             node_full = node_rss_mb(copy)
     if node_idle is not None and node_full is not None:
-        result.figures["idle_node_rss_mb"] = node_idle
+        result.figures.update(ui_split)
+        result.ratios["start_ui_vs_no_ui"] = (
+            ui_split["idle_node_start_s"] / ui_split["idle_node_no_ui_start_s"]
+        )
+        result.ratios["rss_ui_vs_no_ui"] = (
+            ui_split["idle_node_rss_mb"] / ui_split["idle_node_no_ui_rss_mb"]
+        )
+        added_s = ui_split["idle_node_start_s"] - ui_split["idle_node_no_ui_start_s"]
+        added_mb = ui_split["idle_node_rss_mb"] - ui_split["idle_node_no_ui_rss_mb"]
+        log(
+            f"footprint: the web UI adds {added_s:+.2f} s start-up "
+            f"(ratio {result.ratios['start_ui_vs_no_ui']:.2f}) and {added_mb:+.1f} MB RSS "
+            f"(ratio {result.ratios['rss_ui_vs_no_ui']:.2f})"
+        )
         result.figures["node_full_rss_mb"] = node_full
         idle, idle_name = node_idle, "idle_node_rss"
         full, full_name = node_full, "node_full_rss"

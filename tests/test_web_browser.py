@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from pnyx.core.limits import MAX_TEXT_BYTES
-from tests.netharness import Cluster
+from tests.netharness import Cluster, cli
+from tests.waiting import wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -94,6 +95,34 @@ def test_a_browser_logs_in_posts_and_hears_of_new_posts(cluster: Cluster, browse
     bar.locator("a").click()
     sync_api.expect(page.locator("article .text").first).to_have_text("news from b")
     assert problems == []
+
+
+def test_a_reply_raises_the_unread_count_on_the_network_page(
+    cluster: Cluster, browser: Any
+) -> None:
+    cluster.cli("a", "follow", cluster.key("b"))
+    cluster.cli("b", "follow", cluster.key("a"))
+    root = cluster.cli("a", "post", "a root").strip()
+    a, b = cluster.start_many("a", "b")
+    a.connect(b)
+    wait_until(
+        lambda: cli(cluster.home("b"), "thread", root)[0] == 0,
+        timeout=PAGE_TIMEOUT_MS / 1000,
+        what="b holds a's post",
+    )
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    page = open_page(browser, problems)
+    page.goto(login_url)
+    page.goto(login_url.rsplit("/", 1)[0] + "/network")
+    badge = page.locator("#unread")
+    sync_api.expect(badge.locator(".unread-n")).to_have_text("1")  # b follows a
+    page.wait_for_function("() => window.EventSource !== undefined")
+    cluster.cli("b", "post", "--reply-to", root, "a reply from b")
+    sync_api.expect(badge.locator(".unread-n")).to_have_text("2")  # no reload: recounted live
+    assert page.url.endswith("/network")
+    assert problems == []
+    assert "Traceback" not in a.stderr()
 
 
 def test_a_browser_replies_likes_deletes_and_follows(cluster: Cluster, browser: Any) -> None:

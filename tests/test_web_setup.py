@@ -12,9 +12,10 @@ import pytest
 from pnyx.app.config import load_config
 from pnyx.errors import ConfigError, UserError
 from pnyx.home import Home
-from pnyx.web.auth import TOKEN_FILE, LoginCodes, Sessions
+from pnyx.web.auth import TOKEN_FILE, LoginCodes
 from pnyx.web.context import MAX_LISTENERS, Arrivals
 from pnyx.web.serve import check_listen, parse_listen, url_of
+from pnyx.web.sessions import SESSION_IDLE_S, Sessions
 from tests.conftest import Cli
 
 
@@ -88,10 +89,10 @@ def test_login_codes_and_sessions_expire() -> None:
     late = codes.issue()
     now[0] = 10_000.0
     assert not codes.consume(late)
-    sessions = Sessions(lambda: now[0])
+    sessions = Sessions(wall=lambda: now[0])
     sid, session = sessions.create()
     assert sessions.get(sid) == session and sessions.get("other") is None
-    now[0] += 13 * 3600
+    now[0] += SESSION_IDLE_S + 1
     assert sessions.get(sid) is None
 
 

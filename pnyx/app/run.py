@@ -141,6 +141,7 @@ def _web_options(
         return None
     from pnyx.web.auth import TOKEN_FILE
     from pnyx.web.serve import check_listen
+    from pnyx.web.sessions import SESSION_FILE
 
     host, port = check_listen(config.ui_listen, public=config.ui_public)  # warns if public
     return WebOptions(
@@ -150,6 +151,7 @@ def _web_options(
         home.path / TOKEN_FILE,
         recipes_path=home.recipes_path,
         key_path=home.key_path,
+        sessions_path=home.path / SESSION_FILE,
     )
 
 

@@ -54,7 +54,8 @@ NetworkFactory = Callable[[Validator], AbstractAsyncContextManager[Network]]
 class WebOptions:
     """The web UI of a node (docs/web.md): where it listens, the key its writes are signed with
     (None: read-only), the token file, the recipes directory (the feeds), the identity file
-    (the welcome page protects it with a passphrase). ``open_node`` sets ``url`` once it
+    (the welcome page protects it with a passphrase), the session file (browser sessions kept
+    across restarts; None: in memory). ``open_node`` sets ``url`` once it
     listens."""
 
     host: str
@@ -64,6 +65,7 @@ class WebOptions:
     url: str | None = None
     recipes_path: Path | None = None
     key_path: Path | None = None
+    sessions_path: Path | None = None
 
 
 def libp2p_factory(
@@ -184,6 +186,7 @@ async def _start_web(
     from pnyx.web.auth import TokenBook
     from pnyx.web.context import WebContext
     from pnyx.web.serve import serve_web
+    from pnyx.web.sessions import Sessions
 
     async def status() -> dict[str, Any]:
         result: dict[str, Any] = await api({"op": "status"})
@@ -199,6 +202,7 @@ async def _start_web(
         nudge=node.nudge,
         recipes_dir=web.recipes_path,
         key_path=web.key_path,
+        sessions=Sessions(web.sessions_path),
     )
 
     def arrived(event: Stored) -> None:
@@ -208,6 +212,13 @@ async def _start_web(
         )
         if posts:
             ctx.arrivals.publish(posts)
+        elif any(
+            m.kind in (kinds.FOLLOW, kinds.UNFOLLOW)
+            and m.author != node.me
+            and m.body.get("key") == node.me
+            for m in event.messages
+        ):
+            ctx.arrivals.notify()  # a follower: the header's unread count changes
 
     node.events.stored.subscribe(arrived)
     keep_trust(ctx, node.reach.trust.snapshot)  # ranked reads use the node's kept trust

@@ -33,7 +33,7 @@ from pnyx.web.pages import _form, _me, _session, render
 
 if TYPE_CHECKING:
     from pnyx.store import Store
-    from pnyx.web.auth import Session
+    from pnyx.web.sessions import Session
 
 #: Longest passphrase the welcome page takes, in bytes (as a passphrase file's limit).
 MAX_PASSPHRASE_BYTES = 4096

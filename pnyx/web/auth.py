@@ -1,4 +1,4 @@
-"""Who may use the web UI and API: API tokens, one-time login codes, browser sessions.
+"""Who may use the web UI and API: API tokens and one-time login codes.
 
 * ``TokenBook``: bearer tokens for ``/api/v1/`` with scopes (``SCOPES``). A token is
   ``TOKEN_BYTES`` random bytes (URL-safe base64), shown once when created; the book keeps only its
@@ -8,10 +8,8 @@
   node re-reads it on every API request, so a revoked token is refused at once.
 * ``LoginCodes``: codes the running node hands ``pnyx ui`` over the control socket; each opens one
   browser session, once, within ``LOGIN_CODE_TTL_S``. Kept in memory only (hashed).
-* ``Sessions``: browser sessions (the HttpOnly cookie's value) with their CSRF token, in memory,
-  at most ``MAX_SESSIONS`` (the oldest goes), each for ``SESSION_TTL_S``; each has a public id
-  (listed on the sessions page, where it can be ended) and its creation and last-use times. A
-  node restart logs every browser out.
+* Browser sessions are ``pnyx.web.sessions.Sessions`` (kept hashed in the home, across
+  restarts).
 
 Failure modes: ``TokenBook`` raises ``UserError`` for a bad scope, name or unknown id,
 ``UnsafeHomeError`` for a linked or foreign token file, and ``PnyxError`` for an unreadable or
@@ -55,12 +53,6 @@ LOGIN_CODE_BYTES = 24
 LOGIN_CODE_TTL_S = 120.0
 #: Login codes outstanding at once, a count (the oldest is dropped).
 MAX_LOGIN_CODES = 16
-#: Random bytes in a session id and in a CSRF token.
-SESSION_BYTES = 32
-#: How long a browser session lasts, in seconds.
-SESSION_TTL_S = 12 * 3600.0
-#: Browser sessions at once, a count (the oldest is dropped).
-MAX_SESSIONS = 64
 
 
 def _digest(secret: str) -> str:
@@ -187,81 +179,3 @@ class LoginCodes:
         """True once for a code issued within ``LOGIN_CODE_TTL_S``; it is gone afterwards."""
         expiry = self._codes.pop(_digest(code), None)
         return expiry is not None and self._clock() < expiry
-
-
-@dataclass(slots=True)
-class Session:
-    """A browser session: its CSRF token, when it ends (clock seconds), its public id (a prefix
-    of the cookie's hash: shown on the sessions page, never enough to act as the session), when
-    it was created and last used (wall clock, milliseconds)."""
-
-    csrf: str
-    expires: float
-    id: str = ""
-    created_ms: int = 0
-    last_used_ms: int = 0
-
-
-#: Hex digits of a session's public id.
-SESSION_ID_CHARS = 12
-
-
-class Sessions:
-    """Browser sessions, in memory (module docstring)."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self._clock = clock
-        self._wall = wall
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-
-    def _now_ms(self) -> int:
-        return int(self._wall() * 1000)
-
-    def create(self) -> tuple[str, Session]:
-        """A new session: (cookie value, session)."""
-        sid = secrets.token_urlsafe(SESSION_BYTES)
-        key = _digest(sid)
-        now = self._now_ms()
-        session = Session(
-            secrets.token_urlsafe(SESSION_BYTES),
-            self._clock() + SESSION_TTL_S,
-            key[:SESSION_ID_CHARS],
-            now,
-            now,
-        )
-        self._sessions[key] = session
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
-        return sid, session
-
-    def get(self, sid: str | None) -> Session | None:
-        """The live session of cookie value ``sid``, else None; marks it used now."""
-        if not sid:
-            return None
-        key = _digest(sid)
-        session = self._sessions.get(key)
-        if session is not None and self._clock() >= session.expires:
-            del self._sessions[key]
-            return None
-        if session is not None:
-            session.last_used_ms = self._now_ms()
-        return session
-
-    def active(self) -> list[Session]:
-        """The live sessions, newest first (expired ones are dropped)."""
-        now = self._clock()
-        for key in [k for k, s in self._sessions.items() if now >= s.expires]:
-            del self._sessions[key]
-        return sorted(self._sessions.values(), key=lambda s: s.created_ms, reverse=True)
-
-    def end(self, session_id: str) -> bool:
-        """End the session whose public id is ``session_id``; False if there is none."""
-        for key, session in self._sessions.items():
-            if session_id and hmac.compare_digest(session.id, session_id):
-                del self._sessions[key]
-                return True
-        return False

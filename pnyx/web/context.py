@@ -24,8 +24,9 @@ from starlette.requests import Request
 
 from pnyx.errors import UserError
 from pnyx.runtime import Offload, in_thread
-from pnyx.web.auth import LoginCodes, Session, Sessions, TokenBook
+from pnyx.web.auth import LoginCodes, TokenBook
 from pnyx.web.guard import SAFE_METHODS, loopback_hosts
+from pnyx.web.sessions import Session, Sessions
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -46,7 +47,9 @@ LISTENER_BUFFER = 8
 
 
 class Arrivals:
-    """New posts, announced to live-update listeners (each a bounded trio channel)."""
+    """New posts, announced to live-update listeners (each a bounded trio channel): a count of
+    new posts, or 0 for something else that may change the unread count (a follow of the user:
+    ``notify``). Every page with the header listens (``GET /events``), to keep its count live."""
 
     def __init__(self) -> None:
         self._listeners: set[trio.MemorySendChannel[int]] = set()
@@ -56,6 +59,10 @@ class Arrivals:
         for channel in list(self._listeners):
             with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
                 channel.send_nowait(count)
+
+    def notify(self) -> None:
+        """Something that may be a notification arrived, but no post: listeners recount."""
+        self.publish(0)
 
     def full(self) -> bool:
         """Whether ``MAX_LISTENERS`` listen now (a new one would be refused)."""

@@ -38,9 +38,9 @@ from pnyx.errors import UserError
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView
 from pnyx.web import read
-from pnyx.web.auth import SESSION_TTL_S, Session
 from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
 from pnyx.web.kept import kept_state as kept
+from pnyx.web.sessions import SESSION_MAX_AGE_S, Session
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -149,7 +149,7 @@ async def login(request: Request) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         sid,
-        max_age=int(SESSION_TTL_S),
+        max_age=int(SESSION_MAX_AGE_S),
         httponly=True,
         samesite="strict",
         path="/",
@@ -319,7 +319,8 @@ async def follow_form(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive."""
+    """Server-sent events: ``event: arrived`` with the count of new posts, as they arrive;
+    ``event: notify`` when something else may change the unread count (a new follower)."""
     _session(request)
     ctx = web_context(request)
     if ctx.arrivals.full():
@@ -332,7 +333,10 @@ async def events(request: Request) -> Response:
                 count = None
                 with trio.move_on_after(SSE_HEARTBEAT_S):  # never yield inside a cancel scope
                     count = await arrivals.receive()
-                yield ": keep-alive\n\n" if count is None else f"event: arrived\ndata: {count}\n\n"
+                if count is None:
+                    yield ": keep-alive\n\n"
+                else:
+                    yield f"event: {'arrived' if count else 'notify'}\ndata: {count}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream")
 

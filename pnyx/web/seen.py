@@ -7,7 +7,8 @@ notifications page marks those "new", the API gives each item ``unread``); "Mark
 (``POST /notifications/seen``, CSRF-checked; ``POST /api/v1/notifications/seen``) moves the mark
 to the newest notification. The header's count is put into every page by
 ``pnyx.web.engagement`` (``<!--pnyx-unread-->`` in ``base.html``), and ``app.js`` refreshes it
-from ``GET /notifications/unread`` when the live channel says posts arrived.
+from ``GET /notifications/unread`` on every page with the header whenever the live channel
+(``GET /events``) says posts or a follower arrived.
 
 Cost: each count is a notifications read (``pnyx.reads.notifications``, at most
 ``MAX_NOTIFICATIONS``; mentions scan the posts held). A missing or unreadable mark counts every

@@ -1,4 +1,5 @@
-// pnyx web UI: the byte counter of the compose boxes, the "N new posts" bar and the copy buttons.
+// pnyx web UI: the byte counter of the compose boxes, the live unread count and "N new posts" bar,
+// and the copy buttons.
 // Pages work without this script; it only adds these helpers (copy buttons stay hidden without it).
 "use strict";
 
@@ -22,32 +23,50 @@
     update();
   }
 
-  function watchArrivals(section) {
+  // One live channel per page: the header's nav names it (data-events) on every page with a
+  // session. Each "arrived" (new posts) or "notify" (a new follower) recounts the unread badge;
+  // on the timeline, "arrived" also shows the "N new posts" bar.
+  function openLive() {
+    const nav = document.querySelector("nav[data-events]");
+    if (!nav || !window.EventSource) return null;
+    const source = new EventSource(nav.dataset.events);
+    source.addEventListener("arrived", refreshUnread);
+    source.addEventListener("notify", refreshUnread);
+    return source;
+  }
+
+  function watchArrivals(source) {
     const bar = document.getElementById("new-posts");
-    if (!bar || !window.EventSource) return;
+    if (!bar) return;
     const link = bar.querySelector("a");
     let waiting = 0;
-    const source = new EventSource(section.dataset.live);
     source.addEventListener("arrived", function (event) {
       waiting += Number(event.data) || 0;
       if (waiting > 0) {
         link.textContent = waiting + (waiting === 1 ? " new post" : " new posts");
         bar.hidden = false; // the bar shows; the list does not move until the user asks
       }
-      refreshUnread();
     });
   }
 
+  // At most one count request per UNREAD_GAP_MS: a burst of arrivals asks once, after it.
+  const UNREAD_GAP_MS = 1000;
+  let unreadPending = false;
+
   function refreshUnread() {
     const badge = document.getElementById("unread");
-    if (!badge || !window.fetch) return;
-    fetch("/notifications/unread", { credentials: "same-origin" })
-      .then(function (answer) { return answer.ok ? answer.json() : null; })
-      .then(function (found) {
-        if (!found) return;
-        badge.querySelector(".unread-n").textContent = String(found.unread);
-        badge.hidden = found.unread === 0;
-      }, function () {});
+    if (!badge || !window.fetch || unreadPending) return;
+    unreadPending = true;
+    setTimeout(function () {
+      unreadPending = false;
+      fetch("/notifications/unread", { credentials: "same-origin" })
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (found) {
+          if (!found) return;
+          badge.querySelector(".unread-n").textContent = String(found.unread);
+          badge.hidden = found.unread === 0;
+        }, function () {});
+    }, UNREAD_GAP_MS);
   }
 
   function watchCopy(button) {
@@ -76,7 +95,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("button[data-copy]").forEach(watchCopy);
     document.querySelectorAll("form.compose").forEach(watchCounter);
-    const live = document.querySelector("[data-live]");
-    if (live) watchArrivals(live);
+    const source = openLive();
+    if (source && document.querySelector("[data-live]")) watchArrivals(source);
   });
 })();
