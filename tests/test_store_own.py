@@ -85,7 +85,7 @@ def test_delete_only_of_ones_own_post(store: Store) -> None:
     follow = store.append_own(me, "follow", {"key": other.author}, NOW_MS)
     with pytest.raises(UserError, match="not yours"):
         store.append_own(me, "delete", {"id": theirs.id}, NOW_MS)
-    with pytest.raises(UserError, match="only posts"):
+    with pytest.raises(UserError, match="a follow: it cannot be deleted"):
         store.append_own(me, "delete", {"id": follow.id}, NOW_MS)
     with pytest.raises(NotFoundError, match="no message"):
         store.append_own(me, "delete", {"id": b"\x05" * 32}, NOW_MS)
