@@ -59,7 +59,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
 def log_in(ctx: WebContext, client: TestClient) -> str:
     response = client.get(f"/login?code={ctx.codes.issue()}", follow_redirects=False)
     assert response.status_code == 303
-    cookie = client.cookies[SESSION_COOKIE]
+    cookie = str(client.cookies[SESSION_COOKIE])
     assert f"Max-Age={int(SESSION_MAX_AGE_S)}" in response.headers["set-cookie"]
     return cookie
 
