@@ -105,7 +105,7 @@ def _run(
 #: received them) are ranked: FTS5 walks the matches by rowid, newest first, and stops there, so
 #: bm25 is computed for at most this many rows. A query with at most this many matches is ranked
 #: over all of them, exactly as without the bound (docs/ranking.md, "Search").
-RECENT_BOUND = 4000
+RECENT_BOUND = 2000
 
 
 def _bounded(by_author: str) -> str:
