@@ -79,7 +79,7 @@ def author_trust(state: TrustState, me: bytes) -> Callable[[bytes], float]:
     of anyone but the user; the user 1, an author with no score 0. O(1) per author once the
     state's ``score_map`` is cached (it is kept with the state)."""
     scores = state.score_map()
-    reference = next(iter(scores.values()), 0.0)  # ranking order: the highest first
+    reference = state.top_score()
 
     def of(author: bytes) -> float:
         if author == me:

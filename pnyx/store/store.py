@@ -317,10 +317,10 @@ class Store:
         limit: int,
         before: Cursor | None = None,
         exclude: Iterable[bytes] = (),
-    ) -> list[StoredMessage]:
+    ) -> list[rankq.Candidate]:
         """The newest visible posts below ``before`` by ``authors`` (all if None) and none by
-        ``exclude``: the candidates of a ranked feed. ``UserError`` if ``limit`` is outside
-        1..MAX_PAGE_ITEMS."""
+        ``exclude``, undecoded: the candidates of a ranked feed. ``UserError`` if ``limit`` is
+        outside 1..MAX_PAGE_ITEMS."""
         chosen = None if authors is None else list(authors)
         return self._read(rankq.candidate_posts, chosen, limit, before, list(exclude))
 
