@@ -61,16 +61,23 @@ class Candidate:
         return cls(m.id, m.author, m.ts, parent, root, item.received_ms, m.raw)
 
 
-def _aids(conn: sqlite3.Connection, keys: list[bytes]) -> list[int]:
-    """The local numbers of those of ``keys`` the store holds messages of, in aid order: one
-    lookup of the ``authors.author`` unique index per key (not a scan of every author)."""
-    unique = sorted(set(keys))
-    found: list[int] = []
-    for start in range(0, len(unique), IDS_PER_QUERY):
-        chunk = unique[start : start + IDS_PER_QUERY]
+def _aids(conn: sqlite3.Connection, keys: list[bytes], known: dict[bytes, int]) -> list[int]:
+    """The local numbers of those of ``keys`` the store holds messages of, in aid order.
+
+    ``known`` (the ``Store``'s, filled here) maps keys to aids already found: an ``authors`` row
+    is never deleted nor renumbered (``aid`` is its rowid, ``author`` unique), so a key found once
+    keeps its aid. The others are looked up in the ``authors.author`` unique index, once per key
+    (a key not held yet may be held later: it is looked up again next time)."""
+    unique = set(keys)
+    found = [known[k] for k in unique if k in known]
+    missing = sorted(k for k in unique if k not in known)
+    for start in range(0, len(missing), IDS_PER_QUERY):
+        chunk = missing[start : start + IDS_PER_QUERY]
         marks = ",".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT aid FROM authors WHERE author IN ({marks})", chunk)
-        found += [int(row[0]) for row in rows]
+        rows = conn.execute(f"SELECT aid, author FROM authors WHERE author IN ({marks})", chunk)
+        for aid, author in rows:
+            known[author] = int(aid)
+            found.append(int(aid))
     return sorted(found)
 
 
@@ -80,18 +87,21 @@ def candidate_posts(
     limit: int,
     before: Cursor | None,
     exclude: list[bytes] | None = None,
+    known: dict[bytes, int] | None = None,
 ) -> list[Candidate]:
     """The newest visible posts below ``before`` by ``authors`` (every author if None), none by
-    ``exclude`` (the user's hidden authors: left out before ``limit`` counts)."""
+    ``exclude`` (the user's hidden authors: left out before ``limit`` counts). ``known``: the
+    caller's cache of author aids (``_aids``)."""
+    known = {} if known is None else known
     check_limit(limit)
     ts, last_id = _below(before)
     params: dict[str, object] = {"ts": ts, "id": last_id, "n": limit}
     by_author = ""
     if exclude:
-        params["skip"] = json.dumps(_aids(conn, exclude))
+        params["skip"] = json.dumps(_aids(conn, exclude, known))
         by_author = "AND +m.aid NOT IN (SELECT value FROM json_each(:skip))"
     if authors is not None:
-        aids = _aids(conn, authors)
+        aids = _aids(conn, authors, known)
         if not aids:
             return []
         params["aids"] = json.dumps(aids)
