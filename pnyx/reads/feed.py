@@ -10,7 +10,8 @@ over inputs read from the store on every call:
   not short; ``docs/moderation.md``): ``following`` the user and those the user follows;
   ``trusted`` those plus the trusted set (``TrustState.trusted``); ``any`` every author the
   node holds posts of. What the store holds is what can be ranked (admission by trust reach is
-  a later slice);
+  a later slice). They are read as columns (``rankq.Candidate``); only the posts a page shows
+  are decoded;
 * **context**: the user's "show less" marks (``pnyx.store.less``, weighed by
   ``pnyx.rank.negative``) and the trust state: the one the caller passes (``trust=``: the
   node keeps it current, ``pnyx.node.trust_keeper``), else built from the store's follows

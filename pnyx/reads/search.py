@@ -3,7 +3,8 @@ relevance and by how much the user trusts the author.
 
 Candidates come from the store's full-text indexes (``Store.search_posts``/``search_profiles``,
 SQLite FTS5; the user's words are quoted, never FTS syntax): the ``CANDIDATES`` best by bm25 of
-each. Each is then scored
+each (posts: among the ``RECENT_BOUND`` newest matches when more match, ``pnyx.store.search``).
+Each is then scored
 
     score = relevance * (1 + TRUST_WEIGHT * trust)
 
