@@ -5,6 +5,7 @@ the expected scores are exact."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -13,7 +14,7 @@ from pnyx.rank.builtins import builtin
 from pnyx.rank.clusters import MIN_POSTS, WINDOW_S, find_clusters, npmi
 from pnyx.rank.model import Context, Engagement, Post
 from pnyx.rank.recipe import parse
-from pnyx.rank.score import HOUR_S, diversity_factor, rank
+from pnyx.rank.score import HOUR_S, diversity_factor, rank, trust_reference
 
 NOW = 100 * HOUR_S
 
@@ -249,3 +250,14 @@ def test_place_is_the_full_pages_entry(seed: int) -> None:
         for e in page[:3] + rnd.sample(page, 10) + page[-3:]:
             assert place(recipe, posts, engagements, ctx, e.post) == e
         assert place(recipe, posts, engagements, ctx, "unknown") is None
+
+
+def test_a_kept_trust_unit_gives_the_same_page_as_the_scan() -> None:
+    recipe = parse('name = "t"\n[terms.trust]\nweight = 1\n')
+    posts = [Post("p1", "a", 0.0), Post("p2", "b", 0.0), Post("p3", "me", 0.0)]
+    trust = {"a": 0.4, "b": 0.2, "me": 0.9}  # the user's own score is never the unit
+    scanned = Context(user="me", now=0.0, trust=trust)
+    kept = dataclasses.replace(scanned, trust_max=0.4)
+    assert trust_reference(scanned) == trust_reference(kept) == 0.4
+    assert rank(recipe, posts, [], kept) == rank(recipe, posts, [], scanned)
+    assert [e.score for e in rank(recipe, posts, [], kept)] == [1.0, 1.0, 0.5]

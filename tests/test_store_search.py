@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pnyx.errors import UserError
-from pnyx.store import Store, schema
+from pnyx.store import Store, schema, search
 from pnyx.store.search import MAX_QUERY_CHARS, match_expression
 from tests.store_helpers import NOW_MS, Feed, key, open_store
 
@@ -148,3 +148,46 @@ def test_follow_edges_are_the_current_follows_in_key_order(tmp_path: Path) -> No
         (b.author, a.author),
         (c.author, key(7).verify_key.encode()),
     }
+
+
+def test_a_word_matching_more_than_the_bound_ranks_only_the_newest_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = Feed(key(1))
+    texts = [
+        "agora agora agora agora dawn",  # the densest match, but the oldest
+        "agora agora agora and more",
+        "one agora among several other words dawn here",
+        "agora agora twice here",
+        "agora once in a long sentence with plenty of words",
+        "agora agora agora three",
+    ]
+    for text in texts:
+        alice.post(text)
+    with open_store(tmp_path) as store:
+        store.ingest(alice.raws(), NOW_MS)
+        everything = {m.item.message.body["text"]: m.relevance for m in store.search_posts("agora")}
+        assert _texts(store, "agora")[0] == texts[0]  # unbounded (6 <= RECENT_BOUND)
+        monkeypatch.setattr(search, "RECENT_BOUND", 3)
+        bounded = store.search_posts("agora")
+        # only the 3 newest (texts[3:]) are ranked, by bm25: 3 of 4 words, 2 of 4, 1 of 10
+        assert [m.item.message.body["text"] for m in bounded] == [texts[5], texts[3], texts[4]]
+        for m in bounded:  # bm25's statistics are the whole index's: relevance unchanged
+            assert m.relevance == everything[m.item.message.body["text"]]
+        # a rare word (2 matches <= 3) is ranked over all its matches, old ones included
+        assert _texts(store, "dawn") == [texts[0], texts[2]]
+        assert _texts(store, "agora dawn") == [texts[0], texts[2]]
+        assert _texts(store, "agora", author=alice.author) == [texts[5], texts[3], texts[4]]
+
+
+def test_a_deleted_post_takes_no_place_in_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = Feed(key(1))
+    for text in ("agora one", "agora two", "agora three"):
+        alice.post(text)
+    alice.delete(alice.messages[-1].id)
+    monkeypatch.setattr(search, "RECENT_BOUND", 2)
+    with open_store(tmp_path) as store:
+        store.ingest(alice.raws(), NOW_MS)
+        assert sorted(_texts(store, "agora")) == ["agora one", "agora two"]

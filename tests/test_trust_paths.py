@@ -56,3 +56,13 @@ def test_signals_count_only_trusted_actors_and_never_propagate() -> None:
     assert own.you_block and not own.you_follow and own.muted_by_trusted == 3
     assert own.summary().endswith("you block")
     assert index.signals("a", "u", s.trusted(), s.graph).you_follow
+
+
+def test_top_score_is_the_highest_score_but_the_users_and_follows_changes() -> None:
+    s = TrustState(TrustGraph.from_pairs([("u", "a"), ("u", "b"), ("a", "b")]), "u")
+    others = {k: v for k, v in zip(s.graph.keys, s.scores.tolist(), strict=True) if k != "u"}
+    assert s.top_score() == max(others.values()) == s.score("b")
+    assert s.score("u") > s.top_score()  # the user's own score is never the unit
+    s.follow("u", "c")
+    assert s.top_score() == max(s.score(k) for k in ("a", "b", "c"))
+    assert TrustState(TrustGraph.from_pairs([("u", "u2")]), "u2").top_score() == 0.0

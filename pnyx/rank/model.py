@@ -51,7 +51,9 @@ class Context:
     * ``negative``: author -> the user's "show less" marks on that author (decayed, so a float:
       ``pnyx.rank.negative``);
     * ``negative_thread``: thread (its first post's id) -> the marks on that thread, decayed;
-    * ``hidden``: post ids the user said "show less" about (never shown again).
+    * ``hidden``: post ids the user said "show less" about (never shown again);
+    * ``trust_max``: the highest value of ``trust`` other than the user's, when the caller keeps
+      it (``TrustState.top_score``); None: ranking finds it by a scan of ``trust``.
     """
 
     user: str
@@ -63,3 +65,4 @@ class Context:
     negative: Mapping[str, float] = field(default_factory=dict)
     negative_thread: Mapping[str, float] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
+    trust_max: float | None = None

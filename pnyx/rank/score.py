@@ -104,7 +104,10 @@ def _score(recipe: Recipe, post: Post, row: int, terms: list[float], ctx: Contex
 
 
 def trust_reference(ctx: Context) -> float:
-    """The highest trust of anyone but the user (the ``trust`` term's unit)."""
+    """The highest trust of anyone but the user (the ``trust`` term's unit): ``ctx.trust_max``
+    when the caller kept it, else a scan of ``ctx.trust``."""
+    if ctx.trust_max is not None:
+        return ctx.trust_max
     return max((v for k, v in ctx.trust.items() if k != ctx.user), default=0.0)
 
 

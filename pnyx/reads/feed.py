@@ -10,7 +10,8 @@ over inputs read from the store on every call:
   not short; ``docs/moderation.md``): ``following`` the user and those the user follows;
   ``trusted`` those plus the trusted set (``TrustState.trusted``); ``any`` every author the
   node holds posts of. What the store holds is what can be ranked (admission by trust reach is
-  a later slice);
+  a later slice). They are read as columns (``rankq.Candidate``); only the posts a page shows
+  are decoded;
 * **context**: the user's "show less" marks (``pnyx.store.less``, weighed by
   ``pnyx.rank.negative``) and the trust state: the one the caller passes (``trust=``: the
   node keeps it current, ``pnyx.node.trust_keeper``), else built from the store's follows
@@ -54,12 +55,12 @@ from pnyx.rank.negative import weights
 from pnyx.rank.recipe import Recipe
 from pnyx.rank.score import MAX_PAGE, place, rank
 from pnyx.reads.feed_cursor import RankCursor, next_cursor, start
-from pnyx.reads.policy import load_policy, screen, visible
+from pnyx.reads.policy import load_policy, visible
 from pnyx.reads.recipes import load
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Cursor, Store, StoredMessage
 from pnyx.store.less import marks as less_marks
-from pnyx.store.rankq import Action
+from pnyx.store.rankq import Action, Candidate
 from pnyx.trust.policy import Hidden, Policy
 from pnyx.trust.state import TrustState
 
@@ -129,7 +130,7 @@ class RankedPage:
 @dataclass(frozen=True)
 class _Inputs:
     state: TrustState
-    items: dict[str, StoredMessage]
+    items: dict[str, Candidate]
     page: list[Explanation]
     clusters: Clusters
     following: frozenset[bytes]
@@ -177,9 +178,11 @@ def _rank(
     full = len(found) == CANDIDATES
     if received_by is not None:
         found = [p for p in found if p.received_ms <= received_by]
-    posts = screen(policy, found, _itself)[0]  # hidden authors are out already; reposts too
+    # The policy of a post is its author's (``Policy.hidden``), and the hidden authors are left
+    # out by the query already: this check only keeps it so if the query changes.
+    posts = [c for c in found if policy.author(c.author) is None]
     if extra is not None and all(p.id != extra.id for p in posts):
-        posts.append(extra)
+        posts.append(Candidate.of(extra))
     items = {p.id.hex(): p for p in posts}
     since_ms = now_ms - CLUSTER_WINDOW_S * MS_PER_S
     acts: list[Action] = []
@@ -198,14 +201,15 @@ def _rank(
         cluster_of=clusters.cluster_of,
         negative=by_author,
         negative_thread=by_thread,
+        trust_max=state.top_score(),
     )
     models = [
         Post(
             p.id.hex(),
             p.author.hex(),
             p.ts / MS_PER_S,
-            p.body["parent"].hex() if p.body.get("parent") is not None else None,
-            p.body["root"].hex() if p.body.get("root") is not None else None,
+            p.parent.hex() if p.parent is not None else None,
+            p.root.hex() if p.root is not None else None,
         )
         for p in posts
     ]
@@ -243,13 +247,9 @@ def ranked_timeline(
     want = min(at.offset + limit + 1, MAX_PAGE)  # one more than shown: is there a next page?
     held_by = at.now_ms if isinstance(before, RankCursor) else None  # page 1: all held now
     found = _rank(store, me, recipe, want, at.window, at.now_ms, None, trust, held_by)
-    ranked = [RankedItem(found.items[e.post], e) for e in found.page[at.offset :][:limit]]
+    ranked = [RankedItem(found.items[e.post].item(), e) for e in found.page[at.offset :][:limit]]
     after = next_cursor(at, limit, len(found.page), found.oldest, found.full)
     return RankedPage(recipe, ranked, after)
-
-
-def _itself(item: StoredMessage) -> StoredMessage:
-    return item
 
 
 def source_of(state: TrustState, me: bytes, author: bytes, following: frozenset[bytes]) -> Source:

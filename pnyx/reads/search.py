@@ -3,7 +3,8 @@ relevance and by how much the user trusts the author.
 
 Candidates come from the store's full-text indexes (``Store.search_posts``/``search_profiles``,
 SQLite FTS5; the user's words are quoted, never FTS syntax): the ``CANDIDATES`` best by bm25 of
-each. Each is then scored
+each (posts: among the ``RECENT_BOUND`` newest matches when more match, ``pnyx.store.search``).
+Each is then scored
 
     score = relevance * (1 + TRUST_WEIGHT * trust)
 
@@ -79,7 +80,7 @@ def author_trust(state: TrustState, me: bytes) -> Callable[[bytes], float]:
     of anyone but the user; the user 1, an author with no score 0. O(1) per author once the
     state's ``score_map`` is cached (it is kept with the state)."""
     scores = state.score_map()
-    reference = next(iter(scores.values()), 0.0)  # ranking order: the highest first
+    reference = state.top_score()
 
     def of(author: bytes) -> float:
         if author == me:

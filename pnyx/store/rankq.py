@@ -21,6 +21,9 @@ from pnyx.store.models import Cursor, StoredMessage
 from pnyx.store.queries import _COLUMNS, _VISIBLE, _below, check_limit, stored
 from pnyx.store.schema import id_key
 
+#: Ids or keys bound in one query, a count (well below SQLite's variable limit).
+IDS_PER_QUERY = 500
+
 
 @dataclass(frozen=True, slots=True)
 class Action:
@@ -33,39 +36,85 @@ class Action:
     ts: int
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A candidate post's ranking columns, read from the row without decoding the message (the
+    ``root``/``parent`` columns are the post's body fields); ``item()`` decodes it, which only
+    the posts a page shows need."""
+
+    id: bytes
+    author: bytes
+    ts: int
+    parent: bytes | None
+    root: bytes | None
+    received_ms: int
+    raw: bytes
+
+    def item(self) -> StoredMessage:
+        return stored((self.id, self.raw, self.received_ms))
+
+    @classmethod
+    def of(cls, item: StoredMessage) -> Candidate:
+        """The candidate of a post already decoded."""
+        m = item.message
+        parent, root = m.body.get("parent"), m.body.get("root")
+        return cls(m.id, m.author, m.ts, parent, root, item.received_ms, m.raw)
+
+
+def _aids(conn: sqlite3.Connection, keys: list[bytes], known: dict[bytes, int]) -> list[int]:
+    """The local numbers of those of ``keys`` the store holds messages of, in aid order.
+
+    ``known`` (the ``Store``'s, filled here) maps keys to aids already found: an ``authors`` row
+    is never deleted nor renumbered (``aid`` is its rowid, ``author`` unique), so a key found once
+    keeps its aid. The others are looked up in the ``authors.author`` unique index, once per key
+    (a key not held yet may be held later: it is looked up again next time)."""
+    unique = set(keys)
+    found = [known[k] for k in unique if k in known]
+    missing = sorted(k for k in unique if k not in known)
+    for start in range(0, len(missing), IDS_PER_QUERY):
+        chunk = missing[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT aid, author FROM authors WHERE author IN ({marks})", chunk)
+        for aid, author in rows:
+            known[author] = int(aid)
+            found.append(int(aid))
+    return sorted(found)
+
+
 def candidate_posts(
     conn: sqlite3.Connection,
     authors: list[bytes] | None,
     limit: int,
     before: Cursor | None,
     exclude: list[bytes] | None = None,
-) -> list[StoredMessage]:
+    known: dict[bytes, int] | None = None,
+) -> list[Candidate]:
     """The newest visible posts below ``before`` by ``authors`` (every author if None), none by
-    ``exclude`` (the user's hidden authors: left out before ``limit`` counts)."""
+    ``exclude`` (the user's hidden authors: left out before ``limit`` counts). ``known``: the
+    caller's cache of author aids (``_aids``)."""
+    known = {} if known is None else known
     check_limit(limit)
     ts, last_id = _below(before)
     params: dict[str, object] = {"ts": ts, "id": last_id, "n": limit}
     by_author = ""
     if exclude:
-        unwanted = set(exclude)
-        held = conn.execute("SELECT aid, author FROM authors")
-        params["skip"] = json.dumps([aid for aid, key in held if key in unwanted])
+        params["skip"] = json.dumps(_aids(conn, exclude, known))
         by_author = "AND +m.aid NOT IN (SELECT value FROM json_each(:skip))"
     if authors is not None:
-        wanted = set(authors)
-        held = conn.execute("SELECT aid, author FROM authors")
-        aids = [aid for aid, key in held if key in wanted]
+        aids = _aids(conn, authors, known)
         if not aids:
             return []
         params["aids"] = json.dumps(aids)
         by_author += " AND +m.aid IN (SELECT value FROM json_each(:aids))"
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_posts_by_time
-        WHERE m.kind = '{kinds.POST}' AND (m.ts, m.id) < (:ts, :id) {by_author} AND {_VISIBLE}
+        f"""SELECT m.id, a.author, m.ts, m.parent, m.root, m.received_ms, m.raw
+        FROM messages AS m INDEXED BY messages_posts_by_time CROSS JOIN authors AS a
+        ON a.aid = m.aid WHERE m.kind = '{kinds.POST}' AND (m.ts, m.id) < (:ts, :id)
+        {by_author} AND {_VISIBLE}
         ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
         params,
     ).fetchall()
-    return [stored(row) for row in rows]
+    return [Candidate(*row) for row in rows]
 
 
 def visible_post(conn: sqlite3.Connection, post_id: bytes) -> bool:
@@ -78,8 +127,6 @@ def visible_post(conn: sqlite3.Connection, post_id: bytes) -> bool:
     return row is not None
 
 
-#: Ids bound in one ``actions`` query, a count (well below SQLite's variable limit).
-IDS_PER_QUERY = 500
 _ACTION_COLUMNS = "m.ts, m.aid, m.seq, a.author, m.kind, m.target, m.parent"
 _ACTIVE = "m.kind IN ('repost', 'reaction')"  # the term of index messages_actions_by_time
 

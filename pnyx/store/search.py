@@ -12,7 +12,9 @@ case-insensitive and ignores diacritics (the ``unicode61`` tokenizer, ``remove_d
 
 Relevance is FTS5's ``bm25`` negated (higher is better, > 0); in ``profiles_fts`` a match in the
 name weighs ``NAME_WEIGHT`` times a match in the bio. A post its own author deleted is never
-returned.
+returned. A very common word is bounded: when more than ``RECENT_BOUND`` visible posts match,
+only the ``RECENT_BOUND`` newest (store order) are ranked by bm25 (bm25's statistics, the IDF of
+each word, still come from the whole index, so a ranked post's relevance is unchanged).
 
 Failure modes: ``UserError`` for an empty or over-long query, a limit outside
 1..``MAX_MATCHES``, or a query SQLite still refuses (mapped from ``sqlite3.OperationalError``, so
@@ -98,26 +100,33 @@ def _run(
         raise
 
 
-#: Matches taken by bm25 before the join, per result wanted (a deleted post or a non-post row
-#: drops out after the cap; when fewer than the limit survive, the uncapped query runs).
-CAP_FACTOR = 2
-#: The capped post query: bm25 is computed for every match inside FTS5, but only the best
-#: ``:cap`` (ties: lower rowid) are joined with ``messages`` and checked; since the inner rows are
-#: a prefix of the uncapped order, whenever ``:n`` survive they are the uncapped query's first.
-_CAPPED = f"""SELECT m.id, m.raw, m.received_ms, f.r
-FROM (SELECT rowid AS n, bm25(posts_fts) AS r FROM posts_fts WHERE posts_fts MATCH :q
-      ORDER BY r, rowid LIMIT :cap) AS f
-JOIN messages AS m ON m.n = f.n
-WHERE m.kind = 'post' AND {_VISIBLE} ORDER BY f.r, m.n LIMIT :n"""
+#: Most matching posts ranked by bm25, a count. When more visible posts match a query, only the
+#: ``RECENT_BOUND`` newest in store order (``messages.n``, the FTS5 rowid: the order the node
+#: received them) are ranked: FTS5 walks the matches by rowid, newest first, and stops there, so
+#: bm25 is computed for at most this many rows. A query with at most this many matches is ranked
+#: over all of them, exactly as without the bound (docs/ranking.md, "Search").
+RECENT_BOUND = 2000
+
+
+def _bounded(by_author: str) -> str:
+    """The post query: the ``:bound`` newest visible matches (``by_author`` filters), ranked by
+    bm25 (ties: lower rowid), the best ``:n`` joined with their rows."""
+    return f"""SELECT m.id, m.raw, m.received_ms, f.r
+FROM (SELECT posts_fts.rowid AS n, bm25(posts_fts) AS r
+      FROM posts_fts JOIN messages AS m ON m.n = posts_fts.rowid
+      WHERE posts_fts MATCH :q AND m.kind = 'post' {by_author} AND {_VISIBLE}
+      ORDER BY posts_fts.rowid DESC LIMIT :bound) AS f
+JOIN messages AS m ON m.n = f.n ORDER BY f.r, f.n LIMIT :n"""
 
 
 def posts(
     conn: sqlite3.Connection, query: str, limit: int, author: bytes | None = None
 ) -> list[PostMatch]:
-    """Up to ``limit`` visible posts matching ``query``, best bm25 first (ties: lower rowid);
-    only ``author``'s if given (an author with nothing held: no match)."""
+    """Up to ``limit`` visible posts matching ``query``, best bm25 first (ties: lower rowid),
+    among the ``RECENT_BOUND`` newest matches; only ``author``'s if given (an author with
+    nothing held: no match)."""
     _check(limit)
-    params: dict[str, object] = {"q": match_expression(query), "n": limit}
+    params: dict[str, object] = {"q": match_expression(query), "n": limit, "bound": RECENT_BOUND}
     by_author = ""
     if author is not None:
         aid = aid_of(conn, author)
@@ -125,20 +134,7 @@ def posts(
             return []
         params["aid"] = aid
         by_author = "AND m.aid = :aid"
-    rows: list[tuple[object, ...]] = []
-    if author is None:  # the best CAP_FACTOR * limit by bm25 first, then joined and filtered
-        params["cap"] = CAP_FACTOR * limit
-        rows = _run(conn, _CAPPED, params, query)
-    if len(rows) < limit:  # too few survived the filters (or few match): every match, exact
-        rows = _run(
-            conn,
-            f"""SELECT m.id, m.raw, m.received_ms, bm25(posts_fts) AS r
-            FROM posts_fts JOIN messages AS m ON m.n = posts_fts.rowid
-            WHERE posts_fts MATCH :q AND m.kind = 'post' {by_author} AND {_VISIBLE}
-            ORDER BY r, m.n LIMIT :n""",
-            params,
-            query,
-        )
+    rows = _run(conn, _bounded(by_author), params, query)
     return [PostMatch(stored(row), -float(row[3])) for row in rows]  # type: ignore[arg-type]
 
 

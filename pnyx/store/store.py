@@ -53,6 +53,7 @@ class Store:
         self.readonly = readonly
         self._lock = threading.Lock()
         self._closed = False
+        self._aids: dict[bytes, int] = {}  # author key -> aid, never changing (rankq._aids)
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
@@ -201,10 +202,8 @@ class Store:
         return self._read(queries.get, message_id)
 
     def resolve_id(self, text: str) -> bytes:
-        """A full 64-hex id or a unique prefix of >= 8 hex chars to the full id.
-
-        Raises ``NotFoundError`` (unknown or ambiguous, saying which) or ``UserError`` (not hex).
-        """
+        """A full 64-hex id or a unique prefix of >= 8 hex chars to the full id. Raises
+        ``NotFoundError`` (unknown or ambiguous, saying which) or ``UserError`` (not hex)."""
         return self._read(queries.resolve_id, text)
 
     def timeline(self, me: bytes, *, limit: int = 50, before: Cursor | None = None) -> Page:
@@ -317,12 +316,12 @@ class Store:
         limit: int,
         before: Cursor | None = None,
         exclude: Iterable[bytes] = (),
-    ) -> list[StoredMessage]:
+    ) -> list[rankq.Candidate]:
         """The newest visible posts below ``before`` by ``authors`` (all if None) and none by
-        ``exclude``: the candidates of a ranked feed. ``UserError`` if ``limit`` is outside
-        1..MAX_PAGE_ITEMS."""
+        ``exclude``, undecoded: the candidates of a ranked feed. ``UserError`` if ``limit`` is
+        outside 1..MAX_PAGE_ITEMS."""
         chosen = None if authors is None else list(authors)
-        return self._read(rankq.candidate_posts, chosen, limit, before, list(exclude))
+        return self._read(rankq.candidate_posts, chosen, limit, before, list(exclude), self._aids)
 
     def visible_post(self, post_id: bytes) -> bool:
         """Whether ``post_id`` is a post held and not deleted by its author."""

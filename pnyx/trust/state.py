@@ -151,6 +151,11 @@ class TrustState:
             self._score_map = {keys[int(i)]: float(self.scores[i]) for i in self.ranking()}
         return self._score_map
 
+    def top_score(self) -> float:
+        """The highest score of anyone but the user (0 if none): the ``trust`` term's unit.
+        O(1) once ``score_map`` is cached (its first value: the map is in ranking order)."""
+        return next(iter(self.score_map().values()), 0.0)
+
     def trusted(self) -> frozenset[str]:
         """The trusted set (see the module docstring); cached until the next change."""
         if self._trusted is None:
