@@ -22,7 +22,7 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, less, moderation, read, seen
+from pnyx.web import api_rank, api_reads, less, moderation, read, recipes, seen
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 from pnyx.web.lookalike import marked
@@ -201,6 +201,7 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("PUT", "/profile", put_profile, "set your name and/or bio: {name?, bio?}"),
     *api_reads.ROUTES,
     *api_rank.ROUTES,
+    *recipes.ROUTES,
     *((method, path, handler, summary) for method, path, handler, summary, _ in moderation.ROUTES),
     ("GET", "/notifications/unread", seen.unread_route, "notifications newer than the seen mark"),
     ("POST", "/notifications/seen", seen.seen_api, "mark every notification as seen"),

@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from pnyx.errors import NotFoundError, PnyxError, UserError
-from pnyx.web import api, moderation, pages, people, rank_pages
+from pnyx.web import api, moderation, pages, people, rank_pages, recipes
 from pnyx.web import less as less_pages
 from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
@@ -55,6 +55,7 @@ def build_app(ctx: WebContext) -> Starlette:
             *pages.routes(),
             *people.routes(),
             *rank_pages.routes(),
+            *recipes.routes(),
             *moderation.routes(),
             *less_pages.routes(),
             *account_routes(),

@@ -1,6 +1,6 @@
 """The pages of ranking: why a post is on a feed (``/why/{id}?feed=NAME``), the clusters
-(``/clusters``, what ``pnyx clusters`` shows) and the feeds with their recipe hashes (``/feeds``,
-what ``pnyx recipes`` shows). The ranked timeline itself is ``pnyx.web.pages.timeline``.
+(``/clusters``, what ``pnyx clusters`` shows); the feeds page (``/feeds``) is ``pnyx.web.recipes``.
+The ranked timeline itself is ``pnyx.web.pages.timeline``.
 
 Each runs one read of ``pnyx.reads`` (``why``, ``clusters``, ``feeds``) in a worker thread and
 renders it; nothing is ranked here. People are shown by name (escaped, bidi-isolated) and
@@ -127,16 +127,8 @@ async def clusters(request: Request) -> Response:
     return HTMLResponse(html)
 
 
-async def feeds(request: Request) -> Response:
-    session = _session(request)
-    ctx = web_context(request)
-    found = await ctx.offload(reads.feeds, ctx.recipes_dir)
-    return HTMLResponse(render("feeds.html", session=session, me=_me(ctx), feeds=found))
-
-
 def routes() -> list[Route]:
     return [
         Route("/why/{id}", why),
         Route("/clusters", clusters),
-        Route("/feeds", feeds),
     ]
