@@ -1,7 +1,8 @@
 """The web UI in a real browser (Playwright driving the system's Chromium) against real nodes:
 log in with `pnyx ui`'s link, the byte counter, posting, the "N new posts" bar when a followed
 author posts, follow and unfollow from a profile, search, the for-you feed and a post's "why",
-the offline notice, the welcome page (name, passphrase, a first follow), and no
+the offline notice, the welcome page (name, passphrase, a first follow), subscribing to a
+published recipe by hash and reading its feed, and no
 Content-Security-Policy violation or script error on the way. One browser serves the module;
 each test opens its own context (cookies) and page.
 
@@ -311,4 +312,48 @@ def test_a_new_user_walks_through_the_welcome_page(cluster: Cluster, browser: An
         "after the passphrase"
     )
     assert [p for p in problems if "status of 400" not in p] == []  # the refused key
+    assert "Traceback" not in a.stderr()
+
+
+def test_a_browser_subscribes_to_a_published_recipe_and_reads_its_feed(
+    cluster: Cluster, browser: Any
+) -> None:
+    cluster.cli("a", "follow", cluster.key("b"))
+    cluster.cli("b", "post", "before the recipe")
+    (cluster.home("b") / "recipes").mkdir(exist_ok=True)
+    (cluster.home("b") / "recipes" / "buzz.toml").write_text(
+        'name = "buzz"\n[terms.recency]\nweight = 1\nhalf_life_hours = 3\n', encoding="utf-8"
+    )
+    recipe_hash = cluster.cli("b", "recipes", "publish", "buzz").splitlines()[0].split()[-1]
+    last = cluster.cli("b", "post", "after the recipe").strip()
+    a, b = cluster.start_many("a", "b")
+    a.connect(b)
+    wait_until(
+        lambda: cli(cluster.home("a"), "thread", last)[0] == 0,
+        timeout=PAGE_TIMEOUT_MS / 1000,
+        what="a holds b's recipe and posts",
+    )
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    base = login_url.rsplit("/", 1)[0]
+    problems: list[str] = []
+    page = open_page(browser, problems)
+    page.goto(login_url)
+    page.goto(f"{base}/feeds")
+    page.locator("#hash").fill("ab" * 32)  # no such recipe here: said beside the field
+    with page.expect_navigation():
+        page.get_by_role("button", name="Subscribe").click()
+    sync_api.expect(page.locator("#hash-error")).to_contain_text("no published recipe")
+    page.locator("#hash").fill(recipe_hash)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Subscribe").click()
+    sync_api.expect(page.locator("p.note")).to_contain_text("Subscribed to buzz")
+    sync_api.expect(page.locator("dl.feeds")).to_contain_text(f"published by {cluster.key('b')}")
+
+    page.goto(f"{base}/timeline")
+    with page.expect_navigation():
+        page.locator("nav.feeds").get_by_role("link", name="buzz").click()
+    assert page.url.endswith("/timeline?feed=buzz")
+    texts = page.locator("article .text")
+    sync_api.expect(texts).to_have_text(["after the recipe", "before the recipe"])  # newer first
+    assert [p for p in problems if "status of 400" not in p] == []  # the unknown hash
     assert "Traceback" not in a.stderr()
