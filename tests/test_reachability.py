@@ -63,13 +63,15 @@ def test_an_answer_has_one_boolean_per_port() -> None:
 def test_one_success_means_reachable_and_two_failures_behind_nat() -> None:
     tracker = ReachabilityTracker()
     assert tracker.status(0.0) is Reachability.UNKNOWN
+    assert not tracker.only_failures(0.0)
     tracker.observe("p1", False, 0.0)
     assert tracker.status(1.0) is Reachability.UNKNOWN  # one failure may be that peer's firewall
+    assert tracker.only_failures(1.0)  # but enough to look for relays
     tracker.observe("p2", False, 1.0)
     assert tracker.status(2.0) is Reachability.BEHIND_NAT
     assert tracker.why(2.0) == "2 of 2 peers could not dial back"
     tracker.observe("p3", True, 2.0)
-    assert tracker.status(3.0) is Reachability.REACHABLE
+    assert tracker.status(3.0) is Reachability.REACHABLE and not tracker.only_failures(3.0)
     assert tracker.why(3.0) == "1 of 3 peers dialled back"
 
 

@@ -125,7 +125,7 @@ class DialbackServer:
         except Exception as exc:  # noqa: BLE001  the stream broke: the peer's problem, never ours
             log.debug("dial-back stream failed: %r", exc)
         finally:
-            await _close(stream)
+            await close_quietly(stream)
 
     async def _handle(self, stream: INetStream) -> None:
         ip = remote_ip(self._host, stream)
@@ -170,13 +170,19 @@ async def ask_dialback(host: IHost, peer: ID, ports: list[int]) -> bool | None:
         return None
     finally:
         if stream is not None:
-            await _close(stream)
+            await close_quietly(stream)
     return any(results)
 
 
-async def _close(stream: INetStream) -> None:
-    with trio.move_on_after(1.0):
+#: Longest a stream's close or reset may take before it is left to the connection, in seconds.
+STREAM_CLOSE_TIMEOUT_S: Final = 1.0
+
+
+async def close_quietly(stream: INetStream, *, reset: bool = False) -> None:
+    """Close (or reset) a stream of ours, within ``STREAM_CLOSE_TIMEOUT_S``; one that is already
+    gone is not an error (the NAT protocols' streams: dial-back, hop)."""
+    with trio.move_on_after(STREAM_CLOSE_TIMEOUT_S):
         try:
-            await stream.close()
-        except Exception as exc:  # noqa: BLE001  already reset
-            log.debug("closing a dial-back stream: %r", exc)
+            await (stream.reset() if reset else stream.close())
+        except Exception as exc:  # noqa: BLE001  already reset or closed by the peer
+            log.debug("closing a stream: %r", exc)

@@ -50,7 +50,6 @@ from pnyx.gossip.relay import (
 )
 from pnyx.net.reachability import (
     DIALBACK_PROTOCOL,
-    OBSERVATION_TTL_S,
     Reachability,
     ReachabilityTracker,
 )
@@ -191,10 +190,7 @@ class NatService:
     def _likely_behind(self) -> bool:
         """Unknown, but the only answers so far are failures (one peer is not proof enough for
         "behind NAT", but enough to look for relays: a reservation costs little)."""
-        now = trio.current_time()
-        ttl = OBSERVATION_TTL_S
-        fresh = [ok for ok, at in self.tracker.observations.values() if now - at < ttl]
-        return bool(fresh) and not any(fresh)
+        return self.tracker.only_failures(trio.current_time())
 
     def _apply_relay_mode(self) -> None:
         if self.mode == "on":

@@ -36,7 +36,7 @@ from libp2p.relay.circuit_v2.protocol_buffer import StatusCode
 from libp2p.relay.circuit_v2.resources import RelayLimits as Libp2pRelayLimits
 from libp2p.relay.circuit_v2.transport import CircuitV2Transport
 
-from pnyx.gossip.dialback import remote_ip
+from pnyx.gossip.dialback import close_quietly, remote_ip
 from pnyx.net.relaying import RelayLimits
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class BoundedRelay(CircuitV2Protocol):
         if any(counts.get(key, 0) >= cap for key, cap in zip(keys, caps, strict=True)):
             self.refused_circuits += 1
             await self._send_status(stream, StatusCode.RESOURCE_LIMIT_EXCEEDED, "relay is full")
-            await _reset(stream)
+            await close_quietly(stream, reset=True)
             return
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
@@ -179,11 +179,7 @@ async def reserve(host: IHost, transport: CircuitV2Transport, relay: ID) -> floa
         return None
     finally:
         if stream is not None:
-            with trio.move_on_after(1.0):
-                try:
-                    await stream.close()
-                except Exception as exc:  # noqa: BLE001  already reset
-                    log.debug("closing a hop stream: %r", exc)
+            await close_quietly(stream)
     if not ok:
         return None
     expires = transport._reservations.get(relay)
@@ -231,11 +227,3 @@ def _peer_info(address: str) -> Libp2pPeerInfo:
     from libp2p.peer.peerinfo import info_from_p2p_addr
 
     return info_from_p2p_addr(multiaddr.Multiaddr(address))
-
-
-async def _reset(stream: INetStream) -> None:
-    with trio.move_on_after(1.0):
-        try:
-            await stream.reset()
-        except Exception as exc:  # noqa: BLE001  already gone
-            log.debug("resetting a hop stream: %r", exc)

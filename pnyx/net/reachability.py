@@ -123,9 +123,18 @@ class ReachabilityTracker:
         while len(self.observations) > MAX_OBSERVATIONS:
             del self.observations[next(iter(self.observations))]
 
+    def _fresh(self, now: float) -> list[bool]:
+        """The answers younger than ``OBSERVATION_TTL_S``: the only ones that count."""
+        return [ok for ok, at in self.observations.values() if now - at < OBSERVATION_TTL_S]
+
+    def only_failures(self, now: float) -> bool:
+        """Some answers count and none is a success (fewer may be too few for "behind NAT")."""
+        fresh = self._fresh(now)
+        return bool(fresh) and not any(fresh)
+
     def status(self, now: float) -> Reachability:
         """The verdict from the answers younger than ``OBSERVATION_TTL_S``."""
-        fresh = [ok for ok, at in self.observations.values() if now - at < OBSERVATION_TTL_S]
+        fresh = self._fresh(now)
         if any(fresh):
             return Reachability.REACHABLE
         if len(fresh) >= UNREACHABLE_CONFIRMATIONS:
@@ -134,7 +143,7 @@ class ReachabilityTracker:
 
     def why(self, now: float) -> str:
         """The verdict's reason in words: "2 of 2 peers could not dial back" and the like."""
-        fresh = [ok for ok, at in self.observations.values() if now - at < OBSERVATION_TTL_S]
+        fresh = self._fresh(now)
         ok = sum(fresh)
         peers = "peer" if len(fresh) == 1 else "peers"
         if ok:
