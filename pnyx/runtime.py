@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,3 +48,28 @@ def cleanup_scope(timeout_s: float = CLEANUP_TIMEOUT_S) -> trio.CancelScope:
     from outside cannot interrupt it, and it gives up after ``timeout_s`` seconds (a worker
     thread already running is waited for: ``trio.to_thread`` cannot abandon it safely)."""
     return trio.CancelScope(deadline=trio.current_time() + timeout_s, shield=True)
+
+
+#: Whether ``freeze_heap`` freezes: only a long-running node process (``pnyx run`` turns it on
+#: with ``freeze_long_lived_heap``), never a test process, where frozen garbage would pile up.
+_FREEZING = {"on": False}
+
+
+def freeze_long_lived_heap() -> None:
+    """Let ``freeze_heap`` act in this process from now on (``pnyx.app.run.run_node``)."""
+    _FREEZING["on"] = True
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``),
+    if this process is a node (``freeze_long_lived_heap``); else nothing.
+
+    Called once the node's long-lived state is built (after each full trust compute,
+    ``pnyx.node.trust_keeper``): a full (generation 2) collection then no longer walks the
+    modules, the network stack and the trust state, which otherwise showed as a 5-10 ms pause in
+    about one ranked read of ten at 1,000,000 messages (docs/performance.md, "`why` within 20
+    ms"). Frozen objects are still freed by reference counting; only a reference cycle among
+    objects alive at the call and dropped later is never collected (bounded: full computes are
+    rare: at start and after more than ``trust_keeper.INCREMENTAL_MAX`` follow changes)."""
+    if _FREEZING["on"]:
+        gc.freeze()

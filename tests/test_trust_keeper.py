@@ -92,3 +92,34 @@ async def test_the_keeper_follows_stored_follows_and_the_users_own(tmp_path: Pat
         assert search(store, me.author, "nothing", trust=third.state).posts == []
         page = feed.ranked_timeline(store, me.author, "for-you", trust=third.state)
         assert page.items == []
+
+
+async def test_a_node_process_freezes_its_heap_after_full_computes_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from pnyx import runtime
+
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    me, alice, bob = Feed(key(1)), Feed(key(2)), Feed(key(3))
+    me.follow(alice.author)
+    with Store.open(tmp_path / "pnyx.db") as store:
+        store.ingest_verified(me.messages)
+        node = _node(store, me.author, {alice.author})
+        keeper = TrustKeeper(node)  # type: ignore[arg-type]
+        await keeper.step()
+        assert frozen == []  # not a node process (a test): nothing frozen
+        monkeypatch.setitem(runtime._FREEZING, "on", True)  # as `pnyx run` turns it on
+        keeper._full = True
+        await keeper.step()
+        assert frozen == [1] and keeper.recomputes == 2
+        snap = keeper.snapshot()
+        assert snap is not None and snap.state._score_map is not None  # warmed in the worker
+        node.events.interest.publish(InterestChanged(frozenset()))
+        alice.follow(bob.author)
+        store.ingest_verified(alice.messages)
+        node.events.stored.publish(Stored(alice.messages, Source.GOSSIP))
+        await keeper.step()
+        assert keeper.updates == 1 and frozen == [1]  # an incremental update freezes nothing

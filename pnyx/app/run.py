@@ -26,6 +26,7 @@ from pnyx.errors import unwrap_group
 from pnyx.home import Home
 from pnyx.node.output import JsonLineFormatter, SafeFormatter
 from pnyx.node.republish import ONLINE_MARK_FILE
+from pnyx.runtime import freeze_long_lived_heap
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -90,6 +91,7 @@ def run_node(
         if write_example_config(home):
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
         web = _web_options(home, config, key)
+        freeze_long_lived_heap()  # a node process: its long-lived state leaves the GC's walks
         try:
             return trio.run(_serve, home, config, me, seed, store, web)
         except BaseExceptionGroup as group:

@@ -31,6 +31,7 @@ from pnyx.core import kinds
 from pnyx.errors import StoreError
 from pnyx.events import InterestChanged, Stored
 from pnyx.reads.trust import load_trust
+from pnyx.runtime import freeze_heap
 from pnyx.trust.state import TrustState
 
 if TYPE_CHECKING:
@@ -71,6 +72,13 @@ def apply_edges(state: TrustState, current: Iterable[tuple[Edge, bool]]) -> Trus
     return out
 
 
+def _computed(store: Store, me: bytes) -> TrustState:
+    """A full compute with the caches every ranked read uses filled (in the worker thread)."""
+    state = load_trust(store, me)
+    state.score_map(), state.trusted()
+    return state
+
+
 def update_from_store(store: Store, state: TrustState, edges: set[Edge]) -> TrustState:
     """``apply_edges`` with each edge's state as the store holds it now (blocking)."""
     by_follower: dict[bytes, frozenset[bytes]] = {}
@@ -79,7 +87,9 @@ def update_from_store(store: Store, state: TrustState, edges: set[Edge]) -> Trus
         if follower not in by_follower:
             by_follower[follower] = frozenset(store.following(follower))
         current.append(((follower, followee), followee in by_follower[follower]))
-    return apply_edges(state, current)
+    updated = apply_edges(state, current)
+    updated.score_map(), updated.trusted()  # the caches reads use, filled here, not in a read
+    return updated
 
 
 class TrustKeeper:
@@ -136,7 +146,8 @@ class TrustKeeper:
             return
         try:
             if full or snap is None:
-                state = await node.offload(load_trust, node.store, node.me)
+                state = await node.offload(_computed, node.store, node.me)
+                freeze_heap()  # the long-lived state out of the collector's walks
                 self.recomputes += 1
             else:
                 state = await node.offload(update_from_store, node.store, snap.state, edges)
