@@ -3,6 +3,8 @@ updates checked by hand, and the keeper fed from Stored and interest events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -51,13 +53,19 @@ def _node(store: Store, me: bytes, followed: set[bytes]) -> SimpleNamespace:
     )
 
 
-async def test_the_keeper_follows_stored_follows_and_the_users_own(tmp_path: Path) -> None:
+@contextmanager
+def _kept(path: Path) -> Iterator[tuple[Feed, Feed, Feed, Store, SimpleNamespace, TrustKeeper]]:
+    """Me following alice (stored), bob unknown, and a keeper of my trust not yet run."""
     me, alice, bob = Feed(key(1)), Feed(key(2)), Feed(key(3))
     me.follow(alice.author)
-    with Store.open(tmp_path / "pnyx.db") as store:
+    with Store.open(path / "pnyx.db") as store:
         store.ingest_verified(me.messages)
         node = _node(store, me.author, {alice.author})
-        keeper = TrustKeeper(node)  # type: ignore[arg-type]
+        yield me, alice, bob, store, node, TrustKeeper(node)  # type: ignore[arg-type]
+
+
+async def test_the_keeper_follows_stored_follows_and_the_users_own(tmp_path: Path) -> None:
+    with _kept(tmp_path) as (me, alice, bob, store, node, keeper):
         assert keeper.snapshot() is None
         await keeper.step()
         first = keeper.snapshot()
@@ -103,12 +111,7 @@ async def test_a_node_process_freezes_its_heap_after_full_computes_only(
 
     frozen: list[int] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
-    me, alice, bob = Feed(key(1)), Feed(key(2)), Feed(key(3))
-    me.follow(alice.author)
-    with Store.open(tmp_path / "pnyx.db") as store:
-        store.ingest_verified(me.messages)
-        node = _node(store, me.author, {alice.author})
-        keeper = TrustKeeper(node)  # type: ignore[arg-type]
+    with _kept(tmp_path) as (_me, alice, bob, store, node, keeper):
         await keeper.step()
         assert frozen == []  # not a node process (a test): nothing frozen
         monkeypatch.setitem(runtime._FREEZING, "on", True)  # as `pnyx run` turns it on
