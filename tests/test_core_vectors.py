@@ -63,7 +63,8 @@ def test_header() -> None:
 def test_coverage() -> None:
     kinds = {vector["fields"]["kind"] for vector in VALID}
     assert kinds >= {"post", "repost", "reaction", "follow", "unfollow", "profile", "delete"}
-    assert "poll" in kinds  # an unknown kind
+    assert "event" in kinds  # an unknown kind
+    assert {"poll", "vote"} <= kinds
     assert any("parent" in vector["fields"]["body"] for vector in VALID)
     assert {vector["fields"]["seq"] for vector in VALID} >= {1, 2}
     reasons = {vector["reason"] for vector in INVALID}

@@ -24,6 +24,7 @@ LAYERS = {
     "ingest": 1,
     "trust": 1,
     "rank": 1,
+    "polls": 1,
     "gossip": 2,
     "sync": 2,
     "discovery": 2,

@@ -261,10 +261,10 @@ def test_profile_fields_merge_from_the_latest_message_setting_each(store: Store)
 
 def test_unknown_kinds_are_stored_and_served(store: Store) -> None:
     alice = Feed(key(1))
-    odd = alice.add("poll", {"question": "?"})
+    odd = alice.add("event", {"question": "?"})
     assert store.ingest([odd.raw], NOW_MS).accepted == [odd]
     [item] = store.feed(alice.author).items
-    assert item.kind == "poll" and item.body == {"question": "?"} and item.raw == odd.raw
+    assert item.kind == "event" and item.body == {"question": "?"} and item.raw == odd.raw
 
 
 def test_stored_messages_round_trip_exactly(store: Store) -> None:

@@ -68,8 +68,9 @@ GRAPH_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW})
 INTEREST_KINDS = frozenset({kinds.FOLLOW, kinds.UNFOLLOW, kinds.BLOCK, kinds.UNBLOCK})
 #: Own kinds after which the node reloads its interest set and moderation policy.
 RELOAD_KINDS = INTEREST_KINDS | {kinds.MUTE, kinds.UNMUTE}
-#: Body fields naming the post a stranger's message answers, by kind: replies and reactions.
-ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",)}
+#: Body fields naming the message a stranger's message answers, by kind: replies, reactions and
+#: votes (on a poll held: the poll's "everyone" count shows them, docs/polls.md).
+ANSWER_FIELDS = {kinds.POST: ("parent", "root"), kinds.REACTION: ("id",), kinds.VOTE: ("poll",)}
 
 
 def answers(message: Message) -> list[bytes]:

@@ -152,9 +152,10 @@ def add_valid(b: Builder) -> None:
     delete = {"id": b.id_of("second-post")}
     b.add("delete", "A", 7, "profile", 540, "delete", delete, "A asks to hide its second post")
     poll = {"question": "tea?", "options": ["yes", "no"], "closes": T0, "image": b"\x89PNG"}
-    b.add("unknown-kind", "A", 8, "delete", 600, "poll", poll, "unknown kind: kept, passed on")
+    note = "a poll closed from the start (closes = T0, before its ts); field image ignored"
+    b.add("closed-poll", "A", 8, "delete", 600, "poll", poll, note)
     extra = {"text": "bonjour", "lang": "fr"}
-    b.add("post-with-extra-field", "A", 9, "unknown-kind", 660, "post", extra, "extra field")
+    b.add("post-with-extra-field", "A", 9, "closed-poll", 660, "post", extra, "extra field")
     name = {"name": "Asp\u00e1sia \U0001f989 \u0391\u03c3\u03c0\u03b1\u03c3\u03af\u03b1"}
     b.add("profile-unicode-name", "B", 4, "reaction", 720, "profile", name, "non-ASCII name")
     lines = {"text": "first line\n\tsecond line\n\x07any text"}
@@ -174,6 +175,11 @@ def add_valid(b: Builder) -> None:
     b.add("unmute", "B", 7, "mute", 900, "unmute", {"key": a_key}, "later seq wins")
     b.add("block", "B", 8, "unmute", 960, "block", {"key": a_key}, "B blocks A")
     b.add("unblock", "B", 9, "block", 1020, "unblock", {"key": a_key}, "later seq wins")
+    # Polls (docs/polls.md): B votes on A's poll; a valid vote, not counted (after the close).
+    ballot = {"poll": b.id_of("closed-poll"), "choices": [0]}
+    b.add("vote", "B", 10, "unblock", 1140, "vote", ballot, "B votes yes, after the close")
+    event = {"title": "tea", "starts": T0, "image": b"\x89PNG"}
+    b.add("unknown-kind", "B", 11, "vote", 1200, "event", event, "unknown kind: kept, passed on")
     # A published feed recipe (docs/ranking.md): A's chain goes on after post-with-extra-field.
     recipe = {"name": "buzz", "recipe": RECIPE_BYTES}
     b.add("recipe", "A", 10, "post-with-extra-field", 1080, "recipe", recipe, RECIPE_NOTE)
@@ -354,6 +360,19 @@ def add_invalid(b: Builder) -> None:
         ("recipe-without-name", {"recipe": b"{}"}, "wrong-body", "no name"),
     ):
         b.reject(name, b.sealed(kind="recipe", body=body), reason, note)
+    # poll and vote bodies (docs/polls.md): shape only; the tally applies the poll's own rules
+    poll: dict[str, object] = {"question": "tea?", "options": ["yes", "no"], "closes": T0}
+    shapes: list[tuple[str, str, dict[str, object], str, str]] = [
+        ("poll-one-option", "poll", {**poll, "options": ["yes"]}, "wrong-body", "1 option"),
+        ("poll-same-options", "poll", {**poll, "options": ["a", "a"]}, "wrong-body", "twice"),
+        ("poll-long-option", "poll", {**poll, "options": ["a", "x" * 201]}, "oversized", "201 B"),
+        ("poll-closes-text", "poll", {**poll, "closes": "soon"}, "wrong-body", "closes a str"),
+        ("vote-unsorted", "vote", {"poll": bytes(32), "choices": [1, 0]}, "wrong-body", "1, 0"),
+        ("vote-no-choice", "vote", {"poll": bytes(32), "choices": []}, "wrong-body", "none"),
+        ("vote-choice-12", "vote", {"poll": bytes(32), "choices": [12]}, "wrong-body", "12"),
+    ]
+    for name, kind, shape, reason, note in shapes:
+        b.reject(name, b.sealed(kind=kind, body=shape), reason, note)
 
 
 #: Import vectors: (name, records in file order, placement order, accepted names). An import

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from typing import Final
 
-from pnyx.core.kinds import block, delete, follow, mute, post, profile, reaction, recipe, repost
+from pnyx.core.kinds import (
+    block,
+    delete,
+    follow,
+    mute,
+    poll,
+    post,
+    profile,
+    reaction,
+    recipe,
+    repost,
+    vote,
+)
 from pnyx.core.kinds.block import BLOCK, UNBLOCK
 from pnyx.core.kinds.delete import DELETE
 from pnyx.core.kinds.fields import check_kind_name
 from pnyx.core.kinds.follow import FOLLOW, UNFOLLOW
 from pnyx.core.kinds.mute import MUTE, UNMUTE
+from pnyx.core.kinds.poll import POLL
 from pnyx.core.kinds.post import POST
 from pnyx.core.kinds.profile import PROFILE
 from pnyx.core.kinds.reaction import REACTION
@@ -34,6 +47,7 @@ from pnyx.core.kinds.registry import (
     unregister,
 )
 from pnyx.core.kinds.repost import REPOST
+from pnyx.core.kinds.vote import VOTE
 from pnyx.core.reasons import InvalidMessage, Reason
 
 __all__ = [
@@ -42,6 +56,7 @@ __all__ = [
     "FOLLOW",
     "KNOWN_KINDS",
     "MUTE",
+    "POLL",
     "POST",
     "PROFILE",
     "REACTION",
@@ -51,6 +66,7 @@ __all__ = [
     "UNBLOCK",
     "UNFOLLOW",
     "UNMUTE",
+    "VOTE",
     "Body",
     "Derived",
     "KindSpec",
@@ -62,7 +78,19 @@ __all__ = [
     "unregister",
 ]
 
-_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block, recipe)
+_MODULES: Final = (
+    post,
+    repost,
+    reaction,
+    follow,
+    profile,
+    delete,
+    mute,
+    block,
+    recipe,
+    poll,
+    vote,
+)
 for _module in _MODULES:
     register(*_module.SPECS)
 
