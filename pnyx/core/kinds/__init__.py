@@ -11,11 +11,23 @@ from __future__ import annotations
 
 from typing import Final
 
-from pnyx.core.kinds import block, delete, follow, mute, post, profile, reaction, recipe, repost
+from pnyx.core.kinds import (
+    block,
+    delete,
+    follow,
+    label,
+    mute,
+    post,
+    profile,
+    reaction,
+    recipe,
+    repost,
+)
 from pnyx.core.kinds.block import BLOCK, UNBLOCK
 from pnyx.core.kinds.delete import DELETE
 from pnyx.core.kinds.fields import check_kind_name
 from pnyx.core.kinds.follow import FOLLOW, UNFOLLOW
+from pnyx.core.kinds.label import LABEL
 from pnyx.core.kinds.mute import MUTE, UNMUTE
 from pnyx.core.kinds.post import POST
 from pnyx.core.kinds.profile import PROFILE
@@ -41,6 +53,7 @@ __all__ = [
     "DELETE",
     "FOLLOW",
     "KNOWN_KINDS",
+    "LABEL",
     "MUTE",
     "POST",
     "PROFILE",
@@ -62,7 +75,7 @@ __all__ = [
     "unregister",
 ]
 
-_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block, recipe)
+_MODULES: Final = (post, repost, reaction, follow, profile, delete, mute, block, recipe, label)
 for _module in _MODULES:
     register(*_module.SPECS)
 
