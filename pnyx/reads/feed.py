@@ -344,9 +344,9 @@ def why(
     for explanation in found.page:
         if explanation.post == post_id.hex():
             source = source_of(found.state, me, item.author, found.following)
-            keys = {item.author, *source.path}
-            keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
             hidden = found.policy.hidden(item.message) if found.policy else None
+            keys = {item.author, *source.path, *([hidden.key] if hidden else [])}  # a labeller
+            keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
             return WhyView(item, explanation, source, names_of(store, keys), hidden)
     raise UserError(
         f"post {post_id.hex()[:12]} is not in the feed {recipe.name!r}: it admits the posts of "
