@@ -13,6 +13,7 @@ import pytest
 
 from pnyx.core.kinds import check_body
 from pnyx.core.reasons import InvalidMessage, Reason
+from pnyx.crypto.keytext import encode_public_key
 from pnyx.reads.policy import load_policy
 from pnyx.store import labels as label_store
 from pnyx.trust.labels import Labels, Subscription, default_action, subscription_problem
@@ -198,3 +199,30 @@ def test_a_label_seen_out_of_order_keeps_the_highest_seq(tmp_path: Path) -> None
         store.ingest([raws[1]], NOW_MS)  # seq 2 (the retraction) first: a gap is fine
         store.ingest([raws[0]], NOW_MS)
         assert label_store.label_rows(store, [bob.author]) == []
+
+
+def test_a_ranked_page_leaves_labelled_posts_out_and_why_says_so(tmp_path: Path) -> None:
+    from pnyx.reads import ranked_timeline, why
+
+    me, bob, carol = Feed(key(1)), Feed(key(2)), Feed(key(3))
+    me.follow(carol.author)
+    posts = [carol.post(f"carol {n}") for n in range(3)]
+    bob.profile(name="Bob")
+    bob.add("label", {"post": posts[-1].id, "value": "spam"})
+    with open_store(tmp_path) as store:
+        store.ingest([r for f in (me, bob, carol) for r in f.raws()], NOW_MS)
+        label_store.subscribe(store, bob.author, {}, NOW_MS)
+        page = ranked_timeline(store, me.author, "for-you", limit=3, now_ms=NOW_MS)
+        assert sorted(i.item.message.text or "" for i in page.items) == ["carol 0", "carol 1"]
+        view = why(store, me.author, posts[-1].id, "for-you", now_ms=NOW_MS)
+        assert view.hidden is not None and view.hidden.why == "label"
+        assert view.hidden_text() == (
+            "hidden from your feeds: it labelled spam by Bob, whom you subscribe to"
+        )
+        assert view.to_json()["hidden"] == {
+            "key": encode_public_key(bob.author),
+            "why": "label",
+            "via": "author",
+            "value": "spam",
+            "on": "post",
+        }

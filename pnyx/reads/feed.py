@@ -164,7 +164,7 @@ def _rank(
     engagements created by ``now_ms``; with ``received_by``, only posts held by then."""
     state = trust if trust is not None else load_trust(store, me)
     policy = load_policy(store, me)
-    hidden = policy.blocked | policy.muted | policy.private
+    hidden = policy.blocked | policy.muted | policy.private | policy.labels.hidden_keys()
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
@@ -180,7 +180,12 @@ def _rank(
         found = [p for p in found if p.received_ms <= received_by]
     # The policy of a post is its author's (``Policy.hidden``), and the hidden authors are left
     # out by the query already: this check only keeps it so if the query changes.
-    posts = [c for c in found if policy.author(c.author) is None]
+    # A post with a hide label (on it, or on its author) is left out here, before ranking.
+    posts = [
+        c
+        for c in found
+        if policy.author(c.author) is None and not policy.labels.hides(c.id, c.author)
+    ]
     if extra is not None and all(p.id != extra.id for p in posts):
         posts.append(Candidate.of(extra))
     items = {p.id.hex(): p for p in posts}

@@ -123,6 +123,15 @@ class Labels:
     def __bool__(self) -> bool:
         return bool(self.posts or self.keys)
 
+    def hidden_keys(self) -> frozenset[bytes]:
+        """The keys with a ``hide`` label: none of their posts is shown."""
+        return frozenset(k for k, found in self.keys.items() if found[0].action == "hide")
+
+    def hides(self, post_id: bytes, author: bytes) -> bool:
+        """Whether a ``hide`` label is on post ``post_id`` or on its ``author``."""
+        found = self.on(post_id, author)
+        return bool(found) and found[0].action == "hide"
+
     def on(self, post_id: bytes, author: bytes) -> tuple[Label, ...]:
         """Every label on post ``post_id`` or on its ``author``, in precedence order."""
         found = self.posts.get(post_id, ()) + self.keys.get(author, ())
