@@ -188,6 +188,8 @@ def _every_known_kind() -> list[Message]:
         bob.add("recipe", {"name": "buzz", "recipe": RECIPE_BYTES}),
         alice.add("poll", {"question": "tea?", "options": ["yes", "no"], "closes": 1 << 41}),
         bob.add("vote", {"poll": post.id, "choices": [0, 2]}),
+        bob.add("label", {"post": post.id, "value": "spam"}),
+        bob.add("label", {"key": alice.author, "value": "!warn", "neg": True}),
     ]
 
 
@@ -201,7 +203,7 @@ def test_every_known_kind_has_a_spec_and_its_json_fields_are_unchanged() -> None
             fields = {"recipe_name": "buzz", "recipe_hash": RECIPE_HASH}
             assert spec.json_fields(message.body) == fields
             continue
-        if message.kind in ("poll", "vote"):  # newer than specs too
+        if message.kind in ("poll", "vote", "label"):  # newer than specs too
             continue
         # the generic field mapping is what every kind showed before it had a spec of its own
         assert spec.json_fields(message.body) == unknown.json_fields(message.body), message.kind
@@ -226,6 +228,14 @@ def test_every_known_kind_in_words() -> None:
         "multiple": False,
     }
     assert spec_json(found[16]) == {"poll": post.id.hex(), "choices": [0, 2]}
+    assert render.describe(found[17]) == f"labels the post {post.id.hex()[:12]} spam"
+    short = render.short_key(post.author)
+    assert render.describe(found[18]) == f"retracts the label !warn on {short}"
+    assert kinds.spec_of("label").json_fields(found[18].body) == {  # type: ignore[union-attr]
+        "key": key_text(post.author),
+        "value": "!warn",
+        "neg": True,
+    }
     for message, verb in zip(found[10:14], ("mutes", "unmutes", "blocks", "unblocks"), strict=True):
         assert render.describe(message) == f"{verb} {render.short_key(post.author)}"
     alice, ref = render.short_key(post.author), post.id.hex()[:12]

@@ -87,6 +87,7 @@ def test_a_store_of_version_4_gets_the_indexes_when_opened(tmp_path: Path) -> No
     for index in INDEXES:  # back to what version 4 wrote
         conn.execute(f"DROP INDEX {index}")
     conn.execute("DROP TABLE less_marks")  # migration 6 (show less), after this one
+    conn.execute("DROP TABLE label_subscriptions")  # migration 7 (labels)
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     assert not INDEXES & _indexes(path)

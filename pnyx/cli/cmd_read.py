@@ -17,6 +17,7 @@ from pnyx.rank.builtins import DEFAULT
 if TYPE_CHECKING:
     from pnyx.reads.timeline import Original, TimelinePage
     from pnyx.store import Cursor, Page, Profile, Store, StoredMessage
+    from pnyx.trust.policy import Policy
 
 #: Default page size of timeline and feed, in messages.
 DEFAULT_PAGE = 20
@@ -96,6 +97,7 @@ def show(
     forked = store.forked_among(item.message.author for item in [*items, *shown_posts])
     for author in sorted(forked):  # robustness: the user sees who signed two histories
         _warn_forked(ctx, store, author)
+    policy = _policy(ctx, store)
     profiles: dict[bytes, Profile | None] = {}
 
     def profile_of(author: bytes) -> Profile | None:
@@ -110,8 +112,10 @@ def show(
         is_forked = message.author in forked
         original = originals.get(message.id)
         shown = original.post.message if original is not None and original.post else None
+        warned = tuple((w.value, w.labeller) for w in policy.warnings(message)) if policy else ()
         if ctx.args.json:
-            record = json.loads(render.message_json(message, profile, names, forked=is_forked))
+            line = render.message_json(message, profile, names, forked=is_forked, warnings=warned)
+            record = json.loads(line)
             if scores is not None and message.id in scores:
                 record["score"] = scores[message.id]
             if original is not None:
@@ -144,7 +148,22 @@ def show(
                 )
             )
             continue
-        ctx.print(render.message_text(message, profile, names=names, forked=is_forked))
+        marks = tuple(f"{v} by {render.who(k, profile_of(k), names)}" for v, k in warned)
+        ctx.print(
+            render.message_text(message, profile, names=names, forked=is_forked, warnings=marks)
+        )
+
+
+def _policy(ctx: Context, store: Store) -> Policy | None:
+    """The user's policy, for the warnings of the items shown (None without an identity)."""
+    from pnyx.errors import NoIdentityError
+    from pnyx.reads.policy import load_policy
+
+    try:
+        me = ctx.public_key()
+    except NoIdentityError:
+        return None
+    return load_policy(store, me)
 
 
 def _warn_forked(ctx: Context, store: Store, author: bytes) -> None:

@@ -49,6 +49,7 @@ def message_json(
     names: display.Names | None = None,
     *,
     forked: bool = False,
+    warnings: tuple[tuple[str, bytes], ...] = (),
 ) -> str:
     """One line of JSON: ``pnyx.views.MessageView`` (id, author, seq, ts, kind, text, ``forked``
     (the author signed two conflicting histories: this store holds fork evidence), name,
@@ -60,7 +61,7 @@ def message_json(
     name = profile.name if profile is not None and profile.name else None
     other = names.lookalike(message.author, name) if names is not None and name else None
     lookalike = (other.key, other.name) if other is not None else None
-    view = MessageView.of(message, profile, forked=forked, lookalike=lookalike)
+    view = MessageView.of(message, profile, forked=forked, lookalike=lookalike, warnings=warnings)
     return json.dumps(view.to_json(), ensure_ascii=False)
 
 
@@ -87,9 +88,10 @@ def message_text(
     parent_who: str | None = None,
     names: display.Names | None = None,
     forked: bool = False,
+    warnings: tuple[str, ...] = (),
 ) -> str:
-    """A readable block: header line (who, when, short id; ``FORKED`` if the author is) and the
-    content below it.
+    """A readable block: header line (who, when, short id; ``FORKED`` if the author is; a
+    ``[warn: VALUE by NAME]`` marker per text of ``warnings``) and the content below it.
 
     ``parent_who``: for a reply, the label of the author replied to (shown beside the id). Every
     line of the content starts with ``indent`` and ``CONTENT_BAR``."""
@@ -99,6 +101,8 @@ def message_text(
     )
     if forked:
         header += " · FORKED"
+    for warning in warnings:
+        header += f" · [warn: {warning}]"
     lead = indent + CONTENT_BAR
     return f"{header}\n{lead}{describe(message, parent_who=parent_who, lead=lead)}"
 

@@ -7,6 +7,7 @@ ends parse their input, call an operation, and show the ``MessageView`` it retur
 
 from __future__ import annotations
 
+from pnyx.ops.labels import label, subscribe_labeller, unsubscribe_labeller
 from pnyx.ops.moderate import block, mute, unblock, unmute
 from pnyx.ops.undo import unlike, unrepost
 from pnyx.ops.write import (
@@ -31,16 +32,19 @@ __all__ = [
     "block",
     "delete",
     "follow",
+    "label",
     "like",
     "mute",
     "post",
     "profile",
     "reply",
     "repost",
+    "subscribe_labeller",
     "unblock",
     "unfollow",
     "unlike",
     "unrepost",
     "unmute",
+    "unsubscribe_labeller",
     "user_text",
 ]

@@ -164,7 +164,7 @@ def _rank(
     engagements created by ``now_ms``; with ``received_by``, only posts held by then."""
     state = trust if trust is not None else load_trust(store, me)
     policy = load_policy(store, me)
-    hidden = policy.blocked | policy.muted | policy.private
+    hidden = policy.blocked | policy.muted | policy.private | policy.labels.hidden_keys()
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
@@ -180,7 +180,12 @@ def _rank(
         found = [p for p in found if p.received_ms <= received_by]
     # The policy of a post is its author's (``Policy.hidden``), and the hidden authors are left
     # out by the query already: this check only keeps it so if the query changes.
-    posts = [c for c in found if policy.author(c.author) is None]
+    # A post with a hide label (on it, or on its author) is left out here, before ranking.
+    posts = [
+        c
+        for c in found
+        if policy.author(c.author) is None and not policy.labels.hides(c.id, c.author)
+    ]
     if extra is not None and all(p.id != extra.id for p in posts):
         posts.append(Candidate.of(extra))
     items = {p.id.hex(): p for p in posts}
@@ -344,9 +349,9 @@ def why(
     for explanation in found.page:
         if explanation.post == post_id.hex():
             source = source_of(found.state, me, item.author, found.following)
-            keys = {item.author, *source.path}
-            keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
             hidden = found.policy.hidden(item.message) if found.policy else None
+            keys = {item.author, *source.path, *([hidden.key] if hidden else [])}  # a labeller
+            keys |= {bytes.fromhex(c.cluster) for c in explanation.collapsed}
             return WhyView(item, explanation, source, names_of(store, keys), hidden)
     raise UserError(
         f"post {post_id.hex()[:12]} is not in the feed {recipe.name!r}: it admits the posts of "

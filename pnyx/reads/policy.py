@@ -2,8 +2,11 @@
 
 ``load_policy`` builds the one ``pnyx.trust.policy.Policy`` every read applies (timeline, feeds,
 search, thread, profile, notifications, the node's live output): the user's public blocks and
-mutes (the ``blocks`` and ``mutes`` tables: the user's highest-seq message per key decides) and
-the private mutes kept in this home only. Cost: three index ranges, O(entries).
+mutes (the ``blocks`` and ``mutes`` tables: the user's highest-seq message per key decides), the
+private mutes kept in this home only, and the labels in force by the user and the labellers the
+user subscribes to and does not block (``pnyx.trust.labels``). Cost: three index ranges,
+O(entries), plus one per labeller, O(labels in force by the user's labellers): at most
+``MAX_LABELLERS`` + 1 labellers, each label a signed message of a pinned feed.
 
 Failure modes: ``StoreError`` if the store fails.
 """
@@ -16,16 +19,20 @@ from typing import TypeVar
 
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.store import Store, StoredMessage
+from pnyx.store import labels as label_store
+from pnyx.trust.labels import Labels
 from pnyx.trust.policy import Hidden, Policy, Why
 
 _Item = TypeVar("_Item")
 
 
 def load_policy(store: Store, me: bytes) -> Policy:
-    """The user's blocks, public mutes and private mutes, as held by ``store``."""
-    return Policy.of(
-        store.moderated("block", me), store.moderated("mute", me), store.private_mutes()
-    )
+    """The user's blocks, public mutes, private mutes and labels, as held by ``store``."""
+    blocked = store.moderated("block", me)
+    subscriptions = label_store.subscriptions(store)
+    rows = label_store.label_rows(store, [me, *(s.key for s in subscriptions)])
+    labels = Labels.build(me, subscriptions, rows, blocked)
+    return Policy.of(blocked, store.moderated("mute", me), store.private_mutes(), labels, me)
 
 
 def screen(

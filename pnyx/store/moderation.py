@@ -50,3 +50,8 @@ def set_private_mute(conn: sqlite3.Connection, target: bytes, on: bool, now_ms: 
         sql = "INSERT OR IGNORE INTO private_mutes (target, created_ms) VALUES (?, ?)"
         return conn.execute(sql, (target, now_ms)).rowcount > 0
     return conn.execute("DELETE FROM private_mutes WHERE target = ?", (target,)).rowcount > 0
+
+
+def labellers(conn: sqlite3.Connection) -> list[bytes]:
+    """The keys of the labellers the user subscribes to (table ``label_subscriptions``), sorted."""
+    return [r[0] for r in conn.execute("SELECT labeller FROM label_subscriptions ORDER BY 1")]

@@ -225,7 +225,20 @@ CREATE TABLE less_marks (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+_V7 = """
+-- Label subscriptions (docs/moderation.md, "Labels and labellers"): the labellers whose labels
+-- this home applies, each with the user's action per label value as a JSON object (value ->
+-- 'hide', 'warn' or 'ignore'; a value not in it takes its default). Kept in this home only, never
+-- signed or published, like private mutes. The labels themselves are the derived table `labels`
+-- of the kind `label` (pnyx.core.kinds.label).
+CREATE TABLE label_subscriptions (
+    labeller   BLOB    NOT NULL PRIMARY KEY,
+    actions    TEXT    NOT NULL,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 
 
 def current_version() -> int:

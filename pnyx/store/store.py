@@ -242,8 +242,9 @@ class Store:
         return self._read(queries.followers, me)
 
     def wanted_authors(self, me: bytes) -> set[bytes]:
-        """``me`` and every key ``me`` follows and does not block: the feeds it replicates."""
-        return {me, *self.following(me)} - set(self.moderated("block", me))
+        """``me``, its follows and the labellers it subscribes to, less those it blocks (pinned)."""
+        wanted = {me, *self.following(me), *self._read(moderation.labellers)}
+        return wanted - set(self.moderated("block", me))
 
     def usage(self) -> dict[bytes, int]:
         """author -> bytes of raw envelopes held (the storage budget's measure; one table pass)."""

@@ -4,7 +4,8 @@
 ``id`` (hex), ``author`` (pnyx1 text), ``seq``, ``ts``, ``kind``, ``text`` (None unless the body
 has text), ``forked`` (the author signed two conflicting histories), ``name`` (only if the
 author's profile has one), ``lookalike`` (``{"key", "name"}`` of someone the user knows whose
-name this one looks like, only then), then the kind's own fields
+name this one looks like, only then), ``warnings`` (``[{"value", "labeller"}]``: the ``warn``
+labels that apply, only when there are any; docs/moderation.md), then the kind's own fields
 (``pnyx.core.kinds``: ``KindSpec.json_fields``; for a kind this version does not know, the body
 fields pnyx names wherever they have the expected type).
 """
@@ -41,6 +42,8 @@ class MessageView:
     """(key, name) of a known identity whose name the author's looks like."""
     mixed_scripts: tuple[str, ...] = ()
     """The scripts of the author's name when they mix (``pnyx.core.scripts``), else empty."""
+    warnings: tuple[tuple[str, bytes], ...] = ()
+    """(value, labeller key) of each ``warn`` label that applies, in precedence order."""
 
     @classmethod
     def of(
@@ -50,6 +53,7 @@ class MessageView:
         *,
         forked: bool = False,
         lookalike: tuple[bytes, str] | None = None,
+        warnings: tuple[tuple[str, bytes], ...] = (),
     ) -> MessageView:
         """The view of ``message``; ``profile``: its author's, if held (for ``name``)."""
         spec = kinds.spec_of(message.kind)
@@ -67,6 +71,7 @@ class MessageView:
             forked=forked,
             lookalike=lookalike,
             mixed_scripts=tuple(scripts.mixed_scripts(name) or ()) if name else (),
+            warnings=warnings,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -86,5 +91,9 @@ class MessageView:
             record["lookalike"] = {"key": encode_public_key(key), "name": name}
         if self.mixed_scripts:
             record["mixed_scripts"] = list(self.mixed_scripts)
+        if self.warnings:
+            record["warnings"] = [
+                {"value": value, "labeller": encode_public_key(key)} for value, key in self.warnings
+            ]
         record.update(self.fields)
         return record

@@ -183,6 +183,14 @@ def add_valid(b: Builder) -> None:
     # A published feed recipe (docs/ranking.md): A's chain goes on after post-with-extra-field.
     recipe = {"name": "buzz", "recipe": RECIPE_BYTES}
     b.add("recipe", "A", 10, "post-with-extra-field", 1080, "recipe", recipe, RECIPE_NOTE)
+    # Labels (docs/moderation.md, "Labels and labellers"): B's chain goes on after unknown-kind.
+    spam = {"post": b.id_of("first-post"), "value": "spam"}
+    note = "B labels A's first post spam"
+    b.add("label-post", "B", 12, "unknown-kind", 1260, "label", spam, note)
+    warn = {"key": a_key, "value": "!warn"}
+    b.add("label-key", "B", 13, "label-post", 1320, "label", warn, "B labels A's key !warn")
+    neg = {**spam, "neg": True}
+    b.add("label-retract", "B", 14, "label-key", 1380, "label", neg, "later seq wins: retracted")
 
 
 #: The canonical form of a small recipe (docs/ranking.md, "Hash") and its recipe hash.
@@ -373,6 +381,25 @@ def add_invalid(b: Builder) -> None:
     ]
     for name, kind, shape, reason, note in shapes:
         b.reject(name, b.sealed(kind=kind, body=shape), reason, note)
+    # label bodies: the subject, then value, then neg (docs/protocol.md, "Kinds")
+    some = bytes(range(32))
+    label_cases: list[tuple[str, dict[str, object], str, str]] = [
+        ("label-no-subject", {"value": "spam"}, "wrong-body", "neither post nor key"),
+        (
+            "label-two-subjects",
+            {"key": some, "post": some, "value": "x" * 33},
+            "wrong-body",
+            "both post and key (the subject is checked before the oversized value)",
+        ),
+        ("label-short-post", {"post": some[:31], "value": "spam"}, "wrong-body", "31 bytes"),
+        ("label-without-value", {"post": some}, "wrong-body", "no value"),
+        ("label-empty-value", {"post": some, "value": ""}, "wrong-body", "empty value"),
+        ("label-oversized-value", {"key": some, "value": "a" * 33}, "oversized", "33 bytes"),
+        ("label-upper-case", {"post": some, "value": "Spam"}, "wrong-body", "upper case value"),
+        ("label-neg-not-bool", {"post": some, "value": "spam", "neg": 1}, "wrong-body", "neg 1"),
+    ]
+    for case, label_body, verdict, words in label_cases:
+        b.reject(case, b.sealed(kind="label", body=label_body), verdict, words)
 
 
 #: Import vectors: (name, records in file order, placement order, accepted names). An import

@@ -15,6 +15,7 @@ from pnyx.core.kinds import (
     block,
     delete,
     follow,
+    label,
     mute,
     poll,
     post,
@@ -28,6 +29,7 @@ from pnyx.core.kinds.block import BLOCK, UNBLOCK
 from pnyx.core.kinds.delete import DELETE
 from pnyx.core.kinds.fields import check_kind_name
 from pnyx.core.kinds.follow import FOLLOW, UNFOLLOW
+from pnyx.core.kinds.label import LABEL
 from pnyx.core.kinds.mute import MUTE, UNMUTE
 from pnyx.core.kinds.poll import POLL
 from pnyx.core.kinds.post import POST
@@ -55,6 +57,7 @@ __all__ = [
     "DELETE",
     "FOLLOW",
     "KNOWN_KINDS",
+    "LABEL",
     "MUTE",
     "POLL",
     "POST",
@@ -88,6 +91,7 @@ _MODULES: Final = (
     mute,
     block,
     recipe,
+    label,
     poll,
     vote,
 )
