@@ -29,6 +29,7 @@ from pnyx.home import Home
 from pnyx.net.errors import ConnectError
 from pnyx.net.memnet import MemoryHub, open_memory_network
 from pnyx.node.node import Node
+from pnyx.ops import subscribe_labeller
 from pnyx.store import Store
 from tests.conftest import Cli
 
@@ -80,6 +81,12 @@ async def test_status_peers_connect_notify(tmp_path: Path) -> None:
                 await trio.to_thread.run_sync(request, home, "reboot")
             assert await trio.to_thread.run_sync(request, home, "notify") is None
             assert node.network.peers()[0].peer_id == "b"
+            # a labeller subscribed to while the node runs: fetched at once after the notify
+            labeller = nacl.signing.SigningKey(b"l" * 32).verify_key.encode()
+            subscribe_labeller(node.store, node.me, labeller.hex())
+            assert labeller not in node.wanted_authors()
+            await trio.to_thread.run_sync(lambda: notify_new_messages(home, interest=True))
+            assert labeller in node.wanted_authors()
     assert not home.control_socket_path.exists()  # removed on stop
 
 

@@ -274,6 +274,8 @@ class ControlApi:
             return {"url": f"{self.web_url}/login?code={self.web.codes.issue()}"}
         if op == "notify":
             self._node.nudge()
+            if request.get("interest") is True:  # a labeller subscribed to or dropped
+                await self._node.refresh_interest()
             return None
         if op == "connect":
             address = request.get("addr")

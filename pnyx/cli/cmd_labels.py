@@ -65,7 +65,7 @@ def cmd_label(ctx: Context) -> int:
 def _nudge(ctx: Context) -> None:
     from pnyx.control.client import notify_new_messages
 
-    notify_new_messages(ctx.home)  # a running node reloads its interest set and policy
+    notify_new_messages(ctx.home, interest=True)  # a running node reloads its interest set
 
 
 def cmd_labeller_add(ctx: Context) -> int:

@@ -132,12 +132,15 @@ def _result(reply: bytes) -> Any:
     raise PnyxError(message)
 
 
-def notify_new_messages(home: Home) -> None:
-    """Tell a running node that own new messages are in the store. Best effort: returns quietly
-    (within ``NOTIFY_TIMEOUT_S``) when no node runs or it does not answer; never raises."""
+def notify_new_messages(home: Home, *, interest: bool = False) -> None:
+    """Tell a running node that own new messages are in the store (``interest``: also that the
+    feeds it must fetch changed, a labeller subscribed to or dropped: it reloads its interest
+    set). Best effort: returns quietly (within ``NOTIFY_TIMEOUT_S``) when no node runs or it does
+    not answer; never raises."""
     if not home.control_socket_path.exists():
         return
     try:
-        request(home, "notify", timeout=NOTIFY_TIMEOUT_S)
+        extra = {"interest": True} if interest else {}
+        request(home, "notify", timeout=NOTIFY_TIMEOUT_S, **extra)
     except (PnyxError, OSError, ValueError):
         return
