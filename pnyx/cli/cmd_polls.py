@@ -14,6 +14,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from pnyx.cli.cmd_write import _done, _json
 from pnyx.cli.context import Context, Signer
 from pnyx.cli.names import known_names
 from pnyx.core import display
@@ -40,12 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="TIME",
         help="open for 30m, 12h, 3d... (at most 30d; default 1d)",
     )
-    p.add_argument("--json", action="store_true", help="print the new message as one JSON object")
+    _json(p)
     p.set_defaults(handler=cmd_poll)
     p = sub.add_parser("vote", help="vote on a poll (voting again replaces your vote)")
     p.add_argument("id", metavar="ID", help="the poll's id or a unique prefix")
     p.add_argument("choices", metavar="N", nargs="+", type=int, help="option numbers, from 1")
-    p.add_argument("--json", action="store_true", help="print the new message as one JSON object")
+    _json(p)
     p.set_defaults(handler=cmd_vote)
     p = sub.add_parser("polls", help="the polls held, newest first, or one poll, with the tally")
     p.add_argument("id", metavar="ID", nargs="?", help="show only this poll (id or prefix)")
@@ -55,7 +56,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_poll(ctx: Context) -> int:
-    from pnyx.cli.cmd_write import _done
     from pnyx.ops.polls import create_poll, parse_duration
 
     args = ctx.args
@@ -68,7 +68,6 @@ def cmd_poll(ctx: Context) -> int:
 
 
 def cmd_vote(ctx: Context) -> int:
-    from pnyx.cli.cmd_write import _done
     from pnyx.ops.polls import vote
 
     if any(n < 1 for n in ctx.args.choices):
