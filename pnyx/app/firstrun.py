@@ -70,8 +70,8 @@ async def first_run(
             )
             url = f"{url_of(host, ctx.port)}/login?code={ctx.codes.issue()}"
             log.info("no identity yet: open %s to create yours", url, extra={"url": url})
-            if open_browser is not None:
-                open_browser(url)
+            if open_browser is not None:  # it may start a browser process: not on the loop
+                await trio.to_thread.run_sync(open_browser, url)
             async with trio.open_nursery() as race:
 
                 async def on_signal() -> None:
