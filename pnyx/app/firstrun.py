@@ -9,9 +9,10 @@ one-time login link (and opens a browser when ``open_browser``), and waits for t
   ``KEY_FILE_POLL_S``): returns no key (the caller loads the file as usual);
 * SIGINT or SIGTERM: returns None (the caller stops, status 0).
 
-The server then stops (the "starting your node…" answer is sent first), freeing the port for
-the node's own app; the returned port is the one it bound (the node reuses it, even when the
-configured port was 0). Must run under the node lock (``pnyx.app.run.run_node``).
+The server then stops (after the browser's "starting your node…" page asked for ``/welcome``,
+so its retrying script is loaded, or ``HANDOFF_LIMIT_S``), freeing the port for the node's app;
+the returned port is the one it bound (the node reuses it, even when the configured port was
+0). Must run under the node lock (``pnyx.app.run.run_node``).
 
 Failure modes: ``UserError`` if the address cannot be bound, ``ConfigError`` for a UI address
 that is not loopback without ``ui_public``.
@@ -37,6 +38,9 @@ log = logging.getLogger("pnyx.node")
 
 #: How often the first run looks for an identity file made elsewhere, in seconds.
 KEY_FILE_POLL_S = 0.5
+#: Longest the first-run server stays up once the identity was created in the browser, waiting
+#: for the "starting" page to ask for ``/welcome`` (its script loaded), in seconds.
+HANDOFF_LIMIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +86,18 @@ async def first_run(
                         break
                     race.cancel_scope.cancel()
 
-                async def on_created() -> None:
-                    await ctx.done.wait()
-                    race.cancel_scope.cancel()
-
-                async def on_key_file() -> None:
+                async def on_identity() -> None:
                     while ctx.creating or not home.key_path.exists():
                         await trio.sleep(KEY_FILE_POLL_S)
-                    log.info("found an identity at %s: starting with it", home.key_path)
+                    if ctx.created:  # here: until the browser has its "starting" page's script
+                        with trio.move_on_after(HANDOFF_LIMIT_S):
+                            await ctx.done.wait()
+                    else:
+                        log.info("found an identity at %s: starting with it", home.key_path)
                     race.cancel_scope.cancel()
 
                 race.start_soon(on_signal)
-                race.start_soon(on_created)
-                race.start_soon(on_key_file)
+                race.start_soon(on_identity)
             if stopped:
                 nursery.cancel_scope.cancel()
             shutdown.set()  # requests under way finish, then the port is free

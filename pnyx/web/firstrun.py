@@ -13,11 +13,13 @@ once the node's app takes over the port.
 * ``POST /first-run``: creates the identity the way ``pnyx init`` does
   (``pnyx.crypto.keyfile.create_identity``: a fresh key, encrypted under the passphrase if one
   was typed, mode 0600, never over an existing file), keeps the key in ``FirstRunContext.key``,
-  then answers "starting your node…" and sets ``FirstRunContext.done`` once that answer is
-  sent. A file that appeared meanwhile (``pnyx init`` in another terminal) is used as it is.
-* ``GET /welcome`` (and ``/``) while the node starts: the "starting your node…" page, 503 (its
-  script, ``static/app.js``, retries ``/welcome`` until the node's app answers it; without
-  script a meta refresh does); before creation, 303 to ``/first-run``.
+  then answers "starting your node…". A file that appeared meanwhile (``pnyx init`` in another
+  terminal) is used as it is.
+* ``GET /welcome`` (and ``/``) while the node starts: the "starting your node…" page, 503, and
+  ``FirstRunContext.done`` is set once it is sent: the page's script (``static/app.js``, loaded
+  by now) asks for ``/welcome`` until the node's app answers it, so this server may stop
+  (without script a meta refresh asks); before creation, 303 to ``/first-run``. The caller
+  stops waiting for ``done`` after a while (``pnyx.app.firstrun.HANDOFF_LIMIT_S``).
 
 Failure modes: no session 401, a wrong CSRF token 403, a form that is not urlencoded 415
 (``HTTPException``, rendered as an error page); two passphrases that differ, or one over
@@ -78,6 +80,7 @@ class FirstRunContext:
     """With ``--ui-public``: the non-loopback host also allowed in Host and Origin."""
     key: nacl.signing.SigningKey | None = None
     done: trio.Event = field(default_factory=trio.Event)
+    """Set once the browser's "starting" page asked for ``/welcome`` (it has its script)."""
     created: bool = False
     """Whether the identity exists now (created here or found): the pages say "starting"."""
     creating: bool = False
@@ -157,12 +160,13 @@ def _create(ctx: FirstRunContext, passphrase: bytes | None) -> None:
 
     ctx.creating = True
     try:
-        ctx.key = create_identity(ctx.key_path, passphrase)
-    except IdentityExistsError:
-        ctx.key = None  # made meanwhile (`pnyx init` elsewhere): the node starts with that one
+        try:
+            ctx.key = create_identity(ctx.key_path, passphrase)
+        except IdentityExistsError:
+            ctx.key = None  # made meanwhile (`pnyx init` elsewhere): the node starts with it
+        ctx.created = True
     finally:
         ctx.creating = False
-    ctx.created = True
 
 
 async def create(request: Request) -> Response:
@@ -184,19 +188,23 @@ async def create(request: Request) -> Response:
         return _render("firstrun.html", 400, csrf=session.csrf, error=str(exc))
     response = _starting()
     response.status_code = 200
-
-    async def finished() -> None:
-        ctx.done.set()
-
-    response.background = BackgroundTask(finished)  # once the page is sent
     return response
 
 
 async def waiting(request: Request) -> Response:
-    """``/welcome`` and ``/`` before the node's app takes over."""
-    if _ctx(request).created:
-        return _starting()
-    return RedirectResponse("/first-run", status_code=303)
+    """``/welcome`` and ``/`` before the node's app takes over: once the identity exists, the
+    "starting" page (503), and ``done`` is set once it is sent (the page that asks has its
+    script: this server may stop)."""
+    ctx = _ctx(request)
+    if not ctx.created:
+        return RedirectResponse("/first-run", status_code=303)
+
+    async def finished() -> None:
+        ctx.done.set()
+
+    response = _starting()
+    response.background = BackgroundTask(finished)
+    return response
 
 
 async def _error(request: Request, exc: Exception) -> Response:
