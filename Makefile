@@ -25,12 +25,10 @@ $(STAMP): $(RUN_STAMP)
 	$(PIP) -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## make run: set up if needed (runtime only), then start the node (creating an identity on first
-## use; `pnyx init` asks for a passphrase only when standard input is a terminal).
+## make run: set up if needed (runtime only), then start the node. On a new home it prints a
+## one-time link to the web UI, where you create your identity (docs/web.md, "Onboarding").
 run: $(RUN_STAMP)
 	@sh tools/pnyx_on_path.sh $(BIN) $(SHIM)
-	$(BIN)/pnyx init --if-missing
-	$(BIN)/pnyx id
 	$(BIN)/pnyx run $(ARGS)
 
 ## make path: put `pnyx` on the PATH (SHIM=yes: the ~/.local/bin link), or say how. Installs

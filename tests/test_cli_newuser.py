@@ -272,6 +272,7 @@ def test_make_run_installs_only_the_runtime() -> None:
     run = planned("run")
     assert "-c constraints.txt -e ." in run and "[dev]" not in run
     assert "touch .venv/.installed-run" in run
+    assert "pnyx run" in run and "pnyx init" not in run  # the browser creates the identity
     assert "'.[dev]'" in planned("lint") and "'.[dev]'" in planned("test")
 
 

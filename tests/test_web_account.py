@@ -52,7 +52,7 @@ def test_welcome_shows_the_identity_and_sets_a_name(ctx: WebContext, client: Tes
     page = client.get("/welcome")
     assert page.status_code == 200
     assert encode_public_key(ctx.me) in page.text and fingerprint(ctx.me) in page.text
-    assert 'data-copy="welcome-key"' in page.text and "pnyx init --if-missing" in page.text
+    assert 'data-copy="welcome-key"' in page.text and "pnyx init" in page.text
     done = client.post(
         "/welcome",
         data={"csrf": csrf, "step": "name", "name": "Aspasia"},

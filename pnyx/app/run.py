@@ -4,6 +4,10 @@
 identity and listen addresses, then one line per event (peers, posts, rejections) until SIGINT or
 SIGTERM; it then stops everything and returns 0. If stopping takes longer than
 ``SHUTDOWN_LIMIT_S`` (a wedged libp2p connection), the process exits with status 1 instead.
+
+On a home with no identity file and the web UI on, it first serves the first-run app
+(``pnyx.app.firstrun``: the identity is created in the browser), then starts the node with that
+key on the same UI port; SIGINT or SIGTERM during the first run stops with status 0.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 import trio
@@ -68,32 +74,62 @@ def configure_logging(level: str, out: TextIO, *, json_lines: bool = False) -> N
     logger.propagate = False
 
 
+@dataclass(frozen=True, slots=True)
+class NodeIdentity:
+    """Who the node runs as: the public key, the libp2p seed, and the identity key the web UI
+    signs with (None: a read-only UI)."""
+
+    me: bytes
+    seed: bytes
+    key: nacl.signing.SigningKey | None
+
+
+#: Loads the node's identity once the key file exists; given the key the first run just created
+#: (in memory), it uses that rather than ask for the passphrase again.
+IdentityLoader = Callable[["nacl.signing.SigningKey | None"], NodeIdentity]
+
+
 def run_node(
     *,
     home: Home,
     config: NodeConfig,
-    me: bytes,
-    seed: bytes,
+    identity: IdentityLoader,
     store: Store,
     out: TextIO,
-    key: nacl.signing.SigningKey | None = None,
     json_lines: bool = False,
+    open_browser: Callable[[str], object] | None = None,
 ) -> int:
     """Run the node until SIGINT / SIGTERM; returns the exit status (0 after a clean stop).
-    ``key``: the identity key the web UI signs with (None: a read-only UI); ``json_lines``: the
-    output as one JSON object per event (``pnyx run --json``).
+    ``identity``: called once under the lock (after the first run, if there is one);
+    ``json_lines``: the output as one JSON object per event (``pnyx run --json``);
+    ``open_browser``: called with the first run's login link, if there is a first run.
 
     Raises ``UserError`` if another node runs on this home, the network or the web UI cannot
-    start, ``ConfigError`` for a UI address that is not loopback without ``ui_public``.
+    start, ``ConfigError`` for a UI address that is not loopback without ``ui_public``, and
+    whatever ``identity`` raises (``NoIdentityError`` without the UI and with no identity).
     """
     with node_lock(home):
         configure_logging(config.log_level, out, json_lines=json_lines)
         if write_example_config(home):
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
-        web = _web_options(home, config, key)
+        created = None
+        port = None
+        if config.ui and not home.key_path.exists():
+            from pnyx.app.firstrun import first_run
+
+            try:
+                outcome = trio.run(first_run, home, config, open_browser)
+            except BaseExceptionGroup as group:
+                raise unwrap_group(group) from None
+            if outcome is None:
+                log.info("stopped")
+                return 0
+            created, port = outcome.key, outcome.port
+        found = identity(created)
+        web = _web_options(home, config, found.key, port)
         freeze_long_lived_heap()  # a node process: its long-lived state leaves the GC's walks
         try:
-            return trio.run(_serve, home, config, me, seed, store, web)
+            return trio.run(_serve, home, config, found.me, found.seed, store, web)
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None
 
@@ -137,18 +173,20 @@ async def _serve(
 
 
 def _web_options(
-    home: Home, config: NodeConfig, key: nacl.signing.SigningKey | None
+    home: Home, config: NodeConfig, key: nacl.signing.SigningKey | None, port: int | None
 ) -> WebOptions | None:
+    """The UI's options; ``port``: the one the first run bound (it replaces the configured
+    one, which may be 0), None for the configured one."""
     if not config.ui:
         return None
     from pnyx.web.auth import TOKEN_FILE
     from pnyx.web.serve import check_listen
     from pnyx.web.sessions import SESSION_FILE
 
-    host, port = check_listen(config.ui_listen, public=config.ui_public)  # warns if public
+    host, configured = check_listen(config.ui_listen, public=config.ui_public)  # may warn
     return WebOptions(
         host,
-        port,
+        configured if port is None else port,
         key,
         home.path / TOKEN_FILE,
         recipes_path=home.recipes_path,

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_init(ctx: Context) -> int:
-    from pnyx.crypto.keyfile import generate_key, save_identity
+    from pnyx.crypto.keyfile import create_identity
     from pnyx.crypto.keytext import encode_public_key
 
     if ctx.home.key_path.exists():
@@ -46,8 +46,7 @@ def cmd_init(ctx: Context) -> int:
         )
     ctx.home.ensure()
     passphrase = read_passphrase(ctx.args.passphrase_file, confirm=True)
-    key = generate_key()
-    save_identity(ctx.home.key_path, key, passphrase)
+    key = create_identity(ctx.home.key_path, passphrase)
     public = encode_public_key(bytes(key.verify_key))
     if ctx.args.json:
         _print_identity(ctx, public, created=True, encrypted=bool(passphrase))

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from pnyx.cli.context import Context
+from pnyx.cli.context import Context, is_terminal
 from pnyx.core.display import line
+
+if TYPE_CHECKING:
+    import nacl.signing
+
+    from pnyx.app.run import NodeIdentity
 
 #: Kept in step with pnyx.app.config (which this module must not import at start-up cost).
 _NODE_KEYS = ("identity", "separate")
@@ -116,7 +122,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_run(ctx: Context) -> int:
     from pnyx.app.config import load_config
     from pnyx.app.nodekey import load_or_create_node_seed
-    from pnyx.app.run import run_node
+    from pnyx.app.run import NodeIdentity, run_node
 
     args = ctx.args
     config = load_config(
@@ -137,28 +143,50 @@ def cmd_run(ctx: Context) -> int:
             "ui_public": True if args.ui_public else None,
         },
     )
-    me = ctx.public_key()
-    if config.node_key == "identity":
-        seed = bytes(ctx.key())  # a SigningKey's bytes are its 32-byte seed
-    else:
-        ctx.home.ensure()
-        seed = load_or_create_node_seed(ctx.home.node_key_path)
-    key = None
-    if config.ui:  # web UI: writes are signed with the identity key, if it needs no passphrase
-        from pnyx.crypto.keyfile import is_encrypted
+    if not config.ui:
+        ctx.public_key()  # no identity: "run pnyx init", before anything is created
 
-        if config.node_key == "identity" or not is_encrypted(ctx.home.key_path):
-            key = ctx.key()  # with node_key "identity" it is loaded already
+    def identity(created: nacl.signing.SigningKey | None) -> NodeIdentity:
+        if created is not None:
+            ctx.adopt_key(created)  # just made in the browser: no passphrase to ask
+        me = ctx.public_key()
+        if config.node_key == "identity":
+            seed = bytes(ctx.key())  # a SigningKey's bytes are its 32-byte seed
+        else:
+            ctx.home.ensure()
+            seed = load_or_create_node_seed(ctx.home.node_key_path)
+        key = None
+        if config.ui:  # web UI: writes are signed with the identity key, if it needs no passphrase
+            from pnyx.crypto.keyfile import is_encrypted
+
+            if (
+                created is not None
+                or config.node_key == "identity"
+                or not is_encrypted(ctx.home.key_path)
+            ):
+                key = ctx.key()  # with node_key "identity" it is loaded already
+        return NodeIdentity(me, seed, key)
+
     return run_node(
         home=ctx.home,
         config=config,
-        me=me,
-        seed=seed,
+        identity=identity,
         store=ctx.store(),
         out=ctx.out,
-        key=key,
         json_lines=args.json,
+        open_browser=_browser_opener(ctx),
     )
+
+
+def _browser_opener(ctx: Context) -> Callable[[str], object] | None:
+    """``webbrowser.open`` when standard output is a terminal (as ``pnyx ui``), else None."""
+    import sys
+
+    if ctx.out is not sys.stdout or not is_terminal(sys.stdout):
+        return None
+    import webbrowser
+
+    return webbrowser.open
 
 
 def _ask(ctx: Context, op: str, **params: Any) -> Any:

@@ -65,6 +65,10 @@ class Context:
             self._key = load_identity(path, passphrase)
         return self._key
 
+    def adopt_key(self, key: nacl.signing.SigningKey) -> None:
+        """Use ``key`` (just created, in memory) as the user's signing key from now on."""
+        self._key = key
+
     def public_key(self) -> bytes:
         """The user's public key, read from the key file without needing the passphrase."""
         from pnyx.crypto.keyfile import read_public_key

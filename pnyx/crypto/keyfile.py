@@ -91,6 +91,18 @@ def generate_key() -> nacl.signing.SigningKey:
     return nacl.signing.SigningKey.generate()
 
 
+def create_identity(
+    path: Path, passphrase: bytes | None, *, opslimit: int = DEFAULT_OPSLIMIT
+) -> nacl.signing.SigningKey:
+    """A new identity: a fresh key (``generate_key``) written to ``path`` (``save_identity``:
+    encrypted when ``passphrase`` is given, mode 0600, never over an existing file). What ``pnyx
+    init`` and the web UI's first run both call. Returns the key, so the caller can use it
+    without asking for the passphrase again. Raises as ``save_identity``."""
+    key = generate_key()
+    save_identity(path, key, passphrase, opslimit=opslimit)
+    return key
+
+
 def save_identity(
     path: Path,
     key: nacl.signing.SigningKey,

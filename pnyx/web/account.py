@@ -5,9 +5,9 @@
   inline error (400) or a 303 back: set your display name (``pnyx.ops.profile``), protect the key
   file with a passphrase (``pnyx.crypto.keyfile.protect_identity``: the file is re-written
   encrypted; the running node keeps the key it loaded), follow a first person by pasting a key.
-  The identity itself is not created here: ``pnyx run`` needs it to start (it is the node's
-  author and, by default, its network key), so ``make run`` creates it first (``pnyx init
-  --if-missing``) and this page says so (docs/web.md, "Onboarding").
+  The identity itself is created before: by ``pnyx init``, or in the browser by the first run
+  of ``pnyx run`` on a new home (``pnyx.web.firstrun``), which lands here once the node runs
+  (docs/web.md, "Onboarding").
 * ``POST /logout``: ends this browser's session and clears its cookie.
 * ``/sessions``: the live browser sessions (created, last used, this one marked), each with an
   "End" button; ``POST /sessions/end`` ends one (ending your own logs you out).
@@ -29,14 +29,13 @@ from pnyx import ops
 from pnyx.core.display import fingerprint
 from pnyx.errors import UserError
 from pnyx.web.context import SESSION_COOKIE, WebContext, web_context
+from pnyx.web.firstrun import checked_passphrase
 from pnyx.web.pages import _form, _me, _session, render
 
 if TYPE_CHECKING:
     from pnyx.store import Store
     from pnyx.web.sessions import Session
 
-#: Longest passphrase the welcome page takes, in bytes (as a passphrase file's limit).
-MAX_PASSPHRASE_BYTES = 4096
 #: The welcome page's steps, in order (the ``step`` field of its forms).
 STEPS = ("name", "passphrase", "follow")
 
@@ -89,14 +88,8 @@ async def welcome(request: Request) -> Response:
 def _protect(ctx: WebContext, form: dict[str, str]) -> None:
     from pnyx.crypto.keyfile import protect_identity
 
-    passphrase = form.get("passphrase", "")
-    if not passphrase:
-        raise UserError("type a passphrase (or skip this step: the key file stays as it is)")
-    if passphrase != form.get("confirm", ""):
-        raise UserError("the two passphrases differ; nothing was written")
-    data = passphrase.encode()
-    if len(data) > MAX_PASSPHRASE_BYTES:
-        raise UserError(f"a passphrase is at most {MAX_PASSPHRASE_BYTES} bytes")
+    data = checked_passphrase(form.get("passphrase", ""), form.get("confirm", ""), optional=False)
+    assert data is not None  # not optional
     if ctx.key_path is None:
         raise UserError("this node does not know its key file: use `pnyx init` on the terminal")
     protect_identity(ctx.key_path, ctx.signing_key(), data)

@@ -164,18 +164,22 @@ class TokenBook:
 class LoginCodes:
     """One-time login codes, in memory (module docstring)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, ttl_s: float = LOGIN_CODE_TTL_S
+    ) -> None:
         self._clock = clock
+        self._ttl_s = ttl_s
         self._codes: OrderedDict[str, float] = OrderedDict()
 
     def issue(self) -> str:
         code = secrets.token_urlsafe(LOGIN_CODE_BYTES)
-        self._codes[_digest(code)] = self._clock() + LOGIN_CODE_TTL_S
+        self._codes[_digest(code)] = self._clock() + self._ttl_s
         while len(self._codes) > MAX_LOGIN_CODES:
             self._codes.popitem(last=False)
         return code
 
     def consume(self, code: str) -> bool:
-        """True once for a code issued within ``LOGIN_CODE_TTL_S``; it is gone afterwards."""
+        """True once for a code issued within ``ttl_s`` (default ``LOGIN_CODE_TTL_S``); it is
+        gone afterwards."""
         expiry = self._codes.pop(_digest(code), None)
         return expiry is not None and self._clock() < expiry

@@ -1,7 +1,9 @@
 """Serving the web app: listen addresses and Hypercorn's trio worker in the node's nursery.
 
 ``serve_web`` is a nursery task: it binds, reports the bound URL through ``task_status`` (so a
-caller given port 0 learns the real one), and serves until cancelled. ``parse_listen`` reads
+caller given port 0 learns the real one), and serves until cancelled. ``serve_asgi`` serves any
+ASGI app the same way (the first-run app, ``pnyx.web.firstrun``), and can also stop gracefully
+when an event is set. ``parse_listen`` reads
 ``HOST:PORT`` (``[::1]:4718`` for IPv6); ``check_listen`` refuses a non-loopback host unless the
 user asked for a public UI.
 
@@ -81,10 +83,30 @@ async def serve_web(
     """Serve the web app on ``host:port`` until cancelled; ``task_status.started(url)`` once
     listening (``url`` with the real port). Sets ``ctx.port``, and ``ctx.public_host`` for a
     non-loopback host. Raises ``UserError`` if the address cannot be bound."""
+    from pnyx.web.app import build_app
+
+    if not is_loopback(host):
+        ctx.public_host = f"[{host}]" if ":" in host else host
+
+    async with trio.open_nursery() as nursery:
+        ctx.port = await nursery.start(serve_asgi, build_app(ctx), host, port)
+        task_status.started(url_of(host, ctx.port))
+
+
+async def serve_asgi(
+    app: Any,
+    host: str,
+    port: int,
+    shutdown: trio.Event | None = None,
+    *,
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the ASGI ``app`` on ``host:port`` until cancelled, or until ``shutdown`` is set
+    (then requests under way finish, within ``GRACEFUL_TIMEOUT_S``, and it returns);
+    ``task_status.started(port)`` once listening, with the real port. Raises ``UserError`` if
+    the address cannot be bound."""
     from hypercorn.config import Config
     from hypercorn.trio import serve
-
-    from pnyx.web.app import build_app
 
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
@@ -95,13 +117,11 @@ async def serve_web(
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
     config.include_server_header = False
-    if not is_loopback(host):
-        ctx.public_host = f"[{host}]" if ":" in host else host
 
     async def run(*, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        app: Any = build_app(ctx)  # an ASGI app; hypercorn's type names its own event types
+        trigger = shutdown.wait if shutdown is not None else None
         try:
-            await serve(app, config, task_status=task_status)
+            await serve(app, config, shutdown_trigger=trigger, task_status=task_status)
         except BaseExceptionGroup as group:  # hypercorn binds inside its own nursery
             failure = unwrap_group(group)
             if not isinstance(failure, OSError):
@@ -114,6 +134,4 @@ async def serve_web(
 
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)
-        bound = binds[0].rpartition(":")[2]
-        ctx.port = int(bound)
-        task_status.started(url_of(host, ctx.port))
+        task_status.started(int(binds[0].rpartition(":")[2]))

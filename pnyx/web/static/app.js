@@ -1,5 +1,5 @@
 // pnyx web UI: the byte counter of the compose boxes, the live unread count and "N new posts" bar,
-// and the copy buttons.
+// the copy buttons, and the "starting your node…" page's wait for the node (first run).
 // Pages work without this script; it only adds these helpers (copy buttons stay hidden without it).
 "use strict";
 
@@ -92,7 +92,34 @@
     selection.addRange(range);
   }
 
+  // The first run's "starting your node…" page (data-wait-for): ask for the page every
+  // WAIT_RETRY_MS until something other than the first-run server's 503 answers (the node's
+  // app, on the same port), then go there. A refused connection (the port between the two
+  // servers) is retried too, and so is an answer that takes over WAIT_ANSWER_MS (a kept-alive
+  // connection to the stopping first-run server may never be answered).
+  const WAIT_RETRY_MS = 500;
+  const WAIT_ANSWER_MS = 2000;
+
+  function waitFor(element) {
+    const target = element.dataset.waitFor;
+    if (!window.fetch || !window.AbortController || !target.startsWith("/")) return;
+    const again = function () { setTimeout(ask, WAIT_RETRY_MS); };
+    const ask = function () {
+      const abort = new AbortController();
+      const timer = setTimeout(function () { abort.abort(); }, WAIT_ANSWER_MS);
+      fetch(target, {
+        credentials: "same-origin", cache: "no-store", method: "HEAD", signal: abort.signal,
+      }).then(function (answer) {
+        clearTimeout(timer);
+        if (answer.status === 503) again();
+        else window.location.assign(target);
+      }, function () { clearTimeout(timer); again(); });
+    };
+    again();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-wait-for]").forEach(waitFor);
     document.querySelectorAll("button[data-copy]").forEach(watchCopy);
     document.querySelectorAll("form.compose").forEach(watchCounter);
     const source = openLive();
