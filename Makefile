@@ -10,7 +10,7 @@ ARGS   ?=
 SHIM   ?=
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run path test test-fast test-slow lint typecheck bench bench-quick fuzz clean
+.PHONY: run path test test-fast test-slow lint typecheck bench bench-quick fuzz screenshots clean
 
 # Two installs: $(RUN_STAMP) is what `make run` needs (pnyx and its runtime dependencies only);
 # $(STAMP) adds the dev tools (pytest, ruff, mypy, ...) for test, lint and the rest. Both pinned.
@@ -69,6 +69,11 @@ fuzz: $(STAMP)
 				-rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
 		done; \
 	else echo "atheris is not installed: coverage-guided fuzzing skipped"; fi
+
+## make screenshots: the web app's main pages, taken by the browser test against real nodes
+## (tests/test_web_screenshots.py), written to docs/ui/ (the README shows them).
+screenshots: $(STAMP)
+	PNYX_SCREENSHOTS_DIR=$(CURDIR)/docs/ui $(BIN)/python -m pytest -q tests/test_web_screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(ARGS)
