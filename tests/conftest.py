@@ -111,7 +111,12 @@ def make_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[C
 
 
 #: Test modules that drive a real browser; the summary says so when all their tests were skipped.
-BROWSER_TEST_MODULES = ("tests/test_web_browser.py",)
+BROWSER_TEST_MODULES = (
+    "tests/test_web_browser.py",
+    "tests/test_web_firstrun_browser.py",
+    "tests/test_web_phone.py",
+    "tests/test_web_screenshots.py",
+)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
