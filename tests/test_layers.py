@@ -25,6 +25,7 @@ LAYERS = {
     "trust": 1,
     "rank": 1,
     "polls": 1,
+    "notes": 1,
     "gossip": 2,
     "sync": 2,
     "discovery": 2,

@@ -17,6 +17,8 @@ from pnyx.core.kinds import (
     follow,
     label,
     mute,
+    note,
+    note_rating,
     poll,
     post,
     profile,
@@ -31,6 +33,8 @@ from pnyx.core.kinds.fields import check_kind_name
 from pnyx.core.kinds.follow import FOLLOW, UNFOLLOW
 from pnyx.core.kinds.label import LABEL
 from pnyx.core.kinds.mute import MUTE, UNMUTE
+from pnyx.core.kinds.note import NOTE
+from pnyx.core.kinds.note_rating import NOTE_RATING
 from pnyx.core.kinds.poll import POLL
 from pnyx.core.kinds.post import POST
 from pnyx.core.kinds.profile import PROFILE
@@ -59,6 +63,8 @@ __all__ = [
     "KNOWN_KINDS",
     "LABEL",
     "MUTE",
+    "NOTE",
+    "NOTE_RATING",
     "POLL",
     "POST",
     "PROFILE",
@@ -94,6 +100,8 @@ _MODULES: Final = (
     label,
     poll,
     vote,
+    note,
+    note_rating,
 )
 for _module in _MODULES:
     register(*_module.SPECS)
