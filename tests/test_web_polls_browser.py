@@ -1,0 +1,59 @@
+"""Polls in a real browser (Playwright driving the system's Chromium) against a real node: ask a
+poll from the polls page, vote on it, see the bar and "1 for you", with no Content-Security-Policy
+violation or script error on the way; the page's screenshot is saved as ``docs/ui/polls.png``.
+Then subscribe to a labeller from the labels page.
+
+Skipped where Playwright or Chromium is not installed (as ``tests/test_web_browser.py``, whose
+fixtures it reuses).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.netharness import Cluster
+from tests.test_web_browser import CHROMIUM, browser, cluster, open_page, sync_api
+
+__all__ = ["browser", "cluster"]  # the fixtures
+
+#: Where the polls page's screenshot is kept for the docs.
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "ui" / "polls.png"
+
+pytestmark = [
+    pytest.mark.network,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine"),
+]
+
+
+def test_a_browser_asks_a_poll_and_votes(cluster: Cluster, browser: Any) -> None:
+    a = cluster.start("a")
+    login_url = cluster.cli("a", "ui", "--no-browser").strip()
+    problems: list[str] = []
+    page = open_page(browser, problems)
+    page.goto(login_url)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Polls").click()
+    page.locator("#question").fill("Tea or <b>coffee</b>?")
+    page.get_by_label("Option 1", exact=True).fill("tea")
+    page.get_by_label("Option 2", exact=True).fill("coffee")
+    page.locator("#open_for").select_option("3d")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Ask").click()
+    card = page.locator("article.poll")
+    sync_api.expect(card.locator(".question")).to_have_text("Tea or <b>coffee</b>?")
+    card.get_by_label("coffee").check()
+    with page.expect_navigation():
+        card.get_by_role("button", name="Vote").click()
+    coffee = card.locator("li.option").nth(1)
+    sync_api.expect(coffee.locator(".counts")).to_have_text("1 for you · 1 everyone")
+    sync_api.expect(coffee.locator(".your-vote")).to_be_visible()
+    assert coffee.locator("meter").get_attribute("value") == "1.0"
+    assert page.locator("ul.poll-why li").first.inner_text().startswith("1 voter counted")
+    page.goto(login_url.rsplit("/", 1)[0] + "/polls")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert problems == []
+    assert "Traceback" not in a.stderr()
