@@ -55,5 +55,16 @@ def test_a_browser_asks_a_poll_and_votes(cluster: Cluster, browser: Any) -> None
     page.goto(login_url.rsplit("/", 1)[0] + "/polls")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    labeller = cluster.key("b")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Labels").click()
+    page.locator("#labeller-key").fill(labeller)
+    page.locator("#labeller-hide").fill("nsfw")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Subscribe").click()
+    entry = page.locator("li.labeller")
+    sync_api.expect(entry.locator("code.key")).to_have_text(labeller)
+    sync_api.expect(entry.locator(".actions-list")).to_contain_text("nsfw: hide")
     assert problems == []
     assert "Traceback" not in a.stderr()
