@@ -211,8 +211,8 @@ async def vote_form(request: Request) -> Response:
     view = await _one(ctx, request.path_params["id"])
     try:
         choices = _choices(_multi(await request.body()).get("choice", []))
-        ctx.signing_key()
-        await ctx.offload(vote, ctx.store, ctx.signing_key(), view.item.message.id.hex(), choices)
+        key = ctx.signing_key()  # a read-only UI: 403 (not caught here)
+        await ctx.offload(vote, ctx.store, key, view.item.message.id.hex(), choices)
     except UserError as exc:  # NothingChangedError too: "you already voted ..."
         return await _poll_page(request, session, view, str(exc), status=400)
     ctx.nudge()
