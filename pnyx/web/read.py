@@ -87,11 +87,14 @@ def following_page(
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"limit must be 1..{MAX_PAGE} messages")
     page = with_reposts(store, me, limit=limit, before=Cursor.from_text(before) if before else None)
-    reposted: Reposted = {}
-    for repost_id, original in page.originals.items():
-        shown = _views(store, [original.post], me)[0] if original.post is not None else None
-        reposted[repost_id.hex()] = (original.state, shown)
-    return _views(store, page.items, me), reposted, page.next.to_text() if page.next else None
+    held = [(rid, o.post) for rid, o in page.originals.items() if o.post is not None]
+    # one view pass (one policy load) for the page and every re-shared post held
+    views = _views(store, [*page.items, *(post for _, post in held)], me)
+    shown = dict(zip((rid for rid, _ in held), views[len(page.items) :], strict=True))
+    reposted: Reposted = {
+        rid.hex(): (original.state, shown.get(rid)) for rid, original in page.originals.items()
+    }
+    return views[: len(page.items)], reposted, page.next.to_text() if page.next else None
 
 
 def timeline(
