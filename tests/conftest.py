@@ -115,6 +115,7 @@ BROWSER_TEST_MODULES = (
     "tests/test_web_browser.py",
     "tests/test_web_firstrun_browser.py",
     "tests/test_web_phone.py",
+    "tests/test_web_polls_browser.py",
     "tests/test_web_screenshots.py",
 )
 

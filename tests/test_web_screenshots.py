@@ -30,9 +30,15 @@ SCREENSHOTS_ENV = "PNYX_SCREENSHOTS_DIR"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_screenshots_of_the_main_pages(cluster: Cluster, browser: Any, tmp_path: Path) -> None:
+def screenshots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$PNYX_SCREENSHOTS_DIR`` (``make screenshots``) or the tmp dir."""
     out = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "ui")
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_screenshots_of_the_main_pages(cluster: Cluster, browser: Any, tmp_path: Path) -> None:
+    out = screenshots_dir(tmp_path)
     cluster.cli("a", "profile", "--name", "Aspasia", "--bio", "Teacher of rhetoric, Athens")
     cluster.cli("b", "profile", "--name", "Pericles", "--bio", "Speaker in the assembly")
     cluster.cli("a", "follow", cluster.key("b"))

@@ -200,6 +200,7 @@ async def _start_web(
         offload=node.offload,
         status=status,
         nudge=node.nudge,
+        refresh_interest=node.refresh_interest,
         recipes_dir=web.recipes_path,
         key_path=web.key_path,
         sessions=Sessions(web.sessions_path),

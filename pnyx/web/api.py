@@ -22,7 +22,7 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, less, moderation, read, recipes, seen
+from pnyx.web import api_rank, api_reads, labels, less, moderation, polls, read, recipes, seen
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 from pnyx.web.lookalike import marked
@@ -206,10 +206,15 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     ("GET", "/notifications/unread", seen.unread_route, "notifications newer than the seen mark"),
     ("POST", "/notifications/seen", seen.seen_api, "mark every notification as seen"),
     *((method, path, handler, summary) for method, path, handler, summary, _ in less.ROUTES),
+    *((method, path, handler, summary) for method, path, handler, summary, _ in polls.ROUTES),
+    *((method, path, handler, summary) for method, path, handler, summary, _ in labels.ROUTES),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 #: The scope of each route not read or write by its method.
-_SCOPES = {(method, path): scope for method, path, _, _, scope in moderation.ROUTES}
+_SCOPES = {
+    (method, path): scope
+    for method, path, _, _, scope in (*moderation.ROUTES, *polls.ROUTES, *labels.ROUTES)
+}
 
 
 def routes() -> list[Route]:

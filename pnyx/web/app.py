@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from pnyx.errors import NotFoundError, PnyxError, UserError
-from pnyx.web import api, moderation, pages, people, rank_pages, recipes
+from pnyx.web import api, labels, moderation, pages, people, polls, rank_pages, recipes
 from pnyx.web import less as less_pages
 from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
@@ -57,6 +57,8 @@ def build_app(ctx: WebContext) -> Starlette:
             *rank_pages.routes(),
             *recipes.routes(),
             *moderation.routes(),
+            *polls.routes(),
+            *labels.routes(),
             *less_pages.routes(),
             *account_routes(),
             *seen_routes(),

@@ -82,6 +82,10 @@ class Arrivals:
             send.close()
 
 
+async def _no_refresh() -> None:
+    return None
+
+
 async def _no_status() -> dict[str, Any]:
     return {}
 
@@ -100,6 +104,9 @@ class WebContext:
     arrivals: Arrivals = field(default_factory=Arrivals)
     status: Callable[[], Awaitable[dict[str, Any]]] = _no_status
     nudge: Callable[[], None] = lambda: None
+    refresh_interest: Callable[[], Awaitable[None]] = _no_refresh
+    """Reload the node's interest set (a labeller subscribed to or dropped: its feed is fetched
+    at once, as after an own follow); ``Node.refresh_interest``."""
     port: int = 0
     """The bound port (set once the server listens); the Host allowlist follows it."""
     public_host: str | None = None

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
     from pnyx.store import Store
 
+#: The values the thread page's "Label" form offers (``pnyx.core.kinds.label.WELL_KNOWN``).
+LABEL_VALUES = ("spam", "misleading", "nsfw", "harassment", "impersonation", "!hide", "!warn")
+
 #: Seconds between keep-alive comments on the live-update stream.
 SSE_HEARTBEAT_S = 15.0
 
@@ -87,16 +90,31 @@ def _mark(key_text: str, name: str | None) -> str:
 
 _ENV.globals["lookalike_mark"] = _mark
 
+#: The names of the labellers of the warnings on the page being rendered (``render``'s
+#: ``labellers``: key text -> name, ``read.labeller_names``).
+_LABELLERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("labellers")
+
+
+def _labeller(key_text: str) -> str:
+    """The name of labeller ``key_text`` on this page, else its key's first characters."""
+    return _LABELLERS.get({}).get(key_text) or key_text[:13] + "…"
+
+
+_ENV.globals["labeller_name"] = _labeller
+
 
 def render(template: str, **values: Any) -> str:
     """``template`` with ``values``; ``queued`` (hex ids of posts waiting for a peer) defaults
     to none; ``names`` (``read.known_names``: whose look-alikes others' names are marked as)
-    defaults to nobody's."""
+    defaults to nobody's; ``labellers`` (``read.labeller_names``) names the labellers of the
+    page's warnings."""
     values.setdefault("queued", frozenset())
     token = _NAMES.set(values.pop("names", None))
+    labellers = _LABELLERS.set(values.pop("labellers", None) or {})
     try:
         return _ENV.get_template(template).render(max_text_bytes=MAX_TEXT_BYTES, **values)
     finally:
+        _LABELLERS.reset(labellers)
         _NAMES.reset(token)
 
 
@@ -225,6 +243,12 @@ async def timeline(request: Request) -> Response:
         here=here,
         names=await known_names(ctx),
         forgot=forgot,
+        labellers=await ctx.offload(
+            read.labeller_names,
+            ctx.store,
+            ctx.me,
+            [view for view, _ in scored] + [v for _, v in reposted.values() if v is not None],
+        ),
     )
     response = HTMLResponse(html)
     if explicit or forgot:  # remember the choice; forget a feed that is gone
@@ -255,6 +279,8 @@ async def thread(request: Request) -> Response:
         me=_me(ctx),
         reply_to=reply_to,
         names=await known_names(ctx),
+        labellers=await ctx.offload(read.labeller_names, ctx.store, ctx.me, [r[0] for r in rows]),
+        label_values=LABEL_VALUES,
     )
     return HTMLResponse(html)
 

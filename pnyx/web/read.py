@@ -30,8 +30,43 @@ MAX_PAGE = 200
 MAX_INDENT_DEPTH = 8
 
 
-def _views(store: Store, items: Sequence[StoredMessage]) -> list[MessageView]:
-    return message_views(store, items)
+def _views(
+    store: Store, items: Sequence[StoredMessage], me: bytes | None = None
+) -> list[MessageView]:
+    """The views of ``items``; with ``me``, each carries the ``warn`` labels of the user's policy
+    that apply to it (``MessageView.warnings``: the page shows it behind a "Warning" line)."""
+    views = message_views(store, items)
+    if me is None or not items:
+        return views
+    from dataclasses import replace
+
+    from pnyx.reads.policy import load_policy
+
+    policy = load_policy(store, me)
+    out = []
+    for view, item in zip(views, items, strict=True):
+        found = tuple((w.value, w.labeller) for w in policy.warnings(item.message))
+        out.append(replace(view, warnings=found) if found else view)
+    return out
+
+
+def labeller_names(store: Store, me: bytes, views: Sequence[MessageView]) -> dict[str, str]:
+    """The name shown for each labeller of a warning on ``views`` (key text -> "you", the
+    profile name held, or the key's first characters)."""
+    from pnyx.crypto.keytext import encode_public_key
+
+    out: dict[str, str] = {}
+    for view in views:
+        for _, labeller in view.warnings:
+            text = encode_public_key(labeller)
+            if text in out:
+                continue
+            profile = store.profile(labeller)
+            if labeller == me:
+                out[text] = "you"
+            else:
+                out[text] = profile.name if profile and profile.name else text[:13] + "…"
+    return out
 
 
 #: What a repost shows of the post it re-shares: its state here (``held``, ``deleted``,
@@ -52,11 +87,14 @@ def following_page(
     if not 1 <= limit <= MAX_PAGE:
         raise UserError(f"limit must be 1..{MAX_PAGE} messages")
     page = with_reposts(store, me, limit=limit, before=Cursor.from_text(before) if before else None)
-    reposted: Reposted = {}
-    for repost_id, original in page.originals.items():
-        shown = _views(store, [original.post])[0] if original.post is not None else None
-        reposted[repost_id.hex()] = (original.state, shown)
-    return _views(store, page.items), reposted, page.next.to_text() if page.next else None
+    held = [(rid, o.post) for rid, o in page.originals.items() if o.post is not None]
+    # one view pass (one policy load) for the page and every re-shared post held
+    views = _views(store, [*page.items, *(post for _, post in held)], me)
+    shown = dict(zip((rid for rid, _ in held), views[len(page.items) :], strict=True))
+    reposted: Reposted = {
+        rid.hex(): (original.state, shown.get(rid)) for rid, original in page.originals.items()
+    }
+    return views[: len(page.items)], reposted, page.next.to_text() if page.next else None
 
 
 def timeline(
@@ -91,7 +129,7 @@ def thread(
     view = read_thread(store, me, store.resolve_id(id_text))
     if not view.rows:
         raise NotFoundError(f"no thread holds {id_text} in this store")
-    views = _views(store, [row.item for row in view.rows])
+    views = _views(store, [row.item for row in view.rows], me)
     rows: list[tuple[MessageView, int, str | None]] = []
     for shown, row in zip(views, view.rows, strict=True):
         text = None
