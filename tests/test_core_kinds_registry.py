@@ -190,6 +190,8 @@ def _every_known_kind() -> list[Message]:
         bob.add("vote", {"poll": post.id, "choices": [0, 2]}),
         bob.add("label", {"post": post.id, "value": "spam"}),
         bob.add("label", {"key": alice.author, "value": "!warn", "neg": True}),
+        bob.add("note", {"post": post.id, "text": "context"}),
+        alice.add("note-rating", {"note": post.id, "helpful": "somewhat"}),
     ]
 
 
@@ -203,7 +205,7 @@ def test_every_known_kind_has_a_spec_and_its_json_fields_are_unchanged() -> None
             fields = {"recipe_name": "buzz", "recipe_hash": RECIPE_HASH}
             assert spec.json_fields(message.body) == fields
             continue
-        if message.kind in ("poll", "vote", "label"):  # newer than specs too
+        if message.kind in ("poll", "vote", "label", "note", "note-rating"):  # newer than specs
             continue
         # the generic field mapping is what every kind showed before it had a spec of its own
         assert spec.json_fields(message.body) == unknown.json_fields(message.body), message.kind
@@ -236,6 +238,14 @@ def test_every_known_kind_in_words() -> None:
         "value": "!warn",
         "neg": True,
     }
+    assert render.describe(found[19]) == f"notes post {post.id.hex()[:12]} (misleading): context"
+    assert render.describe(found[20]) == f"rates the note {post.id.hex()[:12]} helpful: somewhat"
+    assert spec_json(found[19]) == {
+        "post": post.id.hex(),
+        "note_text": "context",
+        "misleading": True,
+    }
+    assert spec_json(found[20]) == {"note": post.id.hex(), "helpful": "somewhat"}
     for message, verb in zip(found[10:14], ("mutes", "unmutes", "blocks", "unblocks"), strict=True):
         assert render.describe(message) == f"{verb} {render.short_key(post.author)}"
     alice, ref = render.short_key(post.author), post.id.hex()[:12]

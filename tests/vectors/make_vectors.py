@@ -191,6 +191,11 @@ def add_valid(b: Builder) -> None:
     b.add("label-key", "B", 13, "label-post", 1320, "label", warn, "B labels A's key !warn")
     neg = {**spam, "neg": True}
     b.add("label-retract", "B", 14, "label-key", 1380, "label", neg, "later seq wins: retracted")
+    # Community notes (docs/notes.md): B notes A's first post; A rates the note.
+    context = {"post": b.id_of("first-post"), "text": "Context: hello is a greeting."}
+    b.add("note", "B", 15, "label-retract", 1440, "note", context, "B notes A's first post")
+    rating = {"note": b.id_of("note"), "helpful": "somewhat"}
+    b.add("note-rating", "A", 11, "recipe", 1500, "note-rating", rating, "A rates B's note")
 
 
 #: The canonical form of a small recipe (docs/ranking.md, "Hash") and its recipe hash.
@@ -400,6 +405,16 @@ def add_invalid(b: Builder) -> None:
     ]
     for case, label_body, verdict, words in label_cases:
         b.reject(case, b.sealed(kind="label", body=label_body), verdict, words)
+    # note and note-rating bodies (docs/notes.md)
+    post_id = bytes(32)
+    note_cases: list[tuple[str, str, dict[str, object], str, str]] = [
+        ("note-empty", "note", {"post": post_id, "text": ""}, "wrong-body", "empty text"),
+        ("note-long", "note", {"post": post_id, "text": "x" * 1025}, "oversized", "1025 B"),
+        ("note-short-post", "note", {"post": bytes(31), "text": "x"}, "wrong-body", "31 B"),
+        ("rating-maybe", "note-rating", {"note": post_id, "helpful": "maybe"}, "wrong-body", "?"),
+    ]
+    for case, kind, note_body, verdict, words in note_cases:
+        b.reject(case, b.sealed(kind=kind, body=note_body), verdict, words)
 
 
 #: Import vectors: (name, records in file order, placement order, accepted names). An import
