@@ -29,7 +29,17 @@ from typing import Any
 from common import ROOT, SIZES, log, table, wait_for_idle
 
 #: The benchmarks, in the order they run.
-BENCHMARKS = ("ingest", "sync", "gossip", "timeline", "cli", "footprint", "trust", "square")
+BENCHMARKS = (
+    "ingest",
+    "sync",
+    "gossip",
+    "timeline",
+    "cli",
+    "footprint",
+    "trust",
+    "square",
+    "web",
+)
 #: Longest wait for an idle machine before each full-size benchmark, in seconds.
 WAIT_IDLE_S = 120.0
 #: Where results go by default.
