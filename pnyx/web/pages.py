@@ -1,6 +1,7 @@
 """The server-rendered pages: login, timeline (``following`` with live arrivals, or a ranked feed
 with scores and "why" links), thread, follow, and the form posts behind their buttons (post,
-reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``.
+reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``;
+the thread's notes sections and the "Readers added context" box in ``pnyx.web.notes``.
 
 Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
 shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
