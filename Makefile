@@ -71,11 +71,11 @@ fuzz: $(STAMP)
 	else echo "atheris is not installed: coverage-guided fuzzing skipped"; fi
 
 ## make screenshots: the web app's main pages, taken by the browser test against real nodes
-## (tests/test_web_screenshots.py, test_web_polls_browser.py), written to docs/ui/ (the README
-## shows them).
+## (tests/test_web_screenshots.py, test_web_polls_browser.py, test_web_notes_browser.py), written
+## to docs/ui/ (the README shows them).
 screenshots: $(STAMP)
 	PNYX_SCREENSHOTS_DIR=$(CURDIR)/docs/ui $(BIN)/python -m pytest -q tests/test_web_screenshots.py \
-		tests/test_web_polls_browser.py
+		tests/test_web_polls_browser.py tests/test_web_notes_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(ARGS)

@@ -5,7 +5,8 @@ the raters who count for the user: the user and the identities the user trusts (
 the caller passes, ``trust=``, else one built from the store's follows), co-acting raters (the
 clusters ``pnyx clusters`` lists) merged into one voice. So a note is "helpful" on this node when
 people this user trusts, who usually disagree, found it helpful: nobody else decides it, and a
-flood of fresh keys rates nothing here. Computed per read (docs/notes.md, "Limits").
+flood of fresh keys rates nothing here. Computed per read (docs/notes.md, "Limits");
+``page_notes`` scores a page of posts (the web app's timeline and thread) with one fit.
 
 Failure modes: ``NotFoundError`` for a post not held, ``UserError`` for a message that is not a
 post, ``StoreError`` if the store fails.
@@ -74,6 +75,11 @@ class PostNotes:
     merged: Mapping[bytes, tuple[bytes, ...]]
     names: Mapping[bytes, str | None]
 
+    @property
+    def helpful(self) -> NoteView | None:
+        """The note shown under the post ("Readers added context"): the first helpful one."""
+        return next((n for n in self.notes if n.score.status == "helpful"), None)
+
     def to_json(self) -> dict[str, object]:
         return {
             "post": self.post.hex(),
@@ -110,6 +116,19 @@ def score_notes(
     return fit(counted, authors=authors, cluster_of=cluster_of, notes=sorted(authors))
 
 
+def _views_on(
+    store: Store, post_id: bytes, model: Model, mine: Mapping[bytes, float]
+) -> list[NoteView]:
+    """The notes on ``post_id`` scored by ``model``, helpful ones first."""
+    views = [
+        NoteView(n, model.notes[n.message.id], _WORDS.get(mine.get(n.message.id, -1.0)))
+        for n in notes_on(store, post_id)
+        if n.message.id in model.notes
+    ]
+    views.sort(key=lambda v: (_ORDER[v.score.status], -(v.score.intercept or 0.0)))
+    return views
+
+
 def post_notes(
     store: Store,
     me: bytes,
@@ -127,11 +146,35 @@ def post_notes(
     ratings = all_ratings(store)
     model = score_notes(store, me, now_ms=now_ms, trust=trust, ratings=ratings)
     mine = {r.note: r.value for r in ratings if r.rater == me}
-    views = [
-        NoteView(n, model.notes[n.message.id], _WORDS.get(mine.get(n.message.id, -1.0)))
-        for n in notes_on(store, post_id)
-        if n.message.id in model.notes
-    ]
-    views.sort(key=lambda v: (_ORDER[v.score.status], -(v.score.intercept or 0.0)))
+    views = _views_on(store, post_id, model, mine)
     names = names_of(store, {v.item.message.author for v in views})
     return PostNotes(post_id, views, len(model.raters), model.merged, names)
+
+
+def page_notes(
+    store: Store,
+    me: bytes,
+    post_ids: list[bytes],
+    *,
+    always: frozenset[bytes] = frozenset(),
+    now_ms: int | None = None,
+    trust: TrustState | None = None,
+) -> dict[bytes, PostNotes]:
+    """``post_notes`` for a page of posts with ONE model fit: the posts of ``post_ids`` that
+    have notes, and those of ``always`` (held posts, with or without notes). When no post asked
+    about has a note and ``always`` is empty, nothing is fitted and the answer is empty. Ids not
+    held or not posts in ``always`` are left out (no error: a page shows what it can)."""
+    held = {p: notes_on(store, p) for p in dict.fromkeys(post_ids)}
+    wanted = [p for p, found in held.items() if found]
+    for p in sorted(always - set(wanted)):
+        item = store.get(p)
+        if item is not None and item.kind == POST:
+            wanted.append(p)
+    if not wanted:
+        return {}
+    ratings = all_ratings(store)
+    model = score_notes(store, me, now_ms=now_ms, trust=trust, ratings=ratings)
+    mine = {r.note: r.value for r in ratings if r.rater == me}
+    views = {p: _views_on(store, p, model, mine) for p in wanted}
+    names = names_of(store, {v.item.message.author for vs in views.values() for v in vs})
+    return {p: PostNotes(p, vs, len(model.raters), model.merged, names) for p, vs in views.items()}

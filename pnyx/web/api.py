@@ -22,7 +22,18 @@ from starlette.routing import Route
 from pnyx import ops
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
-from pnyx.web import api_rank, api_reads, labels, less, moderation, polls, read, recipes, seen
+from pnyx.web import (
+    api_rank,
+    api_reads,
+    labels,
+    less,
+    moderation,
+    notes,
+    polls,
+    read,
+    recipes,
+    seen,
+)
 from pnyx.web.api_reads import PREFIX
 from pnyx.web.context import web_context
 from pnyx.web.lookalike import marked
@@ -208,12 +219,18 @@ ROUTES: list[tuple[str, str, Callable[[Request], Any], str]] = [
     *((method, path, handler, summary) for method, path, handler, summary, _ in less.ROUTES),
     *((method, path, handler, summary) for method, path, handler, summary, _ in polls.ROUTES),
     *((method, path, handler, summary) for method, path, handler, summary, _ in labels.ROUTES),
+    *((method, path, handler, summary) for method, path, handler, summary, _ in notes.ROUTES),
     ("GET", "/openapi.json", get_openapi, "this description"),
 ]
 #: The scope of each route not read or write by its method.
 _SCOPES = {
     (method, path): scope
-    for method, path, _, _, scope in (*moderation.ROUTES, *polls.ROUTES, *labels.ROUTES)
+    for method, path, _, _, scope in (
+        *moderation.ROUTES,
+        *polls.ROUTES,
+        *labels.ROUTES,
+        *notes.ROUTES,
+    )
 }
 
 

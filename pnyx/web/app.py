@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from pnyx.errors import NotFoundError, PnyxError, UserError
-from pnyx.web import api, labels, moderation, pages, people, polls, rank_pages, recipes
+from pnyx.web import api, labels, moderation, notes, pages, people, polls, rank_pages, recipes
 from pnyx.web import less as less_pages
 from pnyx.web.account import routes as account_routes
 from pnyx.web.context import WebContext
@@ -58,6 +58,7 @@ def build_app(ctx: WebContext) -> Starlette:
             *recipes.routes(),
             *moderation.routes(),
             *polls.routes(),
+            *notes.routes(),
             *labels.routes(),
             *less_pages.routes(),
             *account_routes(),

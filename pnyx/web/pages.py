@@ -1,6 +1,7 @@
 """The server-rendered pages: login, timeline (``following`` with live arrivals, or a ranked feed
 with scores and "why" links), thread, follow, and the form posts behind their buttons (post,
-reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``.
+reply, like, repost, delete, follow). "Why", clusters and feeds are in ``pnyx.web.rank_pages``;
+the thread's notes sections and the "Readers added context" box in ``pnyx.web.notes``.
 
 Templates are Jinja2 with autoescape on (text from others is never trusted: it is escaped, and
 shown with ``dir="auto"`` in bidi-isolated elements); the one script is ``static/app.js`` (the
@@ -192,6 +193,7 @@ async def timeline(request: Request) -> Response:
     ``feed`` the feed last chosen in this browser (cookie ``feed``) is shown; one that no longer
     exists falls back to ``following`` with a note, and is forgotten."""
     from pnyx.rank.recipe import RecipeError
+    from pnyx.web.notes import helpful_on
 
     session = _session(request)
     ctx = web_context(request)
@@ -227,6 +229,7 @@ async def timeline(request: Request) -> Response:
     following = await ctx.offload(ctx.store.following, ctx.me)
     queued = frozenset(i.hex() for i in ctx.queued) if await ctx.offline() else frozenset()
     here = "/timeline" if feed == DEFAULT else f"/timeline?feed={quote(feed)}"
+    shown = [view for view, _ in scored] + [v for _, v in reposted.values() if v is not None]
     html = render(
         "timeline.html",
         session=session,
@@ -243,12 +246,8 @@ async def timeline(request: Request) -> Response:
         here=here,
         names=await known_names(ctx),
         forgot=forgot,
-        labellers=await ctx.offload(
-            read.labeller_names,
-            ctx.store,
-            ctx.me,
-            [view for view, _ in scored] + [v for _, v in reposted.values() if v is not None],
-        ),
+        labellers=await ctx.offload(read.labeller_names, ctx.store, ctx.me, shown),
+        helpful=await helpful_on(ctx, shown),  # "Readers added context": one model fit at most
     )
     response = HTMLResponse(html)
     if explicit or forgot:  # remember the choice; forget a feed that is gone
@@ -264,13 +263,27 @@ async def timeline(request: Request) -> Response:
 
 
 async def thread(request: Request) -> Response:
-    session = _session(request)
+    return await thread_page(request, _session(request), request.path_params["id"])
+
+
+async def thread_page(
+    request: Request,
+    session: Session,
+    id_text: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The thread holding ``id_text`` with its notes sections (``pnyx.web.notes``); ``extra``
+    overrides values (a notes form's refusal), ``status`` is the answer's."""
+    from pnyx.web.notes import thread_values
+
     ctx = web_context(request)
-    found = await ctx.offload(read.thread, ctx.store, ctx.me, request.path_params["id"])
-    rows, deleted = found
+    rows, deleted = await ctx.offload(read.thread, ctx.store, ctx.me, id_text)
     reply_to = request.query_params.get("reply", "")
     if not all(c in "0123456789abcdef" for c in reply_to):
         reply_to = ""
+    values = {**await thread_values(ctx, rows, id_text), **(extra or {})}
     html = render(
         "thread.html",
         session=session,
@@ -281,8 +294,9 @@ async def thread(request: Request) -> Response:
         names=await known_names(ctx),
         labellers=await ctx.offload(read.labeller_names, ctx.store, ctx.me, [r[0] for r in rows]),
         label_values=LABEL_VALUES,
+        **values,
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, status_code=status)
 
 
 async def follow_page(request: Request) -> Response:
