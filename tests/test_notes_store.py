@@ -125,3 +125,27 @@ def test_only_raters_the_user_trusts_decide(store: Store) -> None:
     assert record["notes"][0]["status"] == "helpful"  # type: ignore[index]
     with pytest.raises(UserError, match="not a post"):
         post_notes(store, me, bridge.id)
+
+
+def test_a_note_a_rating_and_a_vote_can_be_taken_back(store: Store) -> None:
+    from pnyx.ops.polls import create_poll, vote
+    from pnyx.reads.polls import poll_view
+
+    alice = Feed(key(2))
+    post = alice.post("a claim")
+    other = alice.add("note", {"post": post.id, "text": "alice's note"})
+    store.ingest_verified(alice.messages)
+    note = write_note(store, ME, post.id.hex(), "first try", now_ms=NOW_MS)
+    ops.delete(store, ME, note.id.hex(), now_ms=NOW_MS + 1)
+    again = write_note(store, ME, post.id.hex(), "second try", now_ms=NOW_MS + 2)
+    assert [n.message.id for n in notes_on(store, post.id)] == [other.id, again.id]
+    rating = rate_note(store, ME, other.id.hex(), "no", now_ms=NOW_MS + 3)
+    ops.delete(store, ME, rating.id.hex(), now_ms=NOW_MS + 4)
+    assert [r for r in all_ratings(store) if r.rater == pub(ME)] == []
+    with pytest.raises(UserError, match="already deleted"):
+        ops.delete(store, ME, rating.id.hex(), now_ms=NOW_MS + 5)
+    poll = create_poll(store, ME, "q?", ["a", "b"], now_ms=NOW_MS + 6)
+    vote(store, ME, poll.id.hex(), [0], now_ms=NOW_MS + 7)
+    second = vote(store, ME, poll.id.hex(), [1], now_ms=NOW_MS + 8)
+    ops.delete(store, ME, second.id.hex(), now_ms=NOW_MS + 9)  # back to the first vote
+    assert poll_view(store, pub(ME), poll.id, now_ms=NOW_MS + 10).tally.mine == 0b01

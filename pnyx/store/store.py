@@ -176,7 +176,7 @@ class Store:
             raise NotFoundError(f"no message {target.hex()} in this store to delete")
         if row[0] != author:
             raise UserError(f"message {target.hex()[:12]} is not yours: you can only delete yours")
-        if row[1] not in (kinds.POST, kinds.REACTION, kinds.REPOST):  # undo: unlike, unrepost
+        if row[1] not in kinds.delete.DELETABLE:  # posts, likes, reposts, polls, votes, notes
             raise UserError(f"message {target.hex()[:12]} is a {row[1]}: it cannot be deleted")
         deleted = self._conn.execute(
             """SELECT 1 FROM deletions AS d JOIN authors AS a ON a.aid = d.aid

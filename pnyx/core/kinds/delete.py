@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 
 DELETE: Final = "delete"
 
+#: The kinds whose messages ``pnyx`` lets their author delete (``Store.append_own``): every
+#: read of them honours a delete (posts; likes and reposts: unlike, unrepost; polls and votes:
+#: a vote taken back falls back to the voter's previous one; notes and note ratings). A label is
+#: taken back with ``neg`` instead, a follow or mute with its opposite kind.
+DELETABLE: Final = frozenset({"post", "reaction", "repost", "poll", "vote", "note", "note-rating"})
+
 INSERT_DELETION: Final = "INSERT OR IGNORE INTO deletions (target, aid, seq) VALUES (?, ?, ?)"
 
 
