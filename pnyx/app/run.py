@@ -114,7 +114,9 @@ def run_node(
             log.info("wrote an example configuration (all commented out) to %s", home.config_path)
         created = None
         port = None
-        if config.ui and not home.key_path.exists():
+        # A first run only on a new home: a home holding messages had an identity, and a new
+        # one would not be their author (then ``identity`` says to restore it or run init).
+        if config.ui and not home.key_path.exists() and not store.counts()["messages"]:
             from pnyx.app.firstrun import first_run
 
             try:
