@@ -273,3 +273,26 @@ def test_the_cost_of_a_poll_with_50000_ballots_and_a_note_with_50000_ratings(
         small, big = figures[f"{read} {COST_VOTERS // 4}"], figures[f"{read} {COST_VOTERS}"]
         assert big <= 8 * small + 0.2, (read, small, big)
     store.close()
+
+
+def test_notes_the_users_policy_hides_are_not_shown(tmp_path: Path) -> None:
+    """A blocked or muted author's note, or one a subscribed labeller hides, is left out of the
+    post's notes as out of every read (it was shown before)."""
+    store = open_store(tmp_path)
+    me, poster, rude, spammy, fine = (Feed(key(n)) for n in range(1, 6))
+    labeller = Feed(key(6))
+    post = poster.post("a claim")
+    rude_note = rude.add("note", {"post": post.id, "text": "rude"})
+    spam_note = spammy.add("note", {"post": post.id, "text": "buy now"})
+    fine_note = fine.add("note", {"post": post.id, "text": "context"})
+    labeller.add("label", {"post": spam_note.id, "value": "spam"})
+    me.add("mute", {"key": rude.author})
+    store.ingest_verified(
+        [m for f in (me, poster, rude, spammy, fine, labeller) for m in f.messages]
+    )
+    shown = [n.item.message.id for n in post_notes(store, me.author, post.id, now_ms=NOW_MS).notes]
+    assert set(shown) == {spam_note.id, fine_note.id}  # the muted author's note is left out
+    label_store.subscribe(store, labeller.author, {}, NOW_MS)
+    shown = [n.item.message.id for n in post_notes(store, me.author, post.id, now_ms=NOW_MS).notes]
+    assert shown == [fine_note.id] and rude_note.id not in shown
+    store.close()

@@ -5,7 +5,9 @@ the raters who count for the user: the user and the identities the user trusts (
 the caller passes, ``trust=``, else one built from the store's follows), co-acting raters (the
 clusters ``pnyx clusters`` lists) merged into one voice. So a note is "helpful" on this node when
 people this user trusts, who usually disagree, found it helpful: nobody else decides it, and a
-flood of fresh keys rates nothing here. Computed per read (docs/notes.md, "Limits").
+flood of fresh keys rates nothing here. Computed per read (docs/notes.md, "Limits"). Notes the
+user's policy hides (a blocked or muted author's, one a label the user applies hides) are left
+out, as every read leaves hidden items out (docs/moderation.md).
 
 Failure modes: ``NotFoundError`` for a post not held, ``UserError`` for a message that is not a
 post, ``StoreError`` if the store fails.
@@ -22,6 +24,7 @@ from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import NotFoundError, UserError
 from pnyx.notes.score import Model, NoteScore, Rating, fit
 from pnyx.reads.coacting import clusters
+from pnyx.reads.policy import visible
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Store, StoredMessage
 from pnyx.store.notes import all_notes, all_ratings, notes_on
@@ -129,7 +132,7 @@ def post_notes(
     mine = {r.note: r.value for r in ratings if r.rater == me}
     views = [
         NoteView(n, model.notes[n.message.id], _WORDS.get(mine.get(n.message.id, -1.0)))
-        for n in notes_on(store, post_id)
+        for n in visible(store, me, notes_on(store, post_id))
         if n.message.id in model.notes
     ]
     views.sort(key=lambda v: (_ORDER[v.score.status], -(v.score.intercept or 0.0)))
