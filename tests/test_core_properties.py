@@ -17,6 +17,15 @@ from pnyx.core import canonical
 from pnyx.core.display import name_problem
 from pnyx.core.envelope import Message, decode, sign, validate
 from pnyx.core.kinds import KNOWN_KINDS
+from pnyx.core.kinds.label import MAX_LABEL_VALUE_BYTES, WELL_KNOWN
+from pnyx.core.kinds.note import MAX_NOTE_TEXT_BYTES
+from pnyx.core.kinds.note_rating import HELPFUL
+from pnyx.core.kinds.poll import (
+    MAX_POLL_OPTION_BYTES,
+    MAX_POLL_OPTIONS,
+    MAX_POLL_QUESTION_BYTES,
+    MIN_POLL_OPTIONS,
+)
 from pnyx.core.limits import (
     MAX_BIO_BYTES,
     MAX_FIELD_NAME_BYTES,
@@ -132,6 +141,60 @@ def delete_bodies() -> st.SearchStrategy[dict[str, Any]]:
     return IDS.flatmap(lambda target: with_extras({"id": target}, frozenset({"id"})))
 
 
+@st.composite
+def poll_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    options = st.lists(utf8_text(1, MAX_POLL_OPTION_BYTES, 20), unique=True)
+    body: dict[str, Any] = {
+        "question": draw(utf8_text(1, MAX_POLL_QUESTION_BYTES, 80)),
+        "options": draw(options.filter(lambda o: MIN_POLL_OPTIONS <= len(o) <= MAX_POLL_OPTIONS)),
+        "closes": draw(TIMESTAMPS),
+    }
+    if draw(st.booleans()):
+        body["multiple"] = draw(st.booleans())
+    return draw(with_extras(body, frozenset({"question", "options", "closes", "multiple"})))
+
+
+@st.composite
+def vote_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    picked = draw(st.sets(st.integers(0, MAX_POLL_OPTIONS - 1), min_size=1))
+    body = {"poll": draw(IDS), "choices": sorted(picked)}
+    return draw(with_extras(body, frozenset(body)))
+
+
+@st.composite
+def label_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    value = rf"!?[a-z0-9-]{{1,{MAX_LABEL_VALUE_BYTES - 1}}}"
+    body: dict[str, Any] = {
+        draw(st.sampled_from(["post", "key"])): draw(IDS),
+        "value": draw(st.from_regex(value, fullmatch=True) | st.sampled_from(WELL_KNOWN)),
+    }
+    if draw(st.booleans()):
+        body["neg"] = draw(st.booleans())
+    return draw(with_extras(body, frozenset({"post", "key", "value", "neg"})))
+
+
+@st.composite
+def note_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    body: dict[str, Any] = {"post": draw(IDS), "text": draw(utf8_text(1, MAX_NOTE_TEXT_BYTES, 200))}
+    if draw(st.booleans()):
+        body["misleading"] = draw(st.booleans())
+    return draw(with_extras(body, frozenset({"post", "text", "misleading"})))
+
+
+@st.composite
+def note_rating_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    body = {"note": draw(IDS), "helpful": draw(st.sampled_from(sorted(HELPFUL)))}
+    return draw(with_extras(body, frozenset(body)))
+
+
+#: The square's kinds (polls, labels, notes) and their valid bodies.
+SQUARE_BODIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "poll": poll_bodies(),
+    "vote": vote_bodies(),
+    "label": label_bodies(),
+    "note": note_bodies(),
+    "note-rating": note_rating_bodies(),
+}
 UNKNOWN_KINDS = st.from_regex(rf"[a-z0-9_-]{{1,{MAX_KIND_BYTES}}}", fullmatch=True).filter(
     lambda kind: kind not in KNOWN_KINDS
 )
@@ -146,6 +209,7 @@ KIND_BODIES: st.SearchStrategy[tuple[str, dict[str, Any]]] = st.one_of(
     st.tuples(st.just("profile"), profile_bodies()),
     st.tuples(st.just("delete"), delete_bodies()),
     st.tuples(st.just("recipe"), recipe_bodies()),
+    *(st.tuples(st.just(kind), bodies) for kind, bodies in SQUARE_BODIES.items()),
     st.tuples(UNKNOWN_KINDS, st.dictionaries(FIELD_NAMES, VALUES, max_size=4)),
 )
 POSITIONS = st.one_of(st.just((1, None)), st.tuples(st.integers(2, MAX_SEQ), IDS.map(lambda i: i)))
@@ -162,7 +226,8 @@ def messages(draw: st.DrawFn) -> Message:
 
 def test_every_known_kind_has_a_strategy() -> None:
     edges = {"follow", "unfollow", "mute", "unmute", "block", "unblock"}
-    assert {"post", "repost", "reaction", *edges, "profile", "delete", "recipe"} == KNOWN_KINDS
+    older = {"post", "repost", "reaction", *edges, "profile", "delete", "recipe"}
+    assert older | set(SQUARE_BODIES) == KNOWN_KINDS
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])

@@ -42,6 +42,7 @@ from pnyx.sync.frames import Frame, Have, Head, WantEntry
 from pnyx.sync.requester import SyncRequester
 from pnyx.sync.responder import Finished, RoundRequested, SyncResponder
 from tests.sync_fakes import feed_in_chunks, frames
+from tests.test_core_properties import SQUARE_BODIES
 
 #: Timestamp every generated message carries, and the clock it is checked against (ms).
 TS = 1_750_000_000_000
@@ -59,8 +60,11 @@ def feeds(draw: st.DrawFn, max_authors: int = 2, max_len: int = 4) -> list[Messa
         SIGNERS[bytes(signer.verify_key)] = signer
         prev: bytes | None = None
         for seq in range(1, draw(st.integers(1, max_len)) + 1):
-            kind = draw(st.sampled_from(["post", "zz-unknown"]))
-            body = {"text": draw(st.text(min_size=1, max_size=20))} if kind == "post" else {}
+            kind = draw(st.sampled_from(["post", "zz-unknown", *SQUARE_BODIES]))
+            if kind in SQUARE_BODIES:
+                body = draw(SQUARE_BODIES[kind])
+            else:
+                body = {"text": draw(st.text(min_size=1, max_size=20))} if kind == "post" else {}
             message = sign(signer, seq=seq, prev=prev, ts=TS, kind=kind, body=body)
             prev = message.id
             out.append(message)

@@ -37,6 +37,7 @@ from pnyx.core.envelope import Message
 from pnyx.errors import StoreError
 from pnyx.events import Stored
 from pnyx.node.trust_keeper import TrustKeeper
+from pnyx.store.polls import poll_shown
 from pnyx.trust.admission import AdmissionConfig, Horizon, eviction_order, plan_horizon
 from pnyx.trust.graph import TrustGraph
 from pnyx.trust.state import TrustState
@@ -86,7 +87,9 @@ def keep_replies(store: Store, messages: Sequence[Message], me: bytes) -> list[M
     chain is partial (a single message at its seq, ``contiguous`` < ``highest``): sync never
     fills it, as gap and catch-up fetches ask only for interest-set authors. Blocking; a
     ``StoreError`` is logged and keeps none of them (remote data never crashes the node).
-    Authors ``me`` blocks are never kept (``docs/moderation.md``)."""
+    Authors ``me`` blocks are never kept (``docs/moderation.md``); a vote only when it names a
+    poll held and not deleted. Strangers' notes, ratings and labels are never kept
+    (``docs/security.md``, "The square's new kinds under attack")."""
     named = {m.id: answers(m) for m in messages}
     targets = [t for found in named.values() for t in found]
     if not targets:
@@ -94,11 +97,17 @@ def keep_replies(store: Store, messages: Sequence[Message], me: bytes) -> list[M
     try:
         held = store.held_ids(targets)
         blocked = set(store.moderated("block", me))
+        # a vote answers a poll, not any message: one naming a post or a deleted poll counts
+        # nowhere and is never shown, so keeping it would only spend the stranger's quota
+        voted = {t for m in messages if m.kind == kinds.VOTE for t in named[m.id] if t in held}
+        polls = {t for t in voted if poll_shown(store, t)}
     except StoreError as exc:
         log.warning("cannot look up the posts strangers answer: %s", exc)
         return []
     kept = (m for m in messages if m.author not in blocked)
-    return [m for m in kept if any(t in held for t in named[m.id])]
+    return [
+        m for m in kept if any(t in (polls if m.kind == kinds.VOTE else held) for t in named[m.id])
+    ]
 
 
 def load_state(store: Store, me: bytes) -> TrustState:

@@ -7,7 +7,8 @@ identities the user trusts; see ``docs/notes.md``). Steps:
 1. **One voice per cluster.** Raters the user's clusters put together (``cluster_of``) become one
    rater whose rating of a note is the mean of its members' ratings of it.
 2. **Who enters the model.** A rater with fewer than ``MIN_RATER_RATINGS`` ratings does not (as
-   Community Notes' minimum); a rating by the note's own author never counts.
+   Community Notes' minimum); a rating by the note's own author never counts, nor a value
+   outside 0..1 (NaN included: none can come from a valid ``note-rating``).
 3. **The model** (matrix factorisation with one factor): ``r = mu + i_u + i_n + f_u * f_n``,
    fitted by alternating ridge regressions (at most ``ROUNDS`` rounds) minimising the squared
    error plus ``LAMBDA_INTERCEPT`` x (``i_u``² + ``i_n``² + ``mu``²) plus ``LAMBDA_FACTOR`` x
@@ -141,6 +142,8 @@ def _voices(
     for r in ratings:
         if authors.get(r.note) == r.rater:
             continue  # nobody rates their own note
+        if not 0.0 <= r.value <= 1.0:
+            continue  # not a rating (NaN fails both tests): it would poison every score
         voice = cluster_of.get(r.rater, r.rater)
         members[voice].add(r.rater)
         sums[(voice, r.note)].append(r.value)

@@ -150,7 +150,8 @@ def tally(
             else:
                 before += 1
             continue
-        ballot = max(inside, key=lambda b: b.seq)
+        # a tie (two ballots at one seq: a forked chain) goes by content, never by input order
+        ballot = max(inside, key=lambda b: (b.seq, b.ts, b.choices, b.received_ms))
         mask = ballot.choices
         if mask <= 0 or mask >> poll.options or (not poll.multiple and mask & (mask - 1)):
             invalid += 1

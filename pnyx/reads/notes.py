@@ -6,7 +6,9 @@ the caller passes, ``trust=``, else one built from the store's follows), co-acti
 clusters ``pnyx clusters`` lists) merged into one voice. So a note is "helpful" on this node when
 people this user trusts, who usually disagree, found it helpful: nobody else decides it, and a
 flood of fresh keys rates nothing here. Computed per read (docs/notes.md, "Limits");
-``page_notes`` scores a page of posts (the web app's timeline and thread) with one fit.
+``page_notes`` scores a page of posts (the web app's timeline and thread) with one fit. Notes
+the user's policy hides (a blocked or muted author's, one a label the user applies hides) are
+left out, as every read leaves hidden items out (docs/moderation.md).
 
 Failure modes: ``NotFoundError`` for a post not held, ``UserError`` for a message that is not a
 post, ``StoreError`` if the store fails.
@@ -23,6 +25,7 @@ from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import NotFoundError, UserError
 from pnyx.notes.score import Model, NoteScore, Rating, fit
 from pnyx.reads.coacting import clusters
+from pnyx.reads.policy import visible
 from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Store, StoredMessage
 from pnyx.store.notes import all_notes, all_ratings, notes_on
@@ -117,12 +120,12 @@ def score_notes(
 
 
 def _views_on(
-    store: Store, post_id: bytes, model: Model, mine: Mapping[bytes, float]
+    store: Store, me: bytes, post_id: bytes, model: Model, mine: Mapping[bytes, float]
 ) -> list[NoteView]:
-    """The notes on ``post_id`` scored by ``model``, helpful ones first."""
+    """The notes on ``post_id`` the user's policy shows, scored by ``model``, helpful first."""
     views = [
         NoteView(n, model.notes[n.message.id], _WORDS.get(mine.get(n.message.id, -1.0)))
-        for n in notes_on(store, post_id)
+        for n in visible(store, me, notes_on(store, post_id))
         if n.message.id in model.notes
     ]
     views.sort(key=lambda v: (_ORDER[v.score.status], -(v.score.intercept or 0.0)))
@@ -146,7 +149,7 @@ def post_notes(
     ratings = all_ratings(store)
     model = score_notes(store, me, now_ms=now_ms, trust=trust, ratings=ratings)
     mine = {r.note: r.value for r in ratings if r.rater == me}
-    views = _views_on(store, post_id, model, mine)
+    views = _views_on(store, me, post_id, model, mine)
     names = names_of(store, {v.item.message.author for v in views})
     return PostNotes(post_id, views, len(model.raters), model.merged, names)
 
@@ -175,6 +178,6 @@ def page_notes(
     ratings = all_ratings(store)
     model = score_notes(store, me, now_ms=now_ms, trust=trust, ratings=ratings)
     mine = {r.note: r.value for r in ratings if r.rater == me}
-    views = {p: _views_on(store, p, model, mine) for p in wanted}
+    views = {p: _views_on(store, me, p, model, mine) for p in wanted}
     names = names_of(store, {v.item.message.author for vs in views.values() for v in vs})
     return {p: PostNotes(p, vs, len(model.raters), model.merged, names) for p, vs in views.items()}

@@ -41,7 +41,9 @@ INSERT OR IGNORE INTO note_ratings (note, aid, seq, value) VALUES (?, ?, ?, ?)
 def check(body: Body) -> None:
     """``note`` (32 bytes), then ``helpful`` (one of yes, somewhat, no)."""
     bytes_field(body, "note", ID_BYTES)
-    if body.get("helpful") not in HELPFUL or not isinstance(body.get("helpful"), str):
+    helpful = body.get("helpful")
+    # type first: ``in`` on a dict hashes its operand, and a list or map would raise TypeError
+    if not isinstance(helpful, str) or helpful not in HELPFUL:
         raise InvalidMessage(Reason.WRONG_BODY, "field 'helpful' must be yes, somewhat or no")
 
 
