@@ -5,8 +5,8 @@ newest first (ts DESC, id DESC). Deleted posts are hidden; the user's own messag
 
 Cost: replies walk the user's own posts (``messages_chain``) and their threads
 (``messages_replies``); followers read the ``follows`` rows naming the user and one message each;
-mentions scan visible posts newest first with ``instr`` (no index: a needle is a whole key text,
-which the FTS tokenizer splits oddly), so they cost O(posts held) at worst.
+mentions look the needles up in the ``mentions`` table (the post kind's own: each post's key
+texts and fingerprints, ``pnyx.core.kinds.mentions``), so they cost O(posts naming the user).
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ def mentions(
     if not needles:
         return []
     aid = aid_of(conn, me)
-    held = " OR ".join("instr(m.text, ?) > 0" for _ in needles)
+    marks = ",".join("?" * len(needles))
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM messages AS m
-        WHERE m.kind = '{_POST}' AND m.aid IS NOT ? AND m.text IS NOT NULL AND ({held})
-          AND {_VISIBLE}
+        f"""SELECT {_COLUMNS} FROM messages AS m JOIN (SELECT DISTINCT aid, seq FROM mentions
+          WHERE needle IN ({marks})) AS n ON m.aid = n.aid AND m.seq = n.seq
+        WHERE m.kind = '{_POST}' AND m.aid IS NOT ? AND {_VISIBLE}
         ORDER BY m.ts DESC, m.id DESC LIMIT ?""",
-        (aid, *needles, limit),
+        (*needles, aid, limit),
     ).fetchall()
     return [stored(row) for row in rows]
 

@@ -172,17 +172,29 @@ def timeline_reposts(
     conn: sqlite3.Connection, me: bytes, limit: int, before: Cursor | None
 ) -> Page:
     """Reposts by ``me`` and everyone ``me`` follows, newest first (ts DESC, id DESC): what the
-    timeline shows besides posts (issue 24). Read through ``messages_chain`` per followed aid."""
+    timeline shows besides posts (issue 24). Two plans, as ``timeline``'s: walk the recent
+    reposts and reactions by time (``messages_actions_by_time``) keeping the followed authors'
+    reposts, or read every message of the followed authors (``messages_chain``) and sort; the
+    cheaper by the running totals (reposts assumed spread like messages)."""
     check_limit(limit)
     me_aid = aid_of(conn, me)
     if me_aid is None:
         return Page([], None)
     ts, last_id = _below(before)
+    params = {"me": me_aid, "ts": ts, "id": last_id, "n": limit + 1}
+    (followed_held,) = conn.execute(
+        f"SELECT coalesce(sum(held), 0) FROM authors WHERE aid IN ({_FOLLOWED})", params
+    ).fetchone()
+    total_row = conn.execute("SELECT value FROM stats WHERE name = 'messages'").fetchone()
+    total = int(total_row[0]) if total_row else 0
+    by_time = followed_held * ROW_FETCH_COST >= limit * total / max(followed_held, 1)
+    index, aid = ("messages_actions_by_time", "+m.aid") if by_time else ("messages_chain", "m.aid")
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY messages_chain
-        WHERE m.aid IN ({_FOLLOWED}) AND m.kind = '{kinds.REPOST}' AND (m.ts, m.id) < (:ts, :id)
+        f"""SELECT {_COLUMNS} FROM messages AS m INDEXED BY {index}
+        WHERE {aid} IN ({_FOLLOWED}) AND m.kind IN ('{kinds.REPOST}', '{kinds.REACTION}')
+          AND m.kind = '{kinds.REPOST}' AND (m.ts, m.id) < (:ts, :id)
         ORDER BY m.ts DESC, m.id DESC LIMIT :n""",
-        {"me": me_aid, "ts": ts, "id": last_id, "n": limit + 1},
+        params,
     ).fetchall()
     return _page(rows, limit)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from pnyx.core.kinds.fields import bytes_field, text_field
+from pnyx.core.kinds.mentions import MENTIONS
 from pnyx.core.kinds.registry import Body, KindSpec, Style
 from pnyx.core.limits import ID_BYTES, MAX_TEXT_BYTES
 from pnyx.core.reasons import InvalidMessage, Reason
@@ -47,5 +48,6 @@ SPECS: Final = (
         root="root",
         parent="parent",
         timeline=True,
+        derived=(MENTIONS,),  # the keys a post names: notifications (pnyx.core.kinds.mentions)
     ),
 )
