@@ -145,12 +145,9 @@ def known_names(store: Store, me: bytes) -> Names:
     """The names the user knows (their own and those of everyone they follow), for look-alike
     marks, as ``pnyx.cli.names.known_names`` gives the CLI."""
     from pnyx.core.display import Names
+    from pnyx.store.names import followed_names
 
-    known: dict[bytes, str | None] = {}
-    for key in [me, *store.following(me)]:
-        profile = store.profile(key)
-        known[key] = profile.name if profile is not None else None
-    return Names(known)
+    return Names(followed_names(store, me))
 
 
 def ranked(
