@@ -170,6 +170,12 @@ def _sequence() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(s) for s in sorted(SEQUENCES, key=len)[::-1]))
 
 
+#: Skeletons remembered (``skeleton`` is a pure function of the name; the web app compares every
+#: followed author's name on each page), a count of names.
+SKELETON_CACHE_NAMES: Final = 16_384
+
+
+@functools.lru_cache(maxsize=SKELETON_CACHE_NAMES)
 def skeleton(name: str) -> str:
     """A form two names share when they look alike: NFKC, marks and invisible characters removed,
     punctuation, symbols and key texts (``pnyx1...``) removed, confusable letters mapped to their

@@ -9,6 +9,7 @@ docs/protocol.md, "The pnyx1... text form".
 
 from __future__ import annotations
 
+import functools
 import string
 from typing import Final
 
@@ -33,11 +34,20 @@ KEY_HEX_DIGITS: Final = 2 * KEY_BYTES
 _NOT_A_KEY: Final = "not hex or pnyx1... text"
 
 
+#: Key texts remembered (a page shows the same authors' keys again and again), a count of keys.
+KEY_TEXT_CACHE_KEYS: Final = 16_384
+
+
 def encode_public_key(key: bytes) -> str:
     """The ``pnyx1...`` text of a 32-byte public key. Raises ``ValueError`` for other lengths."""
     if len(key) != KEY_BYTES:
         raise ValueError(f"a key is {KEY_BYTES} bytes, this is {len(key)}")
-    return bech32.encode(KEY_HRP, bytes(key))
+    return _encode(bytes(key))
+
+
+@functools.lru_cache(maxsize=KEY_TEXT_CACHE_KEYS)
+def _encode(key: bytes) -> str:
+    return bech32.encode(KEY_HRP, key)
 
 
 def parse_public_key(text: str) -> bytes:
