@@ -5,7 +5,8 @@
    through the ASGI app in process (``httpx.ASGITransport`` under trio, store work in worker
    threads as in the node, heap frozen as the node does: the time the server spends, no socket),
    ``queries`` times after a warm-up; reference: ``Store.timeline`` of the same page in the
-   same run. Target: p99 <= 50 ms. Also the for-you page (the node's kept trust, as the node serves it), for the record.
+   same run. Target: p99 <= 50 ms. Also the for-you page (the node's kept trust, as the node
+   serves it), for the record.
 2. **Full load in the browser** (DOMContentLoaded) of the same page, served over loopback by
    Hypercorn as the node serves it (``pnyx.web.serve.serve_web`` in a thread) and loaded by
    Chromium (Playwright) ``loads`` times: ``domContentLoadedEventEnd`` of the navigation entry.
