@@ -72,7 +72,7 @@ def run(params: dict[str, Any], cache: Any) -> Result:
         explained = latency_ms(why_next, runs)
         found = latency_ms(lambda: search(store, me, WORD), runs)
         kept = load_trust(store, me)  # as the node's TrustKeeper hands it to reads
-        kept.score_map(), kept.trusted()
+        kept.score_map(), kept.trusted_keys()
         freeze_long_lived_heap()  # as `pnyx run` does,
         freeze_heap()  # and the keeper after a full compute
         for_you_kept = latency_ms(

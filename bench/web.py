@@ -76,7 +76,7 @@ def run(params: dict[str, Any], cache: Path) -> Result:
     ):
         ctx = WebContext(store=store, me=me, key=None, tokens=TokenBook(Path(scratch) / TOKEN_FILE))
         kept = load_trust(store, me)
-        kept.score_map(), kept.trusted()
+        kept.score_map(), kept.trusted_keys()
         snapshot = TrustSnapshot(kept, wall_clock_ms(), incremental=False)
         freeze_long_lived_heap()  # as `pnyx run` does,
         freeze_heap()  # and its trust keeper after a full compute

@@ -75,7 +75,7 @@ def apply_edges(state: TrustState, current: Iterable[tuple[Edge, bool]]) -> Trus
 def _computed(store: Store, me: bytes) -> TrustState:
     """A full compute with the caches every ranked read uses filled (in the worker thread)."""
     state = load_trust(store, me)
-    state.score_map(), state.trusted()
+    state.score_map(), state.trusted_keys()
     return state
 
 
@@ -88,7 +88,7 @@ def update_from_store(store: Store, state: TrustState, edges: set[Edge]) -> Trus
             by_follower[follower] = frozenset(store.following(follower))
         current.append(((follower, followee), followee in by_follower[follower]))
     updated = apply_edges(state, current)
-    updated.score_map(), updated.trusted()  # the caches reads use, filled here, not in a read
+    updated.score_map(), updated.trusted_keys()  # the caches reads use, filled here, not a read
     return updated
 
 

@@ -168,7 +168,7 @@ def _rank(
     following = frozenset(store.following(me))
     authors: set[bytes] | None = {me, *following}
     if recipe.authors == "trusted":
-        authors = {me, *following, *(bytes.fromhex(k) for k in state.trusted())}
+        authors = {me, *following, *state.trusted_keys()}
     elif recipe.authors == "any":
         authors = None
     if authors is not None:

@@ -109,7 +109,7 @@ def score_notes(
     """The model over every note held, rated by the user and those the user trusts
     (``ratings``: ``all_ratings(store)`` when the caller has read them already)."""
     state = trust if trust is not None else load_trust(store, me)
-    trusted = {bytes.fromhex(k) for k in state.trusted()} | {me}
+    trusted = state.trusted_keys() | {me}
     now = wall_clock_ms() if now_ms is None else now_ms
     found = clusters(store, me, now_ms=now).clusters
     cluster_of = {bytes.fromhex(k): bytes.fromhex(v) for k, v in found.cluster_of.items()}

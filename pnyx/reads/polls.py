@@ -116,7 +116,7 @@ class _Voters:
         state = trust if trust is not None else load_trust(store, me)
         found = clusters(store, me, now_ms=now_ms).clusters
         return cls(
-            frozenset(bytes.fromhex(k) for k in state.trusted()),
+            state.trusted_keys(),
             {bytes.fromhex(k): bytes.fromhex(v) for k, v in found.cluster_of.items()},
         )
 

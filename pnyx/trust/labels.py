@@ -128,9 +128,12 @@ class Labels:
         return frozenset(k for k, found in self.keys.items() if found[0].action == "hide")
 
     def hides(self, post_id: bytes, author: bytes) -> bool:
-        """Whether a ``hide`` label is on post ``post_id`` or on its ``author``."""
-        found = self.on(post_id, author)
-        return bool(found) and found[0].action == "hide"
+        """Whether a ``hide`` label is on post ``post_id`` or on its ``author`` (no sorting: it
+        runs for every candidate of a ranked page)."""
+        if not self.posts and not self.keys:
+            return False
+        found = (*self.posts.get(post_id, ()), *self.keys.get(author, ()))
+        return any(label.action == "hide" for label in found)
 
     def on(self, post_id: bytes, author: bytes) -> tuple[Label, ...]:
         """Every label on post ``post_id`` or on its ``author``, in precedence order."""

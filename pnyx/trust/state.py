@@ -68,6 +68,7 @@ class TrustState:
         self.dist: IntArray = np.zeros(0, dtype=np.int64)
         self.changes = 0
         self._trusted: frozenset[str] | None = None
+        self._trusted_keys: frozenset[bytes] | None = None
         self._score_map: dict[str, float] | None = None
         self.recompute()
 
@@ -78,6 +79,7 @@ class TrustState:
         out.graph, out.user = self.graph.copy(), self.user
         out.scores, out.dist = self.scores.copy(), self.dist.copy()
         out.changes, out._trusted, out._score_map = self.changes, self._trusted, self._score_map
+        out._trusted_keys = self._trusted_keys
         return out
 
     @property
@@ -89,7 +91,7 @@ class TrustState:
         self.scores = pagerank.personalised_pagerank(self.graph, self.user_index)
         self.dist = paths.hop_distances(self.graph, self.user_index)
         self.changes = 0
-        self._trusted = self._score_map = None
+        self._trusted = self._score_map = self._trusted_keys = None
 
     def follow(self, follower: str, followee: str) -> bool:
         """Apply one new follow incrementally; False if it changed nothing."""
@@ -122,7 +124,7 @@ class TrustState:
 
     def _changed(self) -> None:
         self.changes += 1
-        self._trusted = self._score_map = None
+        self._trusted = self._score_map = self._trusted_keys = None
         if self.changes >= REFRESH_AFTER:
             self.recompute()
 
@@ -164,6 +166,12 @@ class TrustState:
             direct = {keys[int(i)] for i in self.graph.followees(self.user_index)}
             self._trusted = frozenset(top | direct)
         return self._trusted
+
+    def trusted_keys(self) -> frozenset[bytes]:
+        """``trusted`` as 32-byte keys; cached with it (ranked reads take it on every page)."""
+        if self._trusted_keys is None:
+            self._trusted_keys = frozenset(bytes.fromhex(k) for k in self.trusted())
+        return self._trusted_keys
 
     def report(self, key: str) -> TrustReport:
         """Score, hops, up to ``paths.MAX_PATHS`` shortest paths and rank (1 = most trusted)."""
