@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
 
 from pnyx.errors import UserError
 from pnyx.runtime import Offload, in_thread
 from pnyx.web.auth import LoginCodes, TokenBook
 from pnyx.web.guard import SAFE_METHODS, loopback_hosts
-from pnyx.web.sessions import Session, Sessions
+from pnyx.web.sessions import SESSION_MAX_AGE_S, Session, Sessions
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -171,3 +172,24 @@ def web_context(request: Request) -> WebContext:
     """The ``WebContext`` of the app serving ``request``."""
     ctx: WebContext = request.app.state.web
     return ctx
+
+
+def start_session(
+    codes: LoginCodes, sessions: Sessions, code: str, target: str, again: str
+) -> RedirectResponse:
+    """Consume the one-time login ``code`` and start a session: its HttpOnly, SameSite=Strict
+    cookie and a 303 to ``target`` (the app's and the first run's login). A code unknown, used
+    or expired is 403, saying ``again``."""
+    if not codes.consume(code):
+        raise HTTPException(403, f"this login code is unknown, used or expired: {again}")
+    sid, _ = sessions.create()
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=int(SESSION_MAX_AGE_S),
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+    return response

@@ -46,9 +46,9 @@ from starlette.staticfiles import StaticFiles
 from pnyx.errors import IdentityExistsError, UserError
 from pnyx.runtime import Offload, in_thread
 from pnyx.web.auth import LoginCodes
-from pnyx.web.context import SESSION_COOKIE
+from pnyx.web.context import SESSION_COOKIE, start_session
 from pnyx.web.guard import Guard, loopback_hosts
-from pnyx.web.sessions import SESSION_MAX_AGE_S, Session, Sessions
+from pnyx.web.sessions import Session, Sessions
 
 if TYPE_CHECKING:
     import nacl.signing
@@ -133,19 +133,8 @@ def _starting() -> HTMLResponse:
 
 async def login(request: Request) -> Response:
     ctx = _ctx(request)
-    if not ctx.codes.consume(request.query_params.get("code", "")):
-        raise HTTPException(403, "this login code is unknown, used or expired: restart pnyx run")
-    sid, _ = ctx.sessions.create()
-    response = RedirectResponse("/first-run", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        sid,
-        max_age=int(SESSION_MAX_AGE_S),
-        httponly=True,
-        samesite="strict",
-        path="/",
-    )
-    return response
+    code = request.query_params.get("code", "")
+    return start_session(ctx.codes, ctx.sessions, code, "/first-run", "restart pnyx run")
 
 
 async def create_page(request: Request) -> Response:

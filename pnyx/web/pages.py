@@ -39,9 +39,9 @@ from pnyx.errors import UserError
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView
 from pnyx.web import read
-from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, web_context
+from pnyx.web.context import CSRF_FIELD, SESSION_COOKIE, WebContext, start_session, web_context
 from pnyx.web.kept import kept_state as kept
-from pnyx.web.sessions import SESSION_MAX_AGE_S, Session
+from pnyx.web.sessions import Session
 
 if TYPE_CHECKING:
     from nacl.signing import SigningKey
@@ -161,19 +161,8 @@ def _back(form: dict[str, str]) -> RedirectResponse:
 
 async def login(request: Request) -> Response:
     ctx = web_context(request)
-    if not ctx.codes.consume(request.query_params.get("code", "")):
-        raise HTTPException(403, "this login code is unknown, used or expired: run `pnyx ui` again")
-    sid, _ = ctx.sessions.create()
-    response = RedirectResponse("/timeline", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        sid,
-        max_age=int(SESSION_MAX_AGE_S),
-        httponly=True,
-        samesite="strict",
-        path="/",
-    )
-    return response
+    code = request.query_params.get("code", "")
+    return start_session(ctx.codes, ctx.sessions, code, "/timeline", "run `pnyx ui` again")
 
 
 async def home(request: Request) -> Response:
