@@ -60,6 +60,14 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
     return value
 
 
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    """``body[name]`` if it is true or false, ``default`` if absent; else 400."""
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise HTTPException(400, f'"{name}" must be true or false')
+    return value
+
+
 async def _write(
     request: Request,
     action: Callable[..., MessageView],

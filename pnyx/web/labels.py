@@ -176,16 +176,14 @@ async def api_unsubscribe(request: Request) -> Response:
 
 async def api_label(request: Request) -> Response:
     """``{subject: post id or key, value, retract?: bool}``; 201 with the signed label."""
-    from pnyx.web.api import _body, _string
+    from pnyx.web.api import _body, _flag, _string
 
     ctx = web_context(request)
     await ctx.authorize(request, "moderate")
     key = ctx.signing_key()
     body = await _body(request)
     subject, value = _string(body, "subject"), _string(body, "value")
-    retract = body.get("retract", False)
-    if not isinstance(retract, bool):
-        raise HTTPException(400, '"retract" must be true or false')
+    retract = _flag(body, "retract", False)
     try:
         view = await ctx.offload(_label, ctx.store, key, subject, value, retract)
     except NothingChangedError as exc:

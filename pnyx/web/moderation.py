@@ -59,13 +59,11 @@ async def _api_write(request: Request, action: str, target: str | None = None) -
     key = ctx.signing_key()
     private = False
     if target is None:
-        from pnyx.web.api import _body, _string
+        from pnyx.web.api import _body, _flag, _string
 
         body = await _body(request)
         target = _string(body, "key")
-        private = body.get("private", False)
-        if not isinstance(private, bool):
-            raise HTTPException(400, '"private" must be true or false')
+        private = _flag(body, "private", False)
     try:
         done = await ctx.offload(_act, ctx.store, key, action, target, private)
     except NothingChangedError as exc:

@@ -179,16 +179,14 @@ async def api_notes(request: Request) -> Response:
 
 async def api_add(request: Request) -> Response:
     """``{post, text, misleading?: true}``; 201 with the signed note."""
-    from pnyx.web.api import _body, _string
+    from pnyx.web.api import _body, _flag, _string
 
     ctx = web_context(request)
     await ctx.authorize(request, "write")
     key = ctx.signing_key()
     body = await _body(request)
     post, text = _string(body, "post"), _string(body, "text")
-    misleading = body.get("misleading", True)
-    if not isinstance(misleading, bool):
-        raise HTTPException(400, '"misleading" must be true or false')
+    misleading = _flag(body, "misleading", True)
     write = functools.partial(write_note, misleading=misleading)
     view = await ctx.offload(write, ctx.store, key, post, text)
     ctx.nudge()

@@ -239,7 +239,7 @@ async def api_one(request: Request) -> Response:
 async def api_ask(request: Request) -> Response:
     """``{question, options: [text], multiple?: bool, open_for?: "1d"}`` (any duration
     ``pnyx poll --open`` takes: 30m, 12h, 3d); 201 with the signed poll."""
-    from pnyx.web.api import _body, _string
+    from pnyx.web.api import _body, _flag, _string
 
     ctx = web_context(request)
     await ctx.authorize(request, "write")
@@ -249,9 +249,7 @@ async def api_ask(request: Request) -> Response:
     options = body.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise HTTPException(400, '"options" must be a list of strings')
-    multiple = body.get("multiple", False)
-    if not isinstance(multiple, bool):
-        raise HTTPException(400, '"multiple" must be true or false')
+    multiple = _flag(body, "multiple", False)
     open_for = _string(body, "open_for", required=False) or "1d"
     ask = functools.partial(create_poll, multiple=multiple, open_ms=parse_duration(open_for))
     view = await ctx.offload(ask, ctx.store, key, question, options)
