@@ -141,3 +141,24 @@ def walk_feed(store: Store, author: bytes, limit: int) -> list[StoredMessage]:
         if page.next is None:
             return items
         cursor = page.next
+
+
+def rating_camps(
+    writer: Feed, post: Message, bridge_text: str, start_ms: int | None = None
+) -> tuple[Message, list[Message], list[Feed]]:
+    """Community notes that bridge (docs/notes.md): ``writer`` notes ``post`` with a "bridge"
+    note and sixteen partisan ones; twelve raters (keys 10..15 and 20..25), two camps of six
+    that disagree on every partisan note, all rate the bridge helpful. Returns the bridge, the
+    partisan notes and the raters (not stored: hand their messages to a store)."""
+    bridge = writer.add("note", {"post": post.id, "text": bridge_text})
+    partisan = [writer.add("note", {"post": post.id, "text": f"side {i}"}) for i in range(16)]
+    when = NOW_MS - 10**8 if start_ms is None else start_ms
+    left = [Feed(key(10 + i), when) for i in range(6)]
+    right = [Feed(key(20 + i), when) for i in range(6)]
+    for camp, liked in ((left, 0), (right, 1)):
+        for rater in camp:
+            rater.add("note-rating", {"note": bridge.id, "helpful": "yes"})
+            for i, n in enumerate(partisan):
+                verdict = "yes" if i % 2 == liked else "no"
+                rater.add("note-rating", {"note": n.id, "helpful": verdict})
+    return bridge, partisan, left + right

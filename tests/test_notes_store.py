@@ -18,7 +18,7 @@ from pnyx.ops.notes import rate_note, write_note
 from pnyx.reads.notes import post_notes
 from pnyx.store import Store
 from pnyx.store.notes import all_notes, all_ratings, notes_on
-from tests.store_helpers import NOW_MS, Feed, key, pub
+from tests.store_helpers import NOW_MS, Feed, key, pub, rating_camps
 
 ME = key(1)
 
@@ -95,25 +95,17 @@ def test_only_raters_the_user_trusts_decide(store: Store) -> None:
     all find the "bridge" note helpful; thirty strangers rate it unhelpful and change nothing."""
     author, writer = Feed(key(2)), Feed(key(3))
     post = author.post("a claim")
-    bridge = writer.add("note", {"post": post.id, "text": "context both sides accept"})
-    partisan = [writer.add("note", {"post": post.id, "text": f"side {i}"}) for i in range(16)]
-    left, right = [Feed(key(10 + i)) for i in range(6)], [Feed(key(20 + i)) for i in range(6)]
+    bridge, partisan, raters = rating_camps(writer, post, "context both sides accept")
     strangers = [Feed(key(100 + i)) for i in range(30)]
-    for camp, liked in ((left, 0), (right, 1)):
-        for rater in camp:
-            rater.add("note-rating", {"note": bridge.id, "helpful": "yes"})
-            for i, n in enumerate(partisan):
-                verdict = "yes" if i % 2 == liked else "no"
-                rater.add("note-rating", {"note": n.id, "helpful": verdict})
     for rater in strangers:
         for n in [bridge, *partisan]:
             rater.add("note-rating", {"note": n.id, "helpful": "no" if n is bridge else "yes"})
-    everyone = [author, writer, *left, *right, *strangers]
+    everyone = [author, writer, *raters, *strangers]
     store.ingest_verified([m for f in everyone for m in f.messages])
     me = pub(ME)
     alone = post_notes(store, me, post.id)
     assert alone.raters == 0 and {n.score.status for n in alone.notes} == {"needs more ratings"}
-    for rater in left + right:
+    for rater in raters:
         ops.follow(store, ME, rater.author.hex(), now_ms=NOW_MS)
     found = post_notes(store, me, post.id)
     assert found.raters == 12 >= MIN_RATER_RATINGS

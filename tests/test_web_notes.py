@@ -17,7 +17,7 @@ from pnyx.clock import wall_clock_ms
 from pnyx.notes.score import fit
 from pnyx.ops.notes import write_note
 from pnyx.web.context import WebContext
-from tests.store_helpers import Feed, key, pub
+from tests.store_helpers import Feed, key, pub, rating_camps
 from tests.web_kit import ORIGIN, bearer, client, ctx, login
 
 HOSTILE = '<script>alert("x")</script>'
@@ -95,17 +95,8 @@ def _camps(ctx: WebContext) -> str:
     start = wall_clock_ms() - 3_600_000  # ranked feeds rank by the wall clock
     author, writer = Feed(BOB, start), Feed(CAROL, start)
     post = author.post("a claim")
-    bridge = writer.add("note", {"post": post.id, "text": f"context both accept {HOSTILE}"})
-    partisan = [writer.add("note", {"post": post.id, "text": f"side {i}"}) for i in range(16)]
-    left = [Feed(key(10 + i), start) for i in range(6)]
-    right = [Feed(key(20 + i), start) for i in range(6)]
-    for camp, liked in ((left, 0), (right, 1)):
-        for rater in camp:
-            rater.add("note-rating", {"note": bridge.id, "helpful": "yes"})
-            for i, n in enumerate(partisan):
-                verdict = "yes" if i % 2 == liked else "no"
-                rater.add("note-rating", {"note": n.id, "helpful": verdict})
-    everyone = [author, writer, *left, *right]
+    _, _, raters = rating_camps(writer, post, f"context both accept {HOSTILE}", start)
+    everyone = [author, writer, *raters]
     ctx.store.ingest_verified([m for f in everyone for m in f.messages])
     ops.follow(ctx.store, ME, pub(BOB).hex())
     return post.id.hex()
