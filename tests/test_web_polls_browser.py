@@ -12,19 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.netharness import Cluster
-from tests.test_web_browser import CHROMIUM, browser, cluster, open_page, sync_api
+from tests.test_web_browser import browser, cluster, open_page, pytestmark, sync_api
 from tests.test_web_screenshots import screenshots_dir
 
-__all__ = ["browser", "cluster"]  # the fixtures
-
-
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine"),
-]
+__all__ = ["browser", "cluster", "pytestmark"]  # the fixtures
 
 
 def test_a_browser_asks_a_poll_and_votes(cluster: Cluster, browser: Any, tmp_path: Path) -> None:

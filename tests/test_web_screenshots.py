@@ -12,17 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.netharness import Cluster
-from tests.test_web_browser import CHROMIUM, browser, cluster, open_page, sync_api
+from tests.test_web_browser import browser, cluster, open_page, pytestmark, sync_api
 
-__all__ = ["browser", "cluster"]  # the fixtures, shared with the other browser tests
-
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine"),
-]
+__all__ = ["browser", "cluster", "pytestmark"]  # the fixtures, shared with the other browser tests
 
 #: Environment variable naming the directory the screenshots go to (default: the tmp dir).
 SCREENSHOTS_ENV = "PNYX_SCREENSHOTS_DIR"
