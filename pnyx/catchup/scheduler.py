@@ -51,7 +51,7 @@ from pnyx.catchup.session import (
 from pnyx.catchup.standing import PeerStanding
 from pnyx.errors import StoreError
 from pnyx.events import InterestChanged, Source, Stored, StoreHealth
-from pnyx.net.contracts import PeerEvent
+from pnyx.net.contracts import Network, PeerEvent
 from pnyx.sync.limits import IDLE_TIMEOUT_S, PROTOCOL_ID, SESSION_TIMEOUT_S
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class SyncScheduler:
         )
         self._standing = standing
         self._limiter = trio.CapacityLimiter(max_sessions)
+        self._network: Network | None = None  # the node's, taken when ``run`` starts
         self._running = 0
         self._pending: dict[str, _Want] = {}
         self._busy: dict[str, trio.Event] = {}
@@ -125,8 +126,11 @@ class SyncScheduler:
     # --- running ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve sync streams and run the triggers until cancelled (inside ``node.run``)."""
-        self.node.network.set_stream_handler(PROTOCOL_ID, self.server.serve)
+        """Serve sync streams and run the triggers until cancelled (inside ``node.run``). The
+        node's network is taken once here: a session ending while the node stops then sees no
+        peers instead of a node that is no longer running."""
+        self._network = self.node.network
+        self._network.set_stream_handler(PROTOCOL_ID, self.server.serve)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._dispatch, nursery)
             nursery.start_soon(self._gap_loop)
@@ -211,7 +215,8 @@ class SyncScheduler:
     # --- scheduling -------------------------------------------------------------------------
 
     def _connected(self) -> list[str]:
-        return [p.peer_id for p in self.node.network.peers()]
+        network = self._network
+        return [] if network is None else [p.peer_id for p in network.peers()]
 
     def _enqueue(self, peer: str, want: _Want) -> None:
         pending = self._pending.get(peer)
@@ -272,7 +277,7 @@ class SyncScheduler:
             self.stats.sessions_peak = max(self.stats.sessions_peak, self._running)
             try:
                 result = await fetch_from_peer(
-                    self.node.network,
+                    self._network or self.node.network,
                     peer,
                     self.node.store,
                     authors=authors,

@@ -241,7 +241,7 @@ CREATE TABLE label_subscriptions (
 _V8 = """
 -- Followers (pnyx.store.notify.followers: the notifications and the unread count on every web
 -- page; docs/web.md): the follows naming a user, by an index instead of a scan of every edge.
-CREATE INDEX follows_by_followee ON follows (followee) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS follows_by_followee ON follows (followee) WHERE state = 1;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
