@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pnyx import ops
+from pnyx.errors import NothingChangedError
 from pnyx.rank.builtins import DEFAULT
 from pnyx.views import MessageView, NodeStatus
 from pnyx.web import (
@@ -72,14 +73,23 @@ async def _write(
     request: Request,
     action: Callable[..., MessageView],
     args: Callable[[], Awaitable[tuple[Any, ...]]],
+    *,
+    scope: str = "write",
+    conflict: bool = False,
 ) -> Response:
-    """Authorize a write first, then read its arguments (``args``), run ``action`` on the store
-    in a worker thread, nudge the node, and answer 201 with the new message."""
+    """Authorize a write first (``scope``), then read its arguments (``args``), run ``action``
+    on the store in a worker thread, nudge the node, and answer 201 with the new message.
+    ``conflict``: the state asked for holding already (``NothingChangedError``) is 409."""
     ctx = web_context(request)
-    await ctx.authorize(request, "write")
+    await ctx.authorize(request, scope)
     key = ctx.signing_key()
     values = await args()
-    view: MessageView = await ctx.offload(action, ctx.store, key, *values)
+    try:
+        view: MessageView = await ctx.offload(action, ctx.store, key, *values)
+    except NothingChangedError as exc:
+        if not conflict:
+            raise
+        raise HTTPException(409, str(exc)) from None
     ctx.nudge()
     record = view.to_json()
     if view.kind == "post" and await ctx.offline():

@@ -176,20 +176,14 @@ async def api_unsubscribe(request: Request) -> Response:
 
 async def api_label(request: Request) -> Response:
     """``{subject: post id or key, value, retract?: bool}``; 201 with the signed label."""
-    from pnyx.web.api import _body, _flag, _string
+    from pnyx.web.api import _body, _flag, _string, _write
 
-    ctx = web_context(request)
-    await ctx.authorize(request, "moderate")
-    key = ctx.signing_key()
-    body = await _body(request)
-    subject, value = _string(body, "subject"), _string(body, "value")
-    retract = _flag(body, "retract", False)
-    try:
-        view = await ctx.offload(_label, ctx.store, key, subject, value, retract)
-    except NothingChangedError as exc:
-        raise HTTPException(409, str(exc)) from None
-    ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    async def args() -> tuple[object, ...]:
+        body = await _body(request)
+        retract = _flag(body, "retract", False)
+        return _string(body, "subject"), _string(body, "value"), retract
+
+    return await _write(request, _label, args, scope="moderate", conflict=True)
 
 
 #: (method, path, handler, summary, scope) of the label API routes (under ``/api/v1``).

@@ -24,14 +24,13 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from pnyx.core import kinds
 from pnyx.core.kinds.note import MAX_NOTE_TEXT_BYTES
-from pnyx.errors import NotFoundError, NothingChangedError, UserError
+from pnyx.errors import NotFoundError, UserError
 from pnyx.ops.notes import rate_note, write_note
 from pnyx.reads.notes import PostNotes, page_notes, post_notes
 from pnyx.views import MessageView
@@ -177,37 +176,31 @@ async def api_notes(request: Request) -> Response:
     return JSONResponse(found.to_json())
 
 
+def _add(store: Any, key: Any, post: str, text: str, misleading: bool) -> MessageView:
+    return write_note(store, key, post, text, misleading=misleading)
+
+
 async def api_add(request: Request) -> Response:
     """``{post, text, misleading?: true}``; 201 with the signed note."""
-    from pnyx.web.api import _body, _flag, _string
+    from pnyx.web.api import _body, _flag, _string, _write
 
-    ctx = web_context(request)
-    await ctx.authorize(request, "write")
-    key = ctx.signing_key()
-    body = await _body(request)
-    post, text = _string(body, "post"), _string(body, "text")
-    misleading = _flag(body, "misleading", True)
-    write = functools.partial(write_note, misleading=misleading)
-    view = await ctx.offload(write, ctx.store, key, post, text)
-    ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    async def args() -> tuple[object, ...]:
+        body = await _body(request)
+        misleading = _flag(body, "misleading", True)
+        return _string(body, "post"), _string(body, "text"), misleading
+
+    return await _write(request, _add, args)
 
 
 async def api_rate(request: Request) -> Response:
     """``{helpful: "yes" | "somewhat" | "no"}``; 201 with the signed rating, 409 for the same
     rating again."""
-    from pnyx.web.api import _body, _string
+    from pnyx.web.api import _body, _string, _write
 
-    ctx = web_context(request)
-    await ctx.authorize(request, "write")
-    key = ctx.signing_key()
-    helpful = _string(await _body(request), "helpful")
-    try:
-        view = await ctx.offload(rate_note, ctx.store, key, request.path_params["id"], helpful)
-    except NothingChangedError as exc:
-        raise HTTPException(409, str(exc)) from None
-    ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    async def args() -> tuple[object, ...]:
+        return request.path_params["id"], _string(await _body(request), "helpful")
+
+    return await _write(request, rate_note, args, conflict=True)
 
 
 #: (method, path, handler, summary, scope) of the notes API routes (under ``/api/v1``).

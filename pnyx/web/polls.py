@@ -28,10 +28,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pnyx.errors import NothingChangedError, UserError
+from pnyx.errors import UserError
 from pnyx.ops.polls import create_poll, parse_duration, vote
 from pnyx.polls.tally import choices_of
 from pnyx.reads.polls import PollView, poll_list, poll_view
+from pnyx.views import MessageView
 from pnyx.web.context import WebContext, web_context
 from pnyx.web.kept import kept_state
 from pnyx.web.pages import _form, _me, _session, known_names, render
@@ -236,46 +237,43 @@ async def api_one(request: Request) -> Response:
     return JSONResponse((await _one(ctx, request.path_params["id"])).to_json())
 
 
+def _ask_signed(
+    store: Any, key: Any, question: str, options: list[str], multiple: bool, open_ms: int
+) -> MessageView:
+    return create_poll(store, key, question, options, multiple=multiple, open_ms=open_ms)
+
+
 async def api_ask(request: Request) -> Response:
     """``{question, options: [text], multiple?: bool, open_for?: "1d"}`` (any duration
     ``pnyx poll --open`` takes: 30m, 12h, 3d); 201 with the signed poll."""
-    from pnyx.web.api import _body, _flag, _string
+    from pnyx.web.api import _body, _flag, _string, _write
 
-    ctx = web_context(request)
-    await ctx.authorize(request, "write")
-    key = ctx.signing_key()
-    body = await _body(request)
-    question = _string(body, "question")
-    options = body.get("options")
-    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-        raise HTTPException(400, '"options" must be a list of strings')
-    multiple = _flag(body, "multiple", False)
-    open_for = _string(body, "open_for", required=False) or "1d"
-    ask = functools.partial(create_poll, multiple=multiple, open_ms=parse_duration(open_for))
-    view = await ctx.offload(ask, ctx.store, key, question, options)
-    ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    async def args() -> tuple[object, ...]:
+        body = await _body(request)
+        question = _string(body, "question")
+        options = body.get("options")
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise HTTPException(400, '"options" must be a list of strings')
+        open_for = _string(body, "open_for", required=False) or "1d"
+        return question, options, _flag(body, "multiple", False), parse_duration(open_for)
+
+    return await _write(request, _ask_signed, args)
 
 
 async def api_vote(request: Request) -> Response:
     """``{choices: [0-based option indices]}``; 201 with the signed vote, 409 for the same vote
     again."""
-    from pnyx.web.api import _body
+    from pnyx.web.api import _body, _write
 
-    ctx = web_context(request)
-    await ctx.authorize(request, "write")
-    key = ctx.signing_key()
-    choices = (await _body(request)).get("choices")
-    if not isinstance(choices, list) or not all(
-        isinstance(c, int) and not isinstance(c, bool) for c in choices
-    ):
-        raise HTTPException(400, '"choices" must be a list of option indices (0 the first)')
-    try:
-        view = await ctx.offload(vote, ctx.store, key, request.path_params["id"], choices)
-    except NothingChangedError as exc:
-        raise HTTPException(409, str(exc)) from None
-    ctx.nudge()
-    return JSONResponse(view.to_json(), status_code=201)
+    async def args() -> tuple[object, ...]:
+        choices = (await _body(request)).get("choices")
+        if not isinstance(choices, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in choices
+        ):
+            raise HTTPException(400, '"choices" must be a list of option indices (0 the first)')
+        return request.path_params["id"], choices
+
+    return await _write(request, vote, args, conflict=True)
 
 
 #: (method, path, handler, summary, scope) of the poll API routes (under ``/api/v1``).
