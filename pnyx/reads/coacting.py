@@ -13,8 +13,9 @@ from pnyx.clock import wall_clock_ms
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.rank.clusters import Clusters, find_clusters
 from pnyx.reads.feed import CLUSTER_WINDOW_S, MS_PER_S, engagement_of
-from pnyx.reads.trust import names_of
+from pnyx.reads.trust import load_trust, names_of
 from pnyx.store import Store
+from pnyx.trust.state import TrustState
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,21 @@ def clusters(store: Store, me: bytes, *, now_ms: int | None = None) -> ClustersV
     found = find_clusters(engagement_of(a) for a in acts)
     keys = {bytes.fromhex(k) for k in found.cluster_of}
     return ClustersView(found, CLUSTER_WINDOW_S, len(acts), names_of(store, keys))
+
+
+@dataclass(frozen=True)
+class Voices:
+    """Who counts for the user in a tally (polls, notes): the trusted set and the co-acting
+    clusters (each member's cluster key), keys as 32-byte ``bytes``."""
+
+    trusted: frozenset[bytes]
+    cluster_of: Mapping[bytes, bytes]
+
+    @classmethod
+    def of(cls, store: Store, me: bytes, now_ms: int, trust: TrustState | None) -> Voices:
+        """From the trust state given (the node's kept one) or built from the store, and the
+        clusters of the last ``CLUSTER_WINDOW_S``."""
+        state = trust if trust is not None else load_trust(store, me)
+        found = clusters(store, me, now_ms=now_ms).clusters
+        cluster_of = {bytes.fromhex(k): bytes.fromhex(v) for k, v in found.cluster_of.items()}
+        return cls(state.trusted_keys(), cluster_of)

@@ -24,9 +24,9 @@ from pnyx.core.kinds import POST
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import NotFoundError, UserError
 from pnyx.notes.score import Model, NoteScore, Rating, fit
-from pnyx.reads.coacting import clusters
+from pnyx.reads.coacting import Voices
 from pnyx.reads.policy import visible
-from pnyx.reads.trust import load_trust, names_of
+from pnyx.reads.trust import names_of
 from pnyx.store import Store, StoredMessage
 from pnyx.store.notes import all_notes, all_ratings, notes_on
 from pnyx.trust.state import TrustState
@@ -108,15 +108,13 @@ def score_notes(
 ) -> Model:
     """The model over every note held, rated by the user and those the user trusts
     (``ratings``: ``all_ratings(store)`` when the caller has read them already)."""
-    state = trust if trust is not None else load_trust(store, me)
-    trusted = state.trusted_keys() | {me}
     now = wall_clock_ms() if now_ms is None else now_ms
-    found = clusters(store, me, now_ms=now).clusters
-    cluster_of = {bytes.fromhex(k): bytes.fromhex(v) for k, v in found.cluster_of.items()}
+    who = Voices.of(store, me, now, trust)
+    trusted = who.trusted | {me}
     authors = all_notes(store)
     held = all_ratings(store) if ratings is None else ratings
     counted = [r for r in held if r.rater in trusted and r.note in authors]
-    return fit(counted, authors=authors, cluster_of=cluster_of, notes=sorted(authors))
+    return fit(counted, authors=authors, cluster_of=who.cluster_of, notes=sorted(authors))
 
 
 def _views_on(

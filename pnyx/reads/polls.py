@@ -22,9 +22,9 @@ from pnyx.core.kinds.poll import closes_at
 from pnyx.crypto.keytext import encode_public_key
 from pnyx.errors import NotFoundError, UserError
 from pnyx.polls.tally import PollSpec, Tally, choices_of, tally
-from pnyx.reads.coacting import clusters
+from pnyx.reads.coacting import Voices
 from pnyx.reads.policy import visible
-from pnyx.reads.trust import load_trust, names_of
+from pnyx.reads.trust import names_of
 from pnyx.store import Cursor, Store, StoredMessage
 from pnyx.store.polls import ballots, poll_shown, recent_polls
 from pnyx.trust.state import TrustState
@@ -104,24 +104,7 @@ def _poll_item(store: Store, poll_id: bytes) -> StoredMessage:
     return item
 
 
-@dataclass(frozen=True)
-class _Voters:
-    """Who counts for the user: the trusted set and the co-acting clusters (keys as bytes)."""
-
-    trusted: frozenset[bytes]
-    cluster_of: Mapping[bytes, bytes]
-
-    @classmethod
-    def of(cls, store: Store, me: bytes, now_ms: int, trust: TrustState | None) -> _Voters:
-        state = trust if trust is not None else load_trust(store, me)
-        found = clusters(store, me, now_ms=now_ms).clusters
-        return cls(
-            state.trusted_keys(),
-            {bytes.fromhex(k): bytes.fromhex(v) for k, v in found.cluster_of.items()},
-        )
-
-
-def _counted(store: Store, me: bytes, item: StoredMessage, now_ms: int, who: _Voters) -> PollView:
+def _counted(store: Store, me: bytes, item: StoredMessage, now_ms: int, who: Voices) -> PollView:
     m = item.message
     options, multiple = len(m.body["options"]), bool(m.body.get("multiple", False))
     spec = PollSpec(m.author, m.ts, closes_at(m), options, multiple)
@@ -141,7 +124,7 @@ def poll_view(
     """Poll ``poll_id`` with its tally for ``me`` (module docstring)."""
     item = _poll_item(store, poll_id)
     now = wall_clock_ms() if now_ms is None else now_ms
-    return _counted(store, me, item, now, _Voters.of(store, me, now, trust))
+    return _counted(store, me, item, now, Voices.of(store, me, now, trust))
 
 
 @dataclass(frozen=True)
@@ -173,5 +156,5 @@ def poll_list(
     after = found[limit - 1].cursor if len(found) > limit else None
     shown = visible(store, me, found[:limit])
     now = wall_clock_ms() if now_ms is None else now_ms
-    who = _Voters.of(store, me, now, trust)
+    who = Voices.of(store, me, now, trust)
     return PollList([_counted(store, me, item, now, who) for item in shown], after)
